@@ -1,0 +1,125 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Module map (how an event travels): SyncCore (contract, rules) -> AMQP (broker) -> Fleet (topology,
+// publisher, workers' composition) -> Salesforce (REST client over HTTP). C libraries stay behind
+// CRabbitMQ / CCurl / CShims and never leak past AMQP and HTTP.
+
+let package = Package(
+    name: "docsend-sync",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "docsend-sync", targets: ["docsend-sync"]),
+        .executable(name: "salesforce-sandbox", targets: ["salesforce-sandbox"]),
+        .executable(name: "amqp-bench", targets: ["amqp-bench"]),
+        .library(name: "AMQP", targets: ["AMQP"]),
+        .library(name: "HTTP", targets: ["HTTP"]),
+        .library(name: "SyncCore", targets: ["SyncCore"]),
+        .library(name: "Fleet", targets: ["Fleet"]),
+        .library(name: "Salesforce", targets: ["Salesforce"]),
+        .library(name: "SalesforceSandbox", targets: ["SalesforceSandbox"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0"),
+    ],
+    targets: [
+        // MARK: C libraries
+        .systemLibrary(
+            name: "CRabbitMQ",
+            pkgConfig: "librabbitmq",
+            providers: [.apt(["librabbitmq-dev"]), .brew(["rabbitmq-c"])]
+        ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]
+        ),
+        .target(name: "CShims", dependencies: ["CRabbitMQ", "CCurl"]),
+
+        // MARK: I/O edges
+        .target(
+            name: "AMQP",
+            dependencies: [
+                "CRabbitMQ", "CShims",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "HTTP",
+            dependencies: [
+                "CCurl", "CShims",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "Salesforce",
+            dependencies: [
+                "HTTP",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // MARK: Pure rules and the contract
+        .target(name: "SyncCore"),
+
+        // MARK: Composition
+        .target(
+            name: "Fleet",
+            dependencies: [
+                "AMQP", "SyncCore",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // MARK: Salesforce emulator
+        .target(
+            name: "SalesforceSandbox",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // MARK: Executables (thin)
+        .executableTarget(
+            name: "docsend-sync",
+            dependencies: [
+                "Fleet",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "salesforce-sandbox",
+            dependencies: [
+                "SalesforceSandbox",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "amqp-bench",
+            dependencies: [
+                "AMQP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: Tests
+        .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore"]),
+        .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
+        .testTarget(
+            name: "HTTPTests",
+            dependencies: ["HTTP", .product(name: "Hummingbird", package: "hummingbird")]
+        ),
+        .testTarget(name: "FleetTests", dependencies: ["Fleet", "AMQP", "SyncCore"]),
+        .testTarget(name: "SalesforceTests", dependencies: ["Salesforce", "SalesforceSandbox", "HTTP"]),
+        .testTarget(name: "SalesforceSandboxTests", dependencies: ["SalesforceSandbox", "HTTP"]),
+    ]
+)
