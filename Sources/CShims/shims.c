@@ -5,6 +5,14 @@ amqp_rpc_reply_t dss_amqp_login_plain(amqp_connection_state_t state, const char 
     return amqp_login(state, vhost, channel_max, frame_max, heartbeat, AMQP_SASL_METHOD_PLAIN, user, password);
 }
 
+amqp_rpc_reply_t dss_amqp_login_plain_with_properties(amqp_connection_state_t state, const char *vhost,
+                                                      int channel_max, int frame_max, int heartbeat,
+                                                      const amqp_table_t *properties, const char *user,
+                                                      const char *password) {
+    return amqp_login_with_properties(state, vhost, channel_max, frame_max, heartbeat, properties,
+                                      AMQP_SASL_METHOD_PLAIN, user, password);
+}
+
 CURLcode dss_curl_easy_setopt_long(CURL *handle, CURLoption option, long value) {
     return curl_easy_setopt(handle, option, value);
 }

@@ -20,6 +20,13 @@
 amqp_rpc_reply_t dss_amqp_login_plain(amqp_connection_state_t state, const char *vhost, int channel_max,
                                       int frame_max, int heartbeat, const char *user, const char *password);
 
+/// `amqp_login_with_properties` with SASL PLAIN: client properties such as `connection_name` and
+/// `capabilities` (consumer_cancel_notify, publisher_confirms, ...).
+amqp_rpc_reply_t dss_amqp_login_plain_with_properties(amqp_connection_state_t state, const char *vhost,
+                                                      int channel_max, int frame_max, int heartbeat,
+                                                      const amqp_table_t *properties, const char *user,
+                                                      const char *password);
+
 // MARK: libcurl
 
 typedef size_t (*dss_curl_data_callback)(char *data, size_t size, size_t nmemb, void *userdata);
