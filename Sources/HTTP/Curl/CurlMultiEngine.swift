@@ -259,8 +259,9 @@ final class CurlMultiEngine: @unchecked Sendable {
         append("Expect:")  // no 100-continue round trip
         if request.headers["User-Agent"] == nil { append("User-Agent: \(configuration.userAgent)") }
         for field in request.headers {
-            guard !field.name.contains(where: { $0 == "\r" || $0 == "\n" || $0 == ":" }),
-                !field.value.contains(where: { $0 == "\r" || $0 == "\n" })
+            // Unicode scalars, not Characters: "\r\n" is a single Character and would slip past.
+            guard !field.name.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == ":" }),
+                !field.value.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" })
             else {
                 failures.append("header \(field.name.debugDescription) contains a line break or colon")
                 continue
