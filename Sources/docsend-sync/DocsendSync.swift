@@ -1,0 +1,26 @@
+import ArgumentParser
+import Logging
+
+@main
+struct DocsendSync: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "docsend-sync",
+        abstract: "Syncs DocSend activity into Salesforce through RabbitMQ.",
+        discussion: """
+            Every option can also come from the environment: the key `amqp.url` is read from \
+            DOCSEND_SYNC_AMQP_URL, and so on (see the README for the full list).
+            """,
+        subcommands: [Topology.self, Publish.self, Simulate.self, Status.self]
+    )
+}
+
+/// swift-log to standard error, at the level of DOCSEND_SYNC_LOG_LEVEL (default `info`).
+func bootstrapLogging() {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = Logger.Level(rawValue: ProcessInfo.processInfo.environment["DOCSEND_SYNC_LOG_LEVEL"] ?? "info") ?? .info
+        return handler
+    }
+}
+
+import Foundation

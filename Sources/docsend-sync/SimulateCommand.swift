@@ -1,0 +1,76 @@
+import ArgumentParser
+import Fleet
+import Foundation
+import SyncCore
+
+extension DocsendSync {
+    struct Simulate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Generate a realistic DocSend activity stream and publish it (or write it as JSON Lines).",
+            discussion: "Visits with updates over time and endings, repeat visitors, links, space links, unmatched and missing emails. The same seed gives the same stream.")
+
+        @OptionGroup var broker: BrokerOptions
+
+        @Option(help: "Seed of the stream.")
+        var seed: UInt64 = 1
+
+        @Option(help: "How many events.")
+        var count = 1_000
+
+        @Option(help: "Events per second when publishing (0: as fast as the broker confirms).")
+        var rate: Double = 20
+
+        @Option(help: "Share of events sent twice with the same id (tests idempotency), 0 to 1.")
+        var duplicates: Double = 0
+
+        @Option(name: .shortAndLong, help: "Write JSON Lines to this file ('-' for standard output) instead of publishing.")
+        var output: String?
+
+        func validate() throws {
+            guard count >= 0 else { throw ValidationError("--count must not be negative") }
+            guard rate >= 0 else { throw ValidationError("--rate must not be negative") }
+            guard (0...1).contains(duplicates) else { throw ValidationError("--duplicates is a share from 0 to 1") }
+        }
+
+        func run() async throws {
+            bootstrapLogging()
+            var configuration = ActivitySimulator.Configuration()
+            configuration.start = Date()
+            if rate > 0 { configuration.eventsPerSecond = rate }
+            configuration.duplicateRatio = duplicates
+            var simulator = ActivitySimulator(seed: seed, configuration: configuration)
+            let events = simulator.events(count: count)
+
+            if let output {
+                let lines = Data(events.map { String(decoding: $0.encoded(), as: UTF8.self) }.joined(separator: "\n").utf8) + Data("\n".utf8)
+                if output == "-" {
+                    FileHandle.standardOutput.write(lines)
+                } else {
+                    try lines.write(to: URL(fileURLWithPath: output))
+                    print("wrote \(events.count) events to \(output)")
+                }
+                return
+            }
+
+            let topology = try broker.topology()
+            let connection = try await broker.connect(as: "simulate")
+            let publisher = EventPublisher(connection: connection, exchange: topology.activityExchange)
+            let started = ContinuousClock.now
+            do {
+                for (index, event) in events.enumerated() {
+                    if rate > 0 {
+                        let due = started + .seconds(Double(index) / rate)
+                        if due > .now { try await Task.sleep(until: due) }
+                    }
+                    try await publisher.publish(event)
+                    if (index + 1) % 100 == 0 { print("published \(index + 1)/\(events.count)") }
+                }
+            } catch {
+                await connection.close()
+                throw error
+            }
+            await connection.close()
+            print("published \(events.count) events (seed \(seed)) to \(topology.activityExchange)")
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import AMQP
+import ArgumentParser
+import Fleet
+import Foundation
+
+extension DocsendSync {
+    struct Topology: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Declare the broker topology, or print it as RabbitMQ definitions.",
+            subcommands: [Declare.self, Export.self])
+    }
+}
+
+extension DocsendSync.Topology {
+    struct Declare: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Declare exchanges, queues and bindings on the broker (idempotent).")
+
+        @OptionGroup var broker: BrokerOptions
+
+        func run() async throws {
+            bootstrapLogging()
+            let topology = try broker.topology()
+            let connection = try await broker.connect(as: "topology declare")
+            do {
+                try await connection.declare(topology.topology, redeclareOnReconnect: false)
+            } catch {
+                await connection.close()
+                throw error
+            }
+            await connection.close()
+            let declared = topology.topology
+            print("declared \(declared.exchanges.count) exchanges, \(declared.queues.count) queues, \(declared.bindings.count) bindings on \(connection.configuration.redactedURL)")
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the topology as RabbitMQ definitions JSON (for load_definitions or the HTTP API).")
+
+        @OptionGroup var broker: BrokerOptions
+
+        @Option(help: "The vhost written in the definitions.")
+        var vhost = "/"
+
+        func run() throws {
+            let data = try broker.topology().topology.definitionsJSON(vhost: vhost)
+            FileHandle.standardOutput.write(data)
+        }
+    }
+}
