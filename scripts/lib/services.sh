@@ -58,11 +58,13 @@ EOF
     echo "[rabbitmq_management,rabbitmq_prometheus]." >"$dir/enabled_plugins"
     chown -R rabbitmq:rabbitmq "$dir" 2>/dev/null || true
     chmod 755 "$dir"
+    # The node runs as the rabbitmq user: it must be able to reach DIR (mktemp -d makes 0700 folders).
+    chmod a+x "$(dirname "$dir")"
 
     export RABBITMQ_NODENAME="$node" RABBITMQ_NODE_PORT="$amqp_port" RABBITMQ_DIST_PORT="$dist_port"
     export RABBITMQ_MNESIA_BASE="$dir/mnesia" RABBITMQ_LOG_BASE="$dir/log" RABBITMQ_PID_FILE="$dir/rabbitmq.pid"
     export RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" RABBITMQ_CONFIG_FILE="$dir/rabbitmq"
-    export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 ERL_EPMD_ADDRESS=127.0.0.1
+    export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 ERL_EPMD_ADDRESS=127.0.0.1 ERL_CRASH_DUMP="$dir/log/erl_crash.dump"
     services_log "starting RabbitMQ $node (amqp $amqp_port, amqps $amqps_port, management $management_port) in $dir"
     rabbitmq-server >"$dir/server.out" 2>&1 &
     echo $! >"$dir/server.launcher.pid"
