@@ -1,0 +1,224 @@
+import Foundation
+
+/// The org a sandbox starts with (JSON: see `docs/salesforce-sandbox.md`). Every member is optional.
+public struct SandboxSeed: Sendable, Codable, Equatable {
+    /// 15- or 18-character org id (`00D…`).
+    public var orgId: String?
+    /// User records (`Username`, `LastName`, `Email` …). The first user runs seeded writes and owns records.
+    public var users: [JSONValue]?
+    /// Records per object name. Values may be `"@ref"` to point at a seeded record carrying `"_ref": "ref"`.
+    public var records: [String: [JSONValue]]?
+    /// Task statuses (defaults: Not Started (default), In Progress, Completed (closed), Waiting on someone else, Deferred).
+    public var taskStatuses: [TaskStatusSeed]?
+    /// Custom fields per object name.
+    public var customFields: [String: [CustomFieldSeed]]?
+    /// Custom Task fields (same as `customFields["Task"]`).
+    public var customTaskFields: [CustomFieldSeed]?
+    public var oauthClients: [OAuthClientSeed]?
+    /// Access tokens valid from the start.
+    public var accessTokens: [AccessTokenSeed]?
+    public var limits: LimitsSeed?
+    public var faults: FaultSettings?
+    /// Access tokens expire this many seconds after issue (nil: never).
+    public var accessTokenLifetimeSeconds: Double?
+
+    public init(
+        orgId: String? = nil, users: [JSONValue]? = nil, records: [String: [JSONValue]]? = nil,
+        taskStatuses: [TaskStatusSeed]? = nil, customFields: [String: [CustomFieldSeed]]? = nil,
+        customTaskFields: [CustomFieldSeed]? = nil, oauthClients: [OAuthClientSeed]? = nil,
+        accessTokens: [AccessTokenSeed]? = nil, limits: LimitsSeed? = nil, faults: FaultSettings? = nil,
+        accessTokenLifetimeSeconds: Double? = nil
+    ) {
+        self.orgId = orgId
+        self.users = users
+        self.records = records
+        self.taskStatuses = taskStatuses
+        self.customFields = customFields
+        self.customTaskFields = customTaskFields
+        self.oauthClients = oauthClients
+        self.accessTokens = accessTokens
+        self.limits = limits
+        self.faults = faults
+        self.accessTokenLifetimeSeconds = accessTokenLifetimeSeconds
+    }
+
+    /// Decodes a seed from JSON.
+    public static func decode(_ data: Data) throws -> SandboxSeed {
+        try JSONDecoder().decode(SandboxSeed.self, from: data)
+    }
+
+    /// Reads a seed file.
+    public static func load(path: String) throws -> SandboxSeed {
+        try decode(try Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+}
+
+/// A TaskStatus picklist value.
+public struct TaskStatusSeed: Sendable, Codable, Equatable {
+    public var apiName: String
+    public var label: String?
+    public var isClosed: Bool
+    public var isDefault: Bool
+    public init(_ apiName: String, label: String? = nil, isClosed: Bool = false, isDefault: Bool = false) {
+        self.apiName = apiName
+        self.label = label
+        self.isClosed = isClosed
+        self.isDefault = isDefault
+    }
+
+    /// Salesforce's usual statuses.
+    public static let standard: [TaskStatusSeed] = [
+        .init("Not Started", isDefault: true), .init("In Progress"), .init("Completed", isClosed: true),
+        .init("Waiting on someone else"), .init("Deferred"),
+    ]
+}
+
+/// A custom field declaration.
+public struct CustomFieldSeed: Sendable, Codable, Equatable {
+    /// API name; `__c` is appended when missing.
+    public var name: String
+    /// `string` (default), `textarea`, `email`, `url`, `phone`, `picklist`, `boolean`, `date`, `datetime`, `double`, `int`.
+    public var type: FieldType?
+    public var length: Int?
+    public var label: String?
+    public var externalId: Bool?
+    public var unique: Bool?
+    public var required: Bool?
+    public var picklistValues: [String]?
+    public var restricted: Bool?
+
+    public init(
+        name: String, type: FieldType? = nil, length: Int? = nil, label: String? = nil, externalId: Bool? = nil,
+        unique: Bool? = nil, required: Bool? = nil, picklistValues: [String]? = nil, restricted: Bool? = nil
+    ) {
+        self.name = name
+        self.type = type
+        self.length = length
+        self.label = label
+        self.externalId = externalId
+        self.unique = unique
+        self.required = required
+        self.picklistValues = picklistValues
+        self.restricted = restricted
+    }
+
+    var fieldDescription: FieldDescription {
+        let apiName = name.hasSuffix("__c") ? name : name + "__c"
+        let t = type ?? .string
+        let defaultLength = t == .textarea ? 32768 : (t.isText ? 255 : 0)
+        return FieldDescription(
+            apiName, t, length: length ?? defaultLength, label: label ?? name, nillable: !(required ?? false),
+            picklist: picklistValues ?? [], restricted: restricted ?? false, custom: true,
+            externalId: externalId ?? false, unique: unique ?? false)
+    }
+}
+
+/// A connected app (OAuth client).
+public struct OAuthClientSeed: Sendable, Codable, Equatable {
+    public var clientId: String
+    public var clientSecret: String
+    /// Allowed callback URLs (exact match; `"*"` allows any).
+    public var redirectURIs: [String]?
+    /// Refresh token rotation: each refresh returns a new refresh token and invalidates the old one.
+    public var rotateRefreshTokens: Bool?
+    /// Scopes granted when the request names none (default `"api refresh_token"`).
+    public var scopes: String?
+    /// Run-as user for the client credentials flow (by Username; nil disables the flow).
+    public var clientCredentialsUsername: String?
+    /// Refresh tokens valid from the start (issued to the first user).
+    public var refreshTokens: [String]?
+
+    public init(
+        clientId: String, clientSecret: String, redirectURIs: [String]? = nil, rotateRefreshTokens: Bool? = nil,
+        scopes: String? = nil, clientCredentialsUsername: String? = nil, refreshTokens: [String]? = nil
+    ) {
+        self.clientId = clientId
+        self.clientSecret = clientSecret
+        self.redirectURIs = redirectURIs
+        self.rotateRefreshTokens = rotateRefreshTokens
+        self.scopes = scopes
+        self.clientCredentialsUsername = clientCredentialsUsername
+        self.refreshTokens = refreshTokens
+    }
+}
+
+/// A pre-issued access token.
+public struct AccessTokenSeed: Sendable, Codable, Equatable {
+    public var token: String
+    /// The user it acts as (default: the first user).
+    public var username: String?
+    public init(token: String, username: String? = nil) {
+        self.token = token
+        self.username = username
+    }
+}
+
+/// The daily API allocation.
+public struct LimitsSeed: Sendable, Codable, Equatable {
+    /// `DailyApiRequests.Max` (default 15000, a Developer Edition).
+    public var dailyApiRequests: Int?
+    /// Calls already spent.
+    public var used: Int?
+    public init(dailyApiRequests: Int? = nil, used: Int? = nil) {
+        self.dailyApiRequests = dailyApiRequests
+        self.used = used
+    }
+}
+
+extension SandboxSeed {
+    /// Names and secrets of the demo seed, for tests and the local run.
+    public enum Demo {
+        public static let orgId = "00D5g000004SbxQEAS"
+        public static let username = "admin@sandbox.example"
+        public static let clientId = "sandbox-client-id"
+        public static let clientSecret = "sandbox-client-secret"
+        public static let refreshToken = "sandbox-refresh-token"
+        public static let accessToken = "sandbox-access-token"
+        public static let redirectURI = "http://localhost:8080/oauth/callback"
+        public static let acmeAccountId = SalesforceID.normalize("0015g00000AcmeA") ?? ""
+        public static let aliceContactId = SalesforceID.normalize("0035g00000Alice") ?? ""
+        public static let carolLeadId = SalesforceID.normalize("00Q5g00000Carol") ?? ""
+        public static let convertedLeadId = SalesforceID.normalize("00Q5g00000DanCv") ?? ""
+    }
+
+    /// A small demo org: two users, two accounts, contacts, leads (one converted), Task custom fields
+    /// for DocSend ids, one OAuth client and a ready access token (see ``Demo``).
+    public static var demo: SandboxSeed { (try? decode(Data(demoJSON.utf8))) ?? SandboxSeed() }
+
+    /// The demo seed as JSON (also an example of the seed format).
+    public static let demoJSON = #"""
+        {
+          "orgId": "00D5g000004SbxQEAS",
+          "users": [
+            {"Id": "0055g00000Admin", "Username": "admin@sandbox.example", "FirstName": "Ada", "LastName": "Admin", "Email": "admin@sandbox.example"},
+            {"Id": "0055g00000RexRp", "Username": "rep@sandbox.example", "FirstName": "Rex", "LastName": "Rep", "Email": "rep@sandbox.example"}
+          ],
+          "records": {
+            "Account": [
+              {"Id": "0015g00000AcmeA", "Name": "Acme Corp", "Website": "https://acme.example"},
+              {"Id": "0015g00000Globx", "Name": "Globex", "Website": "https://globex.example"}
+            ],
+            "Contact": [
+              {"Id": "0035g00000Alice", "FirstName": "Alice", "LastName": "Anders", "Email": "alice@acme.example", "AccountId": "0015g00000AcmeA"},
+              {"Id": "0035g000000DanC", "FirstName": "Dan", "LastName": "Drake", "Email": "dan@globex.example", "AccountId": "0015g00000Globx"}
+            ],
+            "Lead": [
+              {"Id": "00Q5g00000Carol", "FirstName": "Carol", "LastName": "Chen", "Company": "Initech", "Email": "carol@initech.example"},
+              {"Id": "00Q5g00000DanCv", "FirstName": "Dan", "LastName": "Drake", "Company": "Globex", "Email": "dan@globex.example",
+               "IsConverted": true, "Status": "Closed - Converted", "ConvertedContactId": "0035g000000DanC", "ConvertedAccountId": "0015g00000Globx", "ConvertedDate": "2026-01-15"}
+            ]
+          },
+          "customTaskFields": [
+            {"name": "DocSend_Visit_Id__c", "type": "string", "length": 255, "externalId": true, "unique": true},
+            {"name": "DocSend_Link_Id__c", "type": "string", "length": 255, "externalId": true}
+          ],
+          "oauthClients": [
+            {"clientId": "sandbox-client-id", "clientSecret": "sandbox-client-secret",
+             "redirectURIs": ["http://localhost:8080/oauth/callback", "*"], "rotateRefreshTokens": false,
+             "clientCredentialsUsername": "admin@sandbox.example", "refreshTokens": ["sandbox-refresh-token"]}
+          ],
+          "accessTokens": [{"token": "sandbox-access-token", "username": "admin@sandbox.example"}],
+          "limits": {"dailyApiRequests": 15000, "used": 0}
+        }
+        """#
+}
