@@ -63,8 +63,8 @@ struct SalesforceSandboxCommand: AsyncParsableCommand {
             s.faults = f
         }
         let sandbox = try await SalesforceSandbox.start(configuration: .init(host: host, port: port, seed: s))
-        print("salesforce-sandbox listening on \(sandbox.baseURL) (control routes under \(sandbox.baseURL)/_sandbox)")
-        fflush(stdout)
+        // Written unbuffered so a parent process reading the pipe sees the port at once.
+        FileHandle.standardOutput.write(Data("salesforce-sandbox listening on \(sandbox.baseURL) (control routes under \(sandbox.baseURL)/_sandbox)\n".utf8))
         try await sandbox.run()
     }
 }

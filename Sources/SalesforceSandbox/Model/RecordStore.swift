@@ -87,7 +87,11 @@ struct RecordStore: Sendable {
             guard let f = schema.field(k) else {
                 throw SalesforceError("INVALID_FIELD", "No such column '\(k)' on sobject of type \(schema.name)", fields: [k])
             }
-            fields[f.name] = v
+            if f.type == .reference, let ref = v.stringValue, let full = SalesforceID.normalize(ref) {
+                fields[f.name] = .string(full)
+            } else {
+                fields[f.name] = v
+            }
         }
         fields["Id"] = .string(id)
         stampNew(&fields, schema: schema, now: now, userId: userId)
@@ -161,6 +165,9 @@ struct RecordStore: Sendable {
             fields["Status"] = d
         }
         for (k, v) in values { fields[k] = v }
+        if let userId, schema.field("OwnerId") != nil, fields["OwnerId"] == nil || fields["OwnerId"] == .null {
+            fields["OwnerId"] = .string(userId)
+        }
         let missing = schema.fields.filter { f in
             !f.nillable && f.createable && f.type != .boolean && (fields[f.name] == nil || fields[f.name] == .null)
         }.map(\.name)
@@ -332,6 +339,11 @@ struct RecordStore: Sendable {
         {
             throw SalesforceError(
                 "FIELD_INTEGRITY_EXCEPTION", "Related To ID: You can't associate a lead with a related to record.", fields: ["WhatId"])
+        }
+        if schema.name == "Task", let who = fields["WhoId"]?.stringValue, let lead = record(id: who), lead.type == "Lead",
+            lead["IsConverted"]?.boolValue == true
+        {
+            throw SalesforceError("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead", fields: ["WhoId"])
         }
         for f in schema.fields where f.unique && f.custom {
             guard let v = fields[f.name]?.stringValue else { continue }

@@ -21,7 +21,7 @@ public final class SalesforceSandbox: Sendable {
         public var port: Int
         /// The org to start with.
         public var seed: SandboxSeed
-        /// Logger for the server (defaults to one at `warning`).
+        /// Logger for the server (default: one at `critical`, since cancelling the server at shutdown logs errors).
         public var logger: Logger?
 
         public init(host: String = "127.0.0.1", port: Int = 0, seed: SandboxSeed = .demo, logger: Logger? = nil) {
@@ -54,7 +54,7 @@ public final class SalesforceSandbox: Sendable {
         let org = try SandboxOrg(seed: configuration.seed)
         let stopping = Stopping()
         var logger = configuration.logger ?? Logger(label: "salesforce-sandbox")
-        if configuration.logger == nil { logger.logLevel = .warning }
+        if configuration.logger == nil { logger.logLevel = .critical }
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let responder = CallbackResponder<SandboxRequestContext> { request, context in
             try await Self.respond(to: request, context: context, org: org, stopping: stopping)
