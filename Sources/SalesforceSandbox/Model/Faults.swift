@@ -2,7 +2,9 @@ import Foundation
 
 /// A kind of injected failure.
 public struct FaultKind: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+    /// The kind as written in JSON (`server_error` …).
     public var rawValue: String
+    /// Creates a value.
     public init(rawValue: String) { self.rawValue = rawValue }
 
     /// 500 `UNKNOWN_EXCEPTION`.
@@ -22,11 +24,13 @@ public struct FaultKind: RawRepresentable, Hashable, Sendable, Codable, CustomSt
 
     /// Every kind the sandbox knows.
     public static let all: [FaultKind] = [.serverError, .serviceUnavailable, .unableToLockRow, .invalidSession, .requestLimitExceeded, .hang, .dropConnection]
+    /// The raw value.
     public var description: String { rawValue }
 }
 
 /// One fault rule: which requests it hits and how often.
 public struct FaultRule: Sendable, Codable, Equatable {
+    /// What to inject.
     public var kind: FaultKind
     /// Chance of firing on a matching request, 0...1 (default 1).
     public var probability: Double?
@@ -37,6 +41,7 @@ public struct FaultRule: Sendable, Codable, Equatable {
     /// HTTP method to match (nil: any).
     public var method: String?
 
+    /// Creates a value.
     public init(kind: FaultKind, probability: Double? = nil, count: Int? = nil, path: String? = nil, method: String? = nil) {
         self.kind = kind
         self.probability = probability
@@ -59,12 +64,16 @@ public struct FaultRule: Sendable, Codable, Equatable {
 
 /// Added latency: fixed, or uniform between `minMs` and `maxMs`.
 public struct LatencySpec: Sendable, Codable, Equatable {
+    /// Fixed delay in milliseconds.
     public var fixedMs: Int?
+    /// Lower bound of a uniform delay.
     public var minMs: Int?
+    /// Upper bound of a uniform delay.
     public var maxMs: Int?
     /// Glob on the path the latency applies to (nil: every Salesforce route).
     public var path: String?
 
+    /// Creates a value.
     public init(fixedMs: Int? = nil, minMs: Int? = nil, maxMs: Int? = nil, path: String? = nil) {
         self.fixedMs = fixedMs
         self.minMs = minMs
@@ -80,6 +89,7 @@ public struct LatencySpec: Sendable, Codable, Equatable {
 
 /// Fault injection settings. Faults apply to Salesforce routes (REST and OAuth), never to `/_sandbox`.
 public struct FaultSettings: Sendable, Codable, Equatable {
+    /// Delay added before answering (or failing).
     public var latency: LatencySpec?
     /// Rules tried in order; the first that fires wins.
     public var rules: [FaultRule]
@@ -88,6 +98,7 @@ public struct FaultSettings: Sendable, Codable, Equatable {
     /// How long a `hang` lasts before the socket is closed (default 30 s).
     public var hangSeconds: Double?
 
+    /// Creates a value.
     public init(latency: LatencySpec? = nil, rules: [FaultRule] = [], randomSeed: UInt64? = nil, hangSeconds: Double? = nil) {
         self.latency = latency
         self.rules = rules

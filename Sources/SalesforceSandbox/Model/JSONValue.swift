@@ -105,16 +105,24 @@ public enum JSONValue: Sendable, Equatable, CustomStringConvertible {
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
     ExpressibleByNilLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByFloatLiteral
 {
+    /// Literal conversion.
     public init(stringLiteral value: String) { self = .string(value) }
+    /// Literal conversion.
     public init(booleanLiteral value: Bool) { self = .bool(value) }
+    /// Literal conversion.
     public init(integerLiteral value: Int) { self = .number(Double(value)) }
+    /// Literal conversion.
     public init(floatLiteral value: Double) { self = .number(value) }
+    /// Literal conversion.
     public init(nilLiteral: ()) { self = .null }
+    /// Literal conversion.
     public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    /// Literal conversion.
     public init(dictionaryLiteral elements: (String, JSONValue)...) { self = .object(JSONObject(elements)) }
 }
 
 extension JSONValue: Codable {
+    /// Literal conversion.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
@@ -133,6 +141,7 @@ extension JSONValue: Codable {
         }
     }
 
+    /// Encodes as the JSON value it is.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
@@ -175,17 +184,22 @@ public struct JSONObject: Sendable, Equatable, Sequence {
     /// Number of members.
     public var count: Int { keys.count }
 
+    /// Members in key order.
     public func makeIterator() -> some IteratorProtocol<(key: String, value: JSONValue)> {
         keys.compactMap { k in dictionary[k].map { (key: k, value: $0) } }.makeIterator()
     }
 
+    /// Equal members, whatever the key order.
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool { lhs.dictionary == rhs.dictionary }
 }
 
 /// Why JSON text could not be parsed; `message` reads like Salesforce's JSON_PARSER_ERROR text.
 public struct JSONParseError: Error, Sendable, CustomStringConvertible {
+    /// What was wrong.
     public let message: String
+    /// Byte offset of the problem.
     public let offset: Int
+    /// Message with position.
     public var description: String { "\(message) at [line:1, column:\(offset + 1)]" }
 }
 

@@ -9,6 +9,8 @@ public struct SalesforceError: Error, Sendable, Equatable {
     public var message: String
     /// The fields concerned (often empty).
     public var fields: [String]
+    /// For 405: the `Allow` header value.
+    var allowedMethods: String?
 
     /// An error with its HTTP status.
     public init(status: Int = 400, _ errorCode: String, _ message: String, fields: [String] = []) {

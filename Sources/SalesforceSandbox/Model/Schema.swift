@@ -1,44 +1,70 @@
 /// The type of a field, as `describe` names it.
 public struct FieldType: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+    /// The lower-case type name `describe` uses.
     public var rawValue: String
+    /// Creates a value.
     public init(rawValue: String) { self.rawValue = rawValue.lowercased() }
 
+    /// The record id field.
     public static let id = FieldType(rawValue: "id")
+    /// Single-line text.
     public static let string = FieldType(rawValue: "string")
+    /// Long text (not filterable in real orgs).
     public static let textarea = FieldType(rawValue: "textarea")
+    /// Email address (format-checked).
     public static let email = FieldType(rawValue: "email")
+    /// Phone number.
     public static let phone = FieldType(rawValue: "phone")
+    /// URL text.
     public static let url = FieldType(rawValue: "url")
+    /// Picklist (restricted ones reject unlisted values).
     public static let picklist = FieldType(rawValue: "picklist")
+    /// Boolean.
     public static let boolean = FieldType(rawValue: "boolean")
+    /// Date `YYYY-MM-DD`.
     public static let date = FieldType(rawValue: "date")
+    /// Datetime `2026-11-24T10:00:00.000+0000`.
     public static let datetime = FieldType(rawValue: "datetime")
+    /// Lookup to another record (an id).
     public static let reference = FieldType(rawValue: "reference")
+    /// Floating-point number.
     public static let double = FieldType(rawValue: "double")
+    /// Integer.
     public static let int = FieldType(rawValue: "int")
 
     /// Text-like types (compared case-insensitively, limited by `length`).
     public var isText: Bool { [.string, .textarea, .email, .phone, .url, .picklist, .id, .reference].contains(self) }
+    /// The raw value.
     public var description: String { rawValue }
 }
 
 /// Metadata of one field: what `describe` returns and what validation enforces.
 public struct FieldDescription: Sendable, Equatable {
+    /// API name, e.g. `Subject` or `Task`.
     public var name: String
+    /// Label (used in some error messages).
     public var label: String
+    /// Field type.
     public var type: FieldType
     /// Maximum characters for text types (0 for others).
     public var length: Int
+    /// `false` when a value is required.
     public var nillable: Bool
+    /// Writable on create.
     public var createable: Bool
+    /// Writable on update.
     public var updateable: Bool
     /// Picklist values (active), in order.
     public var picklistValues: [String]
     /// A restricted picklist rejects values that are not listed.
     public var restrictedPicklist: Bool
+    /// Value set on create when none is given.
     public var defaultValue: JSONValue?
+    /// A custom (`__c`) field.
     public var custom: Bool
+    /// Usable in upsert URLs (`sobjects/{type}/{field}/{value}`).
     public var externalId: Bool
+    /// Values must be unique (case-insensitive) among live records.
     public var unique: Bool
     /// Object names a reference field may point to.
     public var referenceTo: [String]
@@ -104,14 +130,21 @@ public struct FieldDescription: Sendable, Equatable {
 
 /// An object's metadata: name, key prefix and fields.
 public struct ObjectSchema: Sendable {
+    /// API name, e.g. `Subject` or `Task`.
     public var name: String
+    /// The 3-character id prefix, e.g. `00T`.
     public var keyPrefix: String
+    /// Writable on create.
     public var createable: Bool
+    /// Writable on update.
     public var updateable: Bool
+    /// `DELETE` allowed.
     public var deletable: Bool
+    /// Fields in describe order.
     public private(set) var fields: [FieldDescription]
     private var index: [String: Int]
 
+    /// Creates a value.
     public init(name: String, keyPrefix: String, createable: Bool = true, updateable: Bool = true,
                 deletable: Bool = true, fields: [FieldDescription]) {
         self.name = name

@@ -126,5 +126,6 @@ extension SandboxOrg {
 
 /// A control request that could not be understood.
 public struct SandboxControlError: Error, Sendable {
+    /// What was wrong with the request.
     public var message: String
 }

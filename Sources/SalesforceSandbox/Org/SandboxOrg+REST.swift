@@ -9,7 +9,7 @@ struct RESTResult: Sendable {
     static func error(_ e: SalesforceError) -> RESTResult {
         var r = RESTResult(status: e.status, body: .array([e.restJSON]))
         if e.status == 401 { r.headers.append(("WWW-Authenticate", "Token")) }
-        if e.errorCode == "METHOD_NOT_ALLOWED", let allowed = e.fields.first { r.headers.append(("Allow", allowed)) }
+        if let allowed = e.allowedMethods { r.headers.append(("Allow", allowed)) }
         return r
     }
 }
@@ -117,9 +117,9 @@ extension SandboxOrg {
     }
 
     func methodNotAllowed(_ method: String, _ allowed: [String]) -> SalesforceError {
-        SalesforceError(
-            status: 405, "METHOD_NOT_ALLOWED",
-            "HTTP Method '\(method)' not allowed. Allowed are \(allowed.joined(separator: ","))", fields: [allowed.joined(separator: ", ")])
+        var e = SalesforceError(status: 405, "METHOD_NOT_ALLOWED", "HTTP Method '\(method)' not allowed. Allowed are \(allowed.joined(separator: ","))")
+        e.allowedMethods = allowed.joined(separator: ", ")
+        return e
     }
 
     // MARK: REST resources

@@ -2,6 +2,7 @@ import Foundation
 
 /// A request as the sandbox sees it (the HTTP layer converts to and from this).
 public struct SandboxHTTPRequest: Sendable {
+    /// HTTP method, upper-case.
     public var method: String
     /// The path, percent-decoded, without the query.
     public var path: String
@@ -9,8 +10,10 @@ public struct SandboxHTTPRequest: Sendable {
     public var query: [String: String]
     /// Header fields; names compared case-insensitively through ``header(_:)``.
     public var headers: [(name: String, value: String)]
+    /// Body bytes (text for logged requests).
     public var body: Data
 
+    /// Creates a value.
     public init(method: String, path: String, query: [String: String] = [:], headers: [(name: String, value: String)] = [], body: Data = Data()) {
         self.method = method.uppercased()
         self.path = path
@@ -41,10 +44,14 @@ public struct SandboxHTTPRequest: Sendable {
 
 /// A response from the sandbox.
 public struct SandboxHTTPResponse: Sendable {
+    /// HTTP status.
     public var status: Int
+    /// Header fields.
     public var headers: [(name: String, value: String)]
+    /// Body bytes (text for logged requests).
     public var body: Data
 
+    /// Creates a value.
     public init(status: Int, headers: [(name: String, value: String)] = [], body: Data = Data()) {
         self.status = status
         self.headers = headers
@@ -60,10 +67,15 @@ public struct SandboxHTTPResponse: Sendable {
 public struct RecordedRequest: Sendable, Codable, Equatable {
     /// 1, 2, 3… in arrival order.
     public var sequence: Int
+    /// HTTP method, upper-case.
     public var method: String
+    /// Path without the query.
     public var path: String
+    /// Query parameters.
     public var query: [String: String]
+    /// Header fields.
     public var headers: [String: String]
+    /// Body bytes (text for logged requests).
     public var body: String
     /// The status answered (nil when the connection was dropped or hung).
     public var status: Int?
@@ -71,6 +83,7 @@ public struct RecordedRequest: Sendable, Codable, Equatable {
     public var fault: String?
     /// Whether it counted against the daily API allocation.
     public var countedAsAPICall: Bool
+    /// Arrival time, Salesforce datetime format.
     public var time: String
 }
 

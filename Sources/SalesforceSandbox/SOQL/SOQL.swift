@@ -7,10 +7,13 @@ public struct SOQLQuery: Sendable {
     public var object: String
     /// Selected fields, canonical names, in `SELECT` order (empty for `COUNT()`).
     public var fields: [String]
+    /// `true` for `SELECT COUNT() …`.
     public var isCount: Bool
     var condition: SOQLCondition?
     var orderBy: [SOQLOrder]
+    /// `LIMIT n`, if given.
     public var limit: Int?
+    /// `OFFSET n`, if given.
     public var offset: Int?
 }
 

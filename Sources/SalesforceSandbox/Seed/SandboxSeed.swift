@@ -14,14 +14,18 @@ public struct SandboxSeed: Sendable, Codable, Equatable {
     public var customFields: [String: [CustomFieldSeed]]?
     /// Custom Task fields (same as `customFields["Task"]`).
     public var customTaskFields: [CustomFieldSeed]?
+    /// Connected apps.
     public var oauthClients: [OAuthClientSeed]?
     /// Access tokens valid from the start.
     public var accessTokens: [AccessTokenSeed]?
+    /// Daily API allocation.
     public var limits: LimitsSeed?
+    /// Fault injection at start.
     public var faults: FaultSettings?
     /// Access tokens expire this many seconds after issue (nil: never).
     public var accessTokenLifetimeSeconds: Double?
 
+    /// Creates a value.
     public init(
         orgId: String? = nil, users: [JSONValue]? = nil, records: [String: [JSONValue]]? = nil,
         taskStatuses: [TaskStatusSeed]? = nil, customFields: [String: [CustomFieldSeed]]? = nil,
@@ -55,10 +59,15 @@ public struct SandboxSeed: Sendable, Codable, Equatable {
 
 /// A TaskStatus picklist value.
 public struct TaskStatusSeed: Sendable, Codable, Equatable {
+    /// Picklist value, e.g. `Completed`.
     public var apiName: String
+    /// Label (default: the API name / field name).
     public var label: String?
+    /// A closed status (sets Task.IsClosed).
     public var isClosed: Bool
+    /// The default status of new Tasks.
     public var isDefault: Bool
+    /// Creates a value.
     public init(_ apiName: String, label: String? = nil, isClosed: Bool = false, isDefault: Bool = false) {
         self.apiName = apiName
         self.label = label
@@ -79,14 +88,22 @@ public struct CustomFieldSeed: Sendable, Codable, Equatable {
     public var name: String
     /// `string` (default), `textarea`, `email`, `url`, `phone`, `picklist`, `boolean`, `date`, `datetime`, `double`, `int`.
     public var type: FieldType?
+    /// Maximum characters (default 255 for text).
     public var length: Int?
+    /// Label (default: the API name / field name).
     public var label: String?
+    /// Usable for upsert.
     public var externalId: Bool?
+    /// Unique among live records.
     public var unique: Bool?
+    /// Required on create.
     public var required: Bool?
+    /// Picklist values.
     public var picklistValues: [String]?
+    /// Reject unlisted picklist values.
     public var restricted: Bool?
 
+    /// Creates a value.
     public init(
         name: String, type: FieldType? = nil, length: Int? = nil, label: String? = nil, externalId: Bool? = nil,
         unique: Bool? = nil, required: Bool? = nil, picklistValues: [String]? = nil, restricted: Bool? = nil
@@ -115,7 +132,9 @@ public struct CustomFieldSeed: Sendable, Codable, Equatable {
 
 /// A connected app (OAuth client).
 public struct OAuthClientSeed: Sendable, Codable, Equatable {
+    /// Consumer key.
     public var clientId: String
+    /// Consumer secret.
     public var clientSecret: String
     /// Allowed callback URLs (exact match; `"*"` allows any).
     public var redirectURIs: [String]?
@@ -128,6 +147,7 @@ public struct OAuthClientSeed: Sendable, Codable, Equatable {
     /// Refresh tokens valid from the start (issued to the first user).
     public var refreshTokens: [String]?
 
+    /// Creates a value.
     public init(
         clientId: String, clientSecret: String, redirectURIs: [String]? = nil, rotateRefreshTokens: Bool? = nil,
         scopes: String? = nil, clientCredentialsUsername: String? = nil, refreshTokens: [String]? = nil
@@ -144,9 +164,11 @@ public struct OAuthClientSeed: Sendable, Codable, Equatable {
 
 /// A pre-issued access token.
 public struct AccessTokenSeed: Sendable, Codable, Equatable {
+    /// The bearer token.
     public var token: String
     /// The user it acts as (default: the first user).
     public var username: String?
+    /// Creates a value.
     public init(token: String, username: String? = nil) {
         self.token = token
         self.username = username
@@ -159,6 +181,7 @@ public struct LimitsSeed: Sendable, Codable, Equatable {
     public var dailyApiRequests: Int?
     /// Calls already spent.
     public var used: Int?
+    /// Creates a value.
     public init(dailyApiRequests: Int? = nil, used: Int? = nil) {
         self.dailyApiRequests = dailyApiRequests
         self.used = used
@@ -168,16 +191,27 @@ public struct LimitsSeed: Sendable, Codable, Equatable {
 extension SandboxSeed {
     /// Names and secrets of the demo seed, for tests and the local run.
     public enum Demo {
+        /// Org id of the demo seed.
         public static let orgId = "00D5g000004SbxQEAS"
+        /// The first (admin) user.
         public static let username = "admin@sandbox.example"
+        /// Consumer key.
         public static let clientId = "sandbox-client-id"
+        /// Consumer secret.
         public static let clientSecret = "sandbox-client-secret"
+        /// A refresh token of the demo client (no rotation).
         public static let refreshToken = "sandbox-refresh-token"
+        /// An access token valid from the start (admin user).
         public static let accessToken = "sandbox-access-token"
+        /// A registered callback of the demo client.
         public static let redirectURI = "http://localhost:8080/oauth/callback"
+        /// Account "Acme Corp".
         public static let acmeAccountId = SalesforceID.normalize("0015g00000AcmeA") ?? ""
+        /// Contact Alice Anders (Acme), alice@acme.example.
         public static let aliceContactId = SalesforceID.normalize("0035g00000Alice") ?? ""
+        /// Open lead Carol Chen (Initech), carol@initech.example.
         public static let carolLeadId = SalesforceID.normalize("00Q5g00000Carol") ?? ""
+        /// Converted lead Dan Drake (Globex), dan@globex.example.
         public static let convertedLeadId = SalesforceID.normalize("00Q5g00000DanCv") ?? ""
     }
 

@@ -24,6 +24,7 @@ public final class SalesforceSandbox: Sendable {
         /// Logger for the server (default: one at `critical`, since cancelling the server at shutdown logs errors).
         public var logger: Logger?
 
+        /// A configuration; `port: 0` picks a free port.
         public init(host: String = "127.0.0.1", port: Int = 0, seed: SandboxSeed = .demo, logger: Logger? = nil) {
             self.host = host
             self.port = port
@@ -138,7 +139,9 @@ public final class SalesforceSandbox: Sendable {
 
 /// The sandbox could not start.
 public struct SandboxStartError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong.
     public var message: String
+    /// Same as ``message``.
     public var description: String { message }
 }
 
