@@ -148,10 +148,7 @@ extension SandboxOrg {
         do throws(SalesforceError) {
             return try restThrowing(method: method, segments: segments, query: query, body: body, headers: headers, version: version, userId: userId, topLevel: topLevel)
         } catch {
-            var e = error
-            if e.errorCode == "METHOD_NOT_ALLOWED" { return .error(e) }
-            if e.status == 0 { e.status = 400 }
-            return .error(e)
+            return .error(error)
         }
     }
 
