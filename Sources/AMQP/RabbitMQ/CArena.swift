@@ -84,6 +84,14 @@ final class CArena {
     private func kind(_ kind: amqp_field_value_kind_t) -> UInt8 { UInt8(truncatingIfNeeded: kind.rawValue) }
 }
 
+/// Lends `string`'s UTF-8 bytes as an `amqp_bytes_t` for the duration of `body`, without copying.
+func withAMQPBytes<Result>(_ string: String, _ body: (amqp_bytes_t) throws -> Result) rethrows -> Result {
+    var string = string
+    return try string.withUTF8 { utf8 in
+        try body(amqp_bytes_t(len: utf8.count, bytes: UnsafeMutableRawPointer(mutating: utf8.baseAddress)))
+    }
+}
+
 // MARK: Reading C values
 
 extension amqp_bytes_t {

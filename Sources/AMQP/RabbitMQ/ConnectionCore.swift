@@ -130,6 +130,10 @@ final class ConnectionCore: @unchecked Sendable {
     private var waitingToSend: [PendingPublish] = []
     private var consumers: [ConsumerRegistration] = []
     private var rememberedTopologies: [Topology] = []
+    /// Delivered, unsettled tags per consumer channel, in delivery order.
+    private var unsettled: [amqp_channel_t: TagQueue] = [:]
+    /// Per channel, the highest tag up to which every delivery was acked in the current batch.
+    private var coalescedAcks: [amqp_channel_t: UInt64] = [:]
     private var lastDeadlineSweep = ContinuousClock.now
 
     init(configuration: AMQPConfiguration, logger: Logger) throws {
@@ -393,6 +397,8 @@ final class ConnectionCore: @unchecked Sendable {
         try check(amqp_get_rpc_reply(state), "opening channel \(channel)", channel: channel)
         epoch += 1
         channelEpochs[channel] = epoch
+        unsettled[channel] = nil
+        coalescedAcks[channel] = nil
     }
 
     private func selectConfirms() throws {
@@ -425,6 +431,7 @@ final class ConnectionCore: @unchecked Sendable {
                 return (inbox.commands, inbox.closing)
             }
             for command in commands { try apply(command) }
+            try flushCoalescedAcks()
             try sendWaitingPublishes()
             if closing {
                 try drainBeforeClose()
@@ -463,9 +470,25 @@ final class ConnectionCore: @unchecked Sendable {
             }
             let status: Int32
             switch settlement {
-            case .ack: status = amqp_basic_ack(state, channel, tag, 0)
-            case .nack(let requeue): status = amqp_basic_nack(state, channel, tag, 0, requeue ? 1 : 0)
-            case .reject(let requeue): status = amqp_basic_reject(state, channel, tag, requeue ? 1 : 0)
+            case .ack:
+                // Acks of the oldest unsettled deliveries are folded into one `multiple` ack per batch;
+                // any other ack goes out on its own right away, so nothing waits behind a slow delivery.
+                if unsettled[channel]?.first == tag {
+                    unsettled[channel]?.removeFirst()
+                    coalescedAcks[channel] = tag
+                    return
+                }
+                if let pending = coalescedAcks.removeValue(forKey: channel) {
+                    try check(amqp_basic_ack(state, channel, pending, 1), "acknowledging up to \(pending)", code: .connectionClosed)
+                }
+                unsettled[channel]?.remove(tag)
+                status = amqp_basic_ack(state, channel, tag, 0)
+            case .nack(let requeue):
+                unsettled[channel]?.remove(tag)
+                status = amqp_basic_nack(state, channel, tag, 0, requeue ? 1 : 0)
+            case .reject(let requeue):
+                unsettled[channel]?.remove(tag)
+                status = amqp_basic_reject(state, channel, tag, requeue ? 1 : 0)
             }
             try check(status, "settling delivery \(tag)", code: .connectionClosed)
         case .consume(let registration):
@@ -494,6 +517,14 @@ final class ConnectionCore: @unchecked Sendable {
                 throw error
             }
         }
+    }
+
+    private func flushCoalescedAcks() throws {
+        guard let state, !coalescedAcks.isEmpty else { return }
+        for (channel, tag) in coalescedAcks where channelEpochs[channel] != nil {
+            try check(amqp_basic_ack(state, channel, tag, 1), "acknowledging up to \(tag)", code: .connectionClosed)
+        }
+        coalescedAcks.removeAll(keepingCapacity: true)
     }
 
     private func cancel(_ consumer: ConsumerRegistration) throws {
@@ -565,9 +596,16 @@ final class ConnectionCore: @unchecked Sendable {
             let pending = waitingToSend[0]
             let arena = CArena()
             var properties = pending.message.properties.cProperties(in: arena)
-            let status = amqp_basic_publish(
-                state, Channel.publish, arena.bytes(pending.message.exchange), arena.bytes(pending.message.routingKey),
-                pending.message.mandatory ? 1 : 0, 0, &properties, arena.bytes(pending.message.body))
+            // The body and names are borrowed in place: amqp_basic_publish has written them when it returns.
+            let status = withAMQPBytes(pending.message.exchange) { exchange in
+                withAMQPBytes(pending.message.routingKey) { routingKey in
+                    pending.message.body.withUnsafeBytes { body in
+                        amqp_basic_publish(
+                            state, Channel.publish, exchange, routingKey, pending.message.mandatory ? 1 : 0, 0, &properties,
+                            amqp_bytes_t(len: body.count, bytes: UnsafeMutableRawPointer(mutating: body.baseAddress)))
+                    }
+                }
+            }
             // A failed write leaves the publish waiting; it goes out again after the reconnect.
             try check(status, "publishing to \(pending.message.exchange)", code: .connectionClosed)
             waitingToSend.removeFirst()
@@ -656,6 +694,7 @@ final class ConnectionCore: @unchecked Sendable {
             guard let consumer = consumers.first(where: { $0.channel == frame.channel }),
                 let channelEpoch = channelEpochs[frame.channel]
             else { return }
+            unsettled[frame.channel, default: TagQueue()].append(tag)
             let delivery = AMQPDelivery(
                 body: body, properties: properties, exchange: exchange, routingKey: routingKey, redelivered: redelivered,
                 deliveryTag: tag, settler: .init(core: self, channel: frame.channel, epoch: channelEpoch))
@@ -812,6 +851,8 @@ final class ConnectionCore: @unchecked Sendable {
             self.state = nil
         }
         channelEpochs.removeAll()
+        unsettled.removeAll()
+        coalescedAcks.removeAll()
         waitingToSend = unconfirmed + waitingToSend
         unconfirmed.removeAll()
         for consumer in consumers where consumer.cancelling {
@@ -831,5 +872,29 @@ extension Duration {
     var milliseconds: Int {
         let (seconds, attoseconds) = components
         return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
+    }
+}
+
+/// Delivery tags in delivery order, with cheap removal at the front.
+struct TagQueue {
+    private var tags: [UInt64] = []
+    private var head = 0
+
+    var first: UInt64? { head < tags.count ? tags[head] : nil }
+
+    mutating func append(_ tag: UInt64) { tags.append(tag) }
+
+    mutating func removeFirst() {
+        head += 1
+        if head > 1024, head * 2 > tags.count {
+            tags.removeFirst(head)
+            head = 0
+        }
+    }
+
+    /// Removes `tag` wherever it is (a settlement out of delivery order).
+    mutating func remove(_ tag: UInt64) {
+        guard let index = tags[head...].firstIndex(of: tag) else { return }
+        if index == head { removeFirst() } else { tags.remove(at: index) }
     }
 }
