@@ -187,6 +187,24 @@ struct ActivitySimulatorTests {
         #expect(share > 0.06 && share < 0.13, "duplicates \(share)")
     }
 
+    @Test func lateDeliveriesLetUpdatesPrecedeTheirStart() {
+        let events = Self.stream(count: 3_000) { $0.lateDeliveryRatio = 0.2 }
+        #expect(Set(events.map(\.id)).count == events.count, "late, not duplicated")
+        var started: Set<String> = []
+        var updatesBeforeStart = 0
+        for event in events {
+            switch event.payload {
+            case .visitStarted(let visit): started.insert(visit.visitID)
+            case .visitUpdated(let update) where !started.contains(update.visitID): updatesBeforeStart += 1
+            default: break
+            }
+        }
+        #expect(updatesBeforeStart > 0)
+        #expect(zip(events, events.dropFirst()).contains { $0.occurredAt > $1.occurredAt })
+        // Even when every event is held back, the stream keeps flowing.
+        #expect(Self.stream(count: 500) { $0.lateDeliveryRatio = 1 }.count == 500)
+    }
+
     @Test func usesTheCallersOrg() {
         let team = ActivitySimulator.Team(
             id: "team_sandbox", memberEmails: ["me@sandbox.example"], knownContactEmails: ["only@contact.example"],

@@ -8,7 +8,7 @@ import Foundation
 /// `space_link.created`. A visit lasts from seconds to ``Configuration/maximumVisitDuration``, reports rising
 /// `percent_viewed` every 10 to 90 seconds (sometimes after a long gap), and ends with `ended: true`, unless it
 /// is abandoned and just stops. Visitors repeat, match the team's known Contacts and Leads or not, and
-/// sometimes give no email.
+/// sometimes give no email. Duplicates and late deliveries can be injected to exercise idempotency and ordering.
 ///
 /// The same seed and configuration always give the same stream (no clock, no system randomness):
 ///
@@ -26,7 +26,9 @@ public struct ActivitySimulator: Sendable, Sequence, IteratorProtocol {
     private var clock: Int64
     private var teams: [TeamState]
     private var activeVisits: [ActiveVisit] = []
-    private var pendingDuplicates: [(due: Int, event: Event)] = []
+    /// Duplicates and late events, each delivered once `emitted` reaches `due`.
+    /// Duplicates and late events, each delivered once `emitted` reaches `due`.
+    private var pendingDeliveries: [(due: Int, event: Event)] = []
     private var emitted = 0
 
     /// Creates a simulator whose whole stream is determined by `seed` and `configuration`.
@@ -44,15 +46,24 @@ public struct ActivitySimulator: Sendable, Sequence, IteratorProtocol {
     public mutating func next() -> Event? {
         guard !teams.isEmpty else { return nil }
         emitted += 1
-        if let index = pendingDuplicates.firstIndex(where: { $0.due <= emitted }) {
-            return pendingDuplicates.remove(at: index).event
+        if let index = pendingDeliveries.firstIndex(where: { $0.due <= emitted }) {
+            return pendingDeliveries.remove(at: index).event
         }
-        advanceClock()
-        let event = nextActivity()
-        if configuration.duplicateRatio > 0, random.chance(configuration.duplicateRatio) {
-            pendingDuplicates.append((emitted + 1 + random.below(5), event))
+        while true {
+            advanceClock()
+            let event = nextActivity()
+            if configuration.duplicateRatio > 0, random.chance(configuration.duplicateRatio) {
+                pendingDeliveries.append((emitted + 1 + random.below(5), event))
+            }
+            // Bounded so that a ratio of 1 still delivers: held events are released as the count advances.
+            if configuration.lateDeliveryRatio > 0, pendingDeliveries.count < 64,
+                random.chance(configuration.lateDeliveryRatio)
+            {
+                pendingDeliveries.append((emitted + 1 + random.below(30), event))
+                continue
+            }
+            return event
         }
-        return event
     }
 
     /// The next `count` events.
