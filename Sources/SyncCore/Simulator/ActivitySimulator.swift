@@ -340,15 +340,3 @@ public struct ActivitySimulator: Sendable, Sequence, IteratorProtocol {
         "Johansson", "Silva", "Patel", "O'Brien",
     ]
 }
-
-extension Sequence where Element == Event {
-    /// The events as JSON Lines: one encoded event per line, each line ending with `\n`.
-    public func jsonLines() -> Data {
-        var data = Data()
-        for event in self {
-            data.append(event.encoded())
-            data.append(UInt8(ascii: "\n"))
-        }
-        return data
-    }
-}
