@@ -5,7 +5,9 @@ import Testing
 
 @Suite("Activity simulator")
 struct ActivitySimulatorTests {
-    static func stream(seed: UInt64 = 7, count: Int = 3_000, _ configure: (inout ActivitySimulator.Configuration) -> Void = { _ in })
+    static func stream(
+        seed: UInt64 = 7, count: Int = 3_000, _ configure: (inout ActivitySimulator.Configuration) -> Void = { _ in }
+    )
         -> [Event]
     {
         var configuration = ActivitySimulator.Configuration()
@@ -124,13 +126,14 @@ struct ActivitySimulatorTests {
         let events = Self.stream(count: 5_000)
         let counts = Dictionary(grouping: events, by: \.type).mapValues(\.count)
         #expect(Set(counts.keys) == Set(EventType.allCases))
-        let created = Set(events.compactMap { event -> String? in
-            switch event.payload {
-            case .linkCreated(let link): link.linkID
-            case .spaceLinkCreated(let link): link.spaceLinkID
-            default: nil
-            }
-        })
+        let created = Set(
+            events.compactMap { event -> String? in
+                switch event.payload {
+                case .linkCreated(let link): link.linkID
+                case .spaceLinkCreated(let link): link.spaceLinkID
+                default: nil
+                }
+            })
         let visitedLinks = Set(Self.visitsStarted(events).map(\.linkID))
         #expect(!created.intersection(visitedLinks).isEmpty, "visits happen on newly created links")
         #expect(Set(events.map(\.teamID)) == ["team_demo", "team_northwind"])
@@ -219,7 +222,10 @@ struct ActivitySimulatorTests {
         #expect(events.allSatisfy { $0.teamID == "team_sandbox" })
         let visits = Self.visitsStarted(events)
         #expect(visits.allSatisfy { $0.visitor.email == "only@contact.example" })
-        #expect(visits.allSatisfy { $0.account?.salesforceAccountID == "001000000000001AAA" && $0.linkOwnerEmail == "me@sandbox.example" })
+        #expect(
+            visits.allSatisfy {
+                $0.account?.salesforceAccountID == "001000000000001AAA" && $0.linkOwnerEmail == "me@sandbox.example"
+            })
     }
 
     @Test func aStreamWithoutTeamsIsEmpty() {

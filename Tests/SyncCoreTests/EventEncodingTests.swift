@@ -64,7 +64,10 @@ struct EventEncodingTests {
         #expect(properties.timestampSeconds == 1_795_514_400)
         #expect(properties.timestamp == Date(timeIntervalSince1970: 1_795_514_400))
         #expect(Self.sample.routingKey == "link.created")
-        #expect(EventType.allCases.map(\.routingKey) == ["visit.started", "visit.updated", "link.created", "space_link.created"])
+        #expect(
+            EventType.allCases.map(\.routingKey) == [
+                "visit.started", "visit.updated", "link.created", "space_link.created",
+            ])
     }
 
     @Test func validateCatchesEventsBuiltInvalid() {
@@ -86,7 +89,10 @@ struct JSONLinesTests {
         let lines = Event.decodeJSONLines(document)
         #expect(lines.map(\.lineNumber) == [1, 2, 3, 5, 6])
         #expect(try lines.prefix(3).map { try $0.result.get() } == events)
-        #expect(lines[3].result == .failure(ContractViolation(kind: .wrongType, path: "id", reason: "expected a string, found a number")))
+        #expect(
+            lines[3].result
+                == .failure(
+                    ContractViolation(kind: .wrongType, path: "id", reason: "expected a string, found a number")))
         #expect(try lines[4].result.get() == events[0])
     }
 

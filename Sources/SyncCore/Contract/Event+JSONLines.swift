@@ -25,7 +25,9 @@ extension Event {
     /// line, in order; a bad line does not stop the others. Lines may end with `\n` or `\r\n`.
     public static func decodeJSONLines(_ document: Data) -> [DecodedLine] {
         var results: [DecodedLine] = []
-        for (index, line) in document.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+        for (index, line) in document.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+            .enumerated()
+        {
             let trimmed = line.last == UInt8(ascii: "\r") ? line.dropLast() : line
             guard trimmed.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }) else { continue }
             let result: Result<Event, ContractViolation>

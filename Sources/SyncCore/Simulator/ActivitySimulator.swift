@@ -160,17 +160,20 @@ public struct ActivitySimulator: Sendable, Sequence, IteratorProtocol {
             payload: .visitUpdated(
                 VisitUpdated(
                     visitID: visit.visitID, durationSeconds: Int((activityAt - visit.startedAt) / 1000),
-                    percentViewed: Swift.min(100, Swift.max(0, percent)), lastActivityAt: date(activityAt), ended: ended)))
+                    percentViewed: Swift.min(100, Swift.max(0, percent)), lastActivityAt: date(activityAt), ended: ended
+                )))
     }
 
     private mutating func nextActivityInterval() -> Int64 {
-        let seconds = random.chance(configuration.activityGapRatio) ? random.uniform(240...840) : random.uniform(10...90)
+        let seconds =
+            random.chance(configuration.activityGapRatio) ? random.uniform(240...840) : random.uniform(10...90)
         return Int64(seconds * 1000)
     }
 
     private mutating func startVisit(teamIndex: Int) -> Event {
         let team = teams[teamIndex]
-        let link = team.links.count > 8 && random.chance(0.5)
+        let link =
+            team.links.count > 8 && random.chance(0.5)
             ? team.links[team.links.count - 1 - random.below(8)]  // recent links draw more visits
             : team.links[random.below(team.links.count)]
         let visitor: VisitorInfo
@@ -215,7 +218,8 @@ public struct ActivitySimulator: Sendable, Sequence, IteratorProtocol {
         }
         let person = randomPersonName()
         let domain = random.pick(Self.unmatchedDomains) ?? "prospect.example"
-        let email = person.first.lowercased() + "." + person.last.lowercased() + String(random.below(100)) + "@" + domain
+        let email =
+            person.first.lowercased() + "." + person.last.lowercased() + String(random.below(100)) + "@" + domain
         return VisitorInfo(email: email, name: random.chance(0.6) ? person.display : nil)
     }
 
@@ -227,7 +231,8 @@ public struct ActivitySimulator: Sendable, Sequence, IteratorProtocol {
         let link = LinkState(id: "lnk_" + random.hex(16), ownerEmail: creator, documents: [document], account: account)
         teams[teamIndex].links.append(link)
         let linkName: String? =
-            random.chance(0.7) ? (account.map { $0.name + " – " } ?? "") + document.name.replacingOccurrences(of: ".pdf", with: "") : nil
+            random.chance(0.7)
+            ? (account.map { $0.name + " – " } ?? "") + document.name.replacingOccurrences(of: ".pdf", with: "") : nil
         return Event(
             id: eventID(), occurredAt: date(clock), teamID: team.team.id,
             payload: .linkCreated(
@@ -243,7 +248,8 @@ public struct ActivitySimulator: Sendable, Sequence, IteratorProtocol {
         let space = team.spaces[random.below(team.spaces.count)]
         let account = randomAccount(team)
         let creator = random.pick(team.team.memberEmails) ?? "owner@docsend.example"
-        let link = LinkState(id: "spl_" + random.hex(16), ownerEmail: creator, documents: space.documents, account: account)
+        let link = LinkState(
+            id: "spl_" + random.hex(16), ownerEmail: creator, documents: space.documents, account: account)
         teams[teamIndex].links.append(link)
         return Event(
             id: eventID(), occurredAt: date(clock), teamID: team.team.id,
@@ -259,13 +265,13 @@ public struct ActivitySimulator: Sendable, Sequence, IteratorProtocol {
     private mutating func makeTeamState(_ team: Team) -> TeamState {
         let base = configuration.docSendBaseURL
         let accounts = team.accounts.map { account in
-            AccountInfo(id: "acc_" + random.hex(12), name: account.name, salesforceAccountID: account.salesforceAccountID)
+            AccountInfo(
+                id: "acc_" + random.hex(12), name: account.name, salesforceAccountID: account.salesforceAccountID)
         }
-        var documents = (team.documentNames.isEmpty ? ["Document.pdf"] : team.documentNames).map { name in
+        let documents = (team.documentNames.isEmpty ? ["Document.pdf"] : team.documentNames).map { name in
             let id = "doc_" + random.hex(12)
             return DocumentInfo(id: id, name: name, url: base + "/documents/" + id)
         }
-        documents = documents.isEmpty ? [DocumentInfo(id: "doc_0", name: "", url: base + "/documents/doc_0")] : documents
         var spaces: [(space: SpaceInfo, documents: [DocumentInfo])] = []
         for name in team.spaceNames.isEmpty ? ["Space"] : team.spaceNames {
             let id = "spc_" + random.hex(12)
@@ -275,14 +281,16 @@ public struct ActivitySimulator: Sendable, Sequence, IteratorProtocol {
             }
             spaces.append((SpaceInfo(id: id, name: name, url: base + "/spaces/" + id), contents))
         }
-        var state = TeamState(team: team, accounts: accounts, documents: documents, spaces: spaces, links: [], visitors: [])
+        var state = TeamState(
+            team: team, accounts: accounts, documents: documents, spaces: spaces, links: [], visitors: [])
         // Links that existed before the stream starts, so that visits can begin at once.
         let owner = team.memberEmails.first ?? "owner@docsend.example"
         for index in 0..<6 {
             let account = randomAccount(state)
             state.links.append(
                 LinkState(
-                    id: "lnk_" + random.hex(16), ownerEmail: team.memberEmails.isEmpty ? owner : team.memberEmails[index % team.memberEmails.count],
+                    id: "lnk_" + random.hex(16),
+                    ownerEmail: team.memberEmails.isEmpty ? owner : team.memberEmails[index % team.memberEmails.count],
                     documents: [documents[index % documents.count]], account: account))
         }
         return state
