@@ -31,6 +31,7 @@ struct ActivitySimulatorTests {
         #expect(first != Self.stream(seed: 43, count: 500))
         // A prefix of a stream is the shorter stream.
         #expect(Array(first.prefix(100)) == Self.stream(seed: 42, count: 100))
+        #expect(Array(ActivitySimulator(seed: 42).prefix(100)) == Array(first.prefix(100)))
     }
 
     @Test func theGeneratorIsPinned() {
@@ -226,6 +227,13 @@ struct ActivitySimulatorTests {
             visits.allSatisfy {
                 $0.account?.salesforceAccountID == "001000000000001AAA" && $0.linkOwnerEmail == "me@sandbox.example"
             })
+    }
+
+    @Test func keepsUpWithLoadTestRates() {
+        // Thousands of concurrent visits: the schedule must not scan them all per event.
+        let events = Self.stream(count: 20_000) { $0.eventsPerSecond = 2_000 }
+        let elapsed = events[events.count - 1].occurredAt.timeIntervalSince(events[0].occurredAt)
+        #expect(abs(Double(events.count) / elapsed - 2_000) < 100)
     }
 
     @Test func aStreamWithoutTeamsIsEmpty() {

@@ -24,8 +24,11 @@ public struct ActivitySimulator: Sendable, Sequence, IteratorProtocol {
     private var random: Xoshiro256StarStar
     /// Simulated time in milliseconds since 1970: whole milliseconds make every timestamp round-trip exactly.
     private var clock: Int64
+    /// The exact simulated time in milliseconds, so that rounding never biases the rate.
+    private var exactClock: Double
     private var teams: [TeamState]
-    private var activeVisits: [ActiveVisit] = []
+    private var activeVisits = VisitSchedule()
+    private var visitsStarted = 0
     /// Duplicates and late events, each delivered once `emitted` reaches `due`.
     /// Duplicates and late events, each delivered once `emitted` reaches `due`.
     private var pendingDeliveries: [(due: Int, event: Event)] = []
@@ -35,7 +38,8 @@ public struct ActivitySimulator: Sendable, Sequence, IteratorProtocol {
     public init(seed: UInt64, configuration: Configuration = Configuration()) {
         self.configuration = configuration
         self.random = Xoshiro256StarStar(seed: seed)
-        self.clock = Int64((configuration.start.timeIntervalSince1970 * 1000).rounded())
+        self.exactClock = (configuration.start.timeIntervalSince1970 * 1000).rounded()
+        self.clock = Int64(exactClock)
         self.teams = []
         for team in configuration.teams {
             teams.append(makeTeamState(team))
@@ -96,6 +100,8 @@ public struct ActivitySimulator: Sendable, Sequence, IteratorProtocol {
     }
 
     private struct ActiveVisit: Sendable {
+        /// Order of creation: breaks ties between visits due at the same millisecond, deterministically.
+        var serial: Int
         var visitID: String
         var teamID: String
         var startedAt: Int64
@@ -103,6 +109,47 @@ public struct ActivitySimulator: Sendable, Sequence, IteratorProtocol {
         var nextActivityAt: Int64
         var finalPercent: Double
         var abandoned: Bool
+
+        func isDue(before other: ActiveVisit) -> Bool {
+            (nextActivityAt, serial) < (other.nextActivityAt, other.serial)
+        }
+    }
+
+    /// Active visits by next activity: a binary min-heap, so a stream with many concurrent visits (a load
+    /// test at thousands of events per second) stays O(log n) per event.
+    private struct VisitSchedule: Sendable {
+        private var heap: [ActiveVisit] = []
+
+        mutating func push(_ visit: ActiveVisit) {
+            heap.append(visit)
+            var child = heap.count - 1
+            while child > 0 {
+                let parent = (child - 1) / 2
+                guard heap[child].isDue(before: heap[parent]) else { break }
+                heap.swapAt(child, parent)
+                child = parent
+            }
+        }
+
+        /// Removes and returns the visit due first, if its next activity is at or before `time`.
+        mutating func popDue(notAfter time: Int64) -> ActiveVisit? {
+            guard let first = heap.first, first.nextActivityAt <= time else { return nil }
+            let last = heap.removeLast()
+            guard !heap.isEmpty else { return first }
+            heap[0] = last
+            var parent = 0
+            while true {
+                let left = 2 * parent + 1
+                let right = left + 1
+                var smallest = parent
+                if left < heap.count, heap[left].isDue(before: heap[smallest]) { smallest = left }
+                if right < heap.count, heap[right].isDue(before: heap[smallest]) { smallest = right }
+                guard smallest != parent else { break }
+                heap.swapAt(parent, smallest)
+                parent = smallest
+            }
+            return first
+        }
     }
 
     // MARK: - Generation
@@ -110,12 +157,13 @@ public struct ActivitySimulator: Sendable, Sequence, IteratorProtocol {
     private mutating func advanceClock() {
         let rate = Swift.max(configuration.eventsPerSecond, 1e-6)
         let seconds = -log(1 - random.unit()) / rate
-        clock += Swift.max(1, Int64((seconds * 1000).rounded()))
+        exactClock += seconds * 1000
+        clock = Int64(exactClock.rounded(.down))
     }
 
     private mutating func nextActivity() -> Event {
-        while let index = dueVisitIndex() {
-            if let event = update(visitAt: index) { return event }
+        while let visit = activeVisits.popDue(notAfter: clock) {
+            if let event = update(visit) { return event }
         }
         let draw = random.unit()
         let teamIndex = pickTeamIndex()
@@ -128,27 +176,18 @@ public struct ActivitySimulator: Sendable, Sequence, IteratorProtocol {
         return startVisit(teamIndex: teamIndex)
     }
 
-    private func dueVisitIndex() -> Int? {
-        var best: Int?
-        for (index, visit) in activeVisits.enumerated() where visit.nextActivityAt <= clock {
-            if best.map({ visit.nextActivityAt < activeVisits[$0].nextActivityAt }) ?? true { best = index }
-        }
-        return best
-    }
-
     /// The due update of a visit; `nil` when the visit was abandoned and silently ends.
-    private mutating func update(visitAt index: Int) -> Event? {
-        var visit = activeVisits[index]
+    private mutating func update(_ visit: ActiveVisit) -> Event? {
+        var visit = visit
         let activityAt = visit.nextActivityAt
         if activityAt >= visit.endsAt {
-            activeVisits.remove(at: index)
             if visit.abandoned { return nil }
             return visitUpdated(visit, activityAt: visit.endsAt, percent: visit.finalPercent, ended: true)
         }
         let progress = Double(activityAt - visit.startedAt) / Double(Swift.max(1, visit.endsAt - visit.startedAt))
         let percent = (visit.finalPercent * pow(progress, 0.7) * 10).rounded(.down) / 10
         visit.nextActivityAt = activityAt + nextActivityInterval()
-        activeVisits[index] = visit
+        activeVisits.push(visit)
         return visitUpdated(visit, activityAt: activityAt, percent: percent, ended: false)
     }
 
@@ -190,9 +229,10 @@ public struct ActivitySimulator: Sendable, Sequence, IteratorProtocol {
         let durationSeconds = exp(log(3) + position * (log(maximum) - log(3)))
         let finalPercent = Swift.min(100, ((8 + 92 * position) * random.uniform(0.6...1.25) * 10).rounded() / 10)
         let visitID = "vis_" + random.hex(16)
-        activeVisits.append(
+        visitsStarted += 1
+        activeVisits.push(
             ActiveVisit(
-                visitID: visitID, teamID: team.team.id, startedAt: startedAt,
+                serial: visitsStarted, visitID: visitID, teamID: team.team.id, startedAt: startedAt,
                 endsAt: startedAt + Int64(durationSeconds * 1000), nextActivityAt: startedAt + nextActivityInterval(),
                 finalPercent: Swift.max(1, finalPercent), abandoned: random.chance(configuration.abandonedVisitRatio)))
 
