@@ -5,7 +5,9 @@ import Testing
 
 @Suite("Activity simulator")
 struct ActivitySimulatorTests {
-    static func stream(seed: UInt64 = 7, count: Int = 3_000, _ configure: (inout ActivitySimulator.Configuration) -> Void = { _ in })
+    static func stream(
+        seed: UInt64 = 7, count: Int = 3_000, _ configure: (inout ActivitySimulator.Configuration) -> Void = { _ in }
+    )
         -> [Event]
     {
         var configuration = ActivitySimulator.Configuration()
@@ -29,6 +31,7 @@ struct ActivitySimulatorTests {
         #expect(first != Self.stream(seed: 43, count: 500))
         // A prefix of a stream is the shorter stream.
         #expect(Array(first.prefix(100)) == Self.stream(seed: 42, count: 100))
+        #expect(Array(ActivitySimulator(seed: 42).prefix(100)) == Array(first.prefix(100)))
     }
 
     @Test func theGeneratorIsPinned() {
@@ -124,13 +127,14 @@ struct ActivitySimulatorTests {
         let events = Self.stream(count: 5_000)
         let counts = Dictionary(grouping: events, by: \.type).mapValues(\.count)
         #expect(Set(counts.keys) == Set(EventType.allCases))
-        let created = Set(events.compactMap { event -> String? in
-            switch event.payload {
-            case .linkCreated(let link): link.linkID
-            case .spaceLinkCreated(let link): link.spaceLinkID
-            default: nil
-            }
-        })
+        let created = Set(
+            events.compactMap { event -> String? in
+                switch event.payload {
+                case .linkCreated(let link): link.linkID
+                case .spaceLinkCreated(let link): link.spaceLinkID
+                default: nil
+                }
+            })
         let visitedLinks = Set(Self.visitsStarted(events).map(\.linkID))
         #expect(!created.intersection(visitedLinks).isEmpty, "visits happen on newly created links")
         #expect(Set(events.map(\.teamID)) == ["team_demo", "team_northwind"])
@@ -187,6 +191,24 @@ struct ActivitySimulatorTests {
         #expect(share > 0.06 && share < 0.13, "duplicates \(share)")
     }
 
+    @Test func lateDeliveriesLetUpdatesPrecedeTheirStart() {
+        let events = Self.stream(count: 3_000) { $0.lateDeliveryRatio = 0.2 }
+        #expect(Set(events.map(\.id)).count == events.count, "late, not duplicated")
+        var started: Set<String> = []
+        var updatesBeforeStart = 0
+        for event in events {
+            switch event.payload {
+            case .visitStarted(let visit): started.insert(visit.visitID)
+            case .visitUpdated(let update) where !started.contains(update.visitID): updatesBeforeStart += 1
+            default: break
+            }
+        }
+        #expect(updatesBeforeStart > 0)
+        #expect(zip(events, events.dropFirst()).contains { $0.occurredAt > $1.occurredAt })
+        // Even when every event is held back, the stream keeps flowing.
+        #expect(Self.stream(count: 500) { $0.lateDeliveryRatio = 1 }.count == 500)
+    }
+
     @Test func usesTheCallersOrg() {
         let team = ActivitySimulator.Team(
             id: "team_sandbox", memberEmails: ["me@sandbox.example"], knownContactEmails: ["only@contact.example"],
@@ -201,7 +223,17 @@ struct ActivitySimulatorTests {
         #expect(events.allSatisfy { $0.teamID == "team_sandbox" })
         let visits = Self.visitsStarted(events)
         #expect(visits.allSatisfy { $0.visitor.email == "only@contact.example" })
-        #expect(visits.allSatisfy { $0.account?.salesforceAccountID == "001000000000001AAA" && $0.linkOwnerEmail == "me@sandbox.example" })
+        #expect(
+            visits.allSatisfy {
+                $0.account?.salesforceAccountID == "001000000000001AAA" && $0.linkOwnerEmail == "me@sandbox.example"
+            })
+    }
+
+    @Test func keepsUpWithLoadTestRates() {
+        // Thousands of concurrent visits: the schedule must not scan them all per event.
+        let events = Self.stream(count: 20_000) { $0.eventsPerSecond = 2_000 }
+        let elapsed = events[events.count - 1].occurredAt.timeIntervalSince(events[0].occurredAt)
+        #expect(abs(Double(events.count) / elapsed - 2_000) < 100)
     }
 
     @Test func aStreamWithoutTeamsIsEmpty() {

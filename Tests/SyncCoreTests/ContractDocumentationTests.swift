@@ -86,15 +86,19 @@ struct ContractDocumentationTests {
     @Test func numericRangesMatchTheSchema() throws {
         let schemas = try SchemaSet(type: .visitUpdated)
         let full = try Self.example(.visitUpdated)
-        for (key, bound) in [("percent_viewed", "minimum"), ("percent_viewed", "maximum"), ("duration_seconds", "minimum")] {
-            let node = try #require(schemas.resolve(schemas.typeFile.root["$defs"]?["data"]?["properties"]?[key], in: schemas.typeFile))
+        for (key, bound) in [
+            ("percent_viewed", "minimum"), ("percent_viewed", "maximum"), ("duration_seconds", "minimum"),
+        ] {
+            let node = try #require(
+                schemas.resolve(schemas.typeFile.root["$defs"]?["data"]?["properties"]?[key], in: schemas.typeFile))
             guard case .number(let limit)? = node.value[bound] else {
                 Issue.record("\(key) has no \(bound)")
                 continue
             }
             let outside = bound == "minimum" ? limit - 1 : limit + 1
             #expect(violation(Data(full.setting("data.\(key)", to: .number(limit)).serialized.utf8)) == nil)
-            #expect(violation(Data(full.setting("data.\(key)", to: .number(outside)).serialized.utf8))?.kind == .outOfRange)
+            #expect(
+                violation(Data(full.setting("data.\(key)", to: .number(outside)).serialized.utf8))?.kind == .outOfRange)
         }
     }
 }
@@ -249,4 +253,44 @@ extension JSONValue {
     }
 
     func removing(_ path: String) -> JSONValue { setting(path, to: nil) }
+}
+
+@Suite("AsyncAPI document matches the code")
+struct AsyncAPIDocumentTests {
+    static func text() throws -> String {
+        try String(
+            contentsOf: ContractDocumentationTests.eventsDirectory.appendingPathComponent("asyncapi.yaml"),
+            encoding: .utf8)
+    }
+
+    @Test func declaresTheExchangeAndOneChannelPerEventType() throws {
+        let text = try Self.text()
+        #expect(text.contains("asyncapi: 3.0.0"))
+        #expect(text.components(separatedBy: "name: \(EventContract.exchange)\n").count - 1 == EventType.allCases.count)
+        #expect(
+            text.components(separatedBy: "type: \(EventContract.exchangeType)\n").count - 1 == EventType.allCases.count)
+        #expect(
+            text.components(separatedBy: "deliveryMode: \(EventContract.persistentDeliveryMode)\n").count - 1
+                == EventType.allCases.count)
+        let addresses = text.split(separator: "\n").compactMap { line -> String? in
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            return trimmed.hasPrefix("address: ") ? String(trimmed.dropFirst("address: ".count)) : nil
+        }
+        #expect(addresses == EventType.allCases.map(\.rawValue))
+        for type in EventType.allCases {
+            #expect(text.contains("$ref: './schemas/\(type.rawValue).json'"), "\(type) schema")
+            #expect(text.contains("messageType: \(type.rawValue)\n"), "\(type) message type")
+        }
+    }
+
+    @Test func embedsTheExampleFilesUnchanged() throws {
+        let payloads = try Self.text().split(separator: "\n").compactMap { line -> JSONValue? in
+            guard let range = line.range(of: "payload: {") else { return nil }
+            return JSONValue.parse(Data(line[line.index(before: range.upperBound)...].utf8))
+        }
+        #expect(payloads.count == EventType.allCases.count)
+        for (payload, type) in zip(payloads, EventType.allCases) {
+            #expect(payload == (try ContractDocumentationTests.example(type)), "\(type)")
+        }
+    }
 }

@@ -85,7 +85,8 @@ struct EventDecodingTests {
             return
         }
         #expect(visit.visitID == "vis_1")
-        #expect(visit.document == DocumentInfo(id: "doc_1", name: "Deck.pdf", url: "https://docsend.com/documents/doc_1"))
+        #expect(
+            visit.document == DocumentInfo(id: "doc_1", name: "Deck.pdf", url: "https://docsend.com/documents/doc_1"))
         #expect(visit.account?.salesforceAccountID == "001Dm00000AcmeCoAAA")
         #expect(visit.visitor == VisitorInfo(email: "ada@acme.example", name: "Ada"))
         #expect(visit.startedAt == Date(timeIntervalSince1970: 1_795_514_398))
@@ -118,7 +119,9 @@ struct EventDecodingTests {
     }
 
     @Test func visitorEmailsAreKeptAsGivenNotValidated() throws {
-        for email in ["not an email", "Robert'); DROP TABLE--@x", "\"quoted\"@x.example", "Ünïcødé@例え.jp", "ADA@ACME.EXAMPLE"] {
+        for email in [
+            "not an email", "Robert'); DROP TABLE--@x", "\"quoted\"@x.example", "Ünïcødé@例え.jp", "ADA@ACME.EXAMPLE",
+        ] {
             let event = try Event.decode(from: body(setting(validVisitStarted(), "data.visitor.email", to: email)))
             guard case .visitStarted(let visit) = event.payload else { throw Unexpected.payload }
             #expect(visit.visitor.email == email)
@@ -126,26 +129,33 @@ struct EventDecodingTests {
     }
 
     /// Each case: a dotted path, the JSON text to put there (`nil` removes the key), the expected violation.
-    @Test(arguments: [
-        ("data.visitor.email", "42", "data.visitor.email: expected a string, found a number"),
-        ("data.visit_id", "null", "data.visit_id: expected a string, found null"),
-        ("data.visit_id", nil, "data.visit_id: required key is missing"),
-        ("data.document", #""doc""#, "data.document: expected an object, found a string"),
-        ("data.document.url", nil, "data.document.url: required key is missing"),
-        ("data.account.name", "[1]", "data.account.name: expected a string, found an array"),
-        ("data.account", "true", "data.account: expected an object, found a boolean"),
-        ("type", #""visit.exploded""#, #"type: unknown event type "visit.exploded""#),
-        ("version", "2", "version: unsupported version 2 (this consumer understands 1)"),
-        ("version", #""1""#, "version: expected an integer, found a string"),
-        ("occurred_at", #""yesterday""#, #"occurred_at: not an RFC 3339 timestamp: "yesterday""#),
-        ("occurred_at", #""2026-02-30T10:00:00Z""#, #"occurred_at: not an RFC 3339 timestamp: "2026-02-30T10:00:00Z""#),
-        ("data.started_at", "1795514400", "data.started_at: expected an RFC 3339 timestamp string, found a number"),
-        ("id", #""""#, "id: must not be empty"),
-        ("team_id", #""team\n42""#, "team_id: contains control characters"),
-        ("data.link_owner_email", #""""#, "data.link_owner_email: must not be empty"),
-        ("data.analytics_url", #""javascript:alert(1)""#, #"data.analytics_url: not an absolute http(s) URL: "javascript:alert(1)""#),
-        ("data", "[1, 2]", "data: expected an object, found an array"),
-    ] as [(String, String?, String)])
+    @Test(
+        arguments: [
+            ("data.visitor.email", "42", "data.visitor.email: expected a string, found a number"),
+            ("data.visit_id", "null", "data.visit_id: expected a string, found null"),
+            ("data.visit_id", nil, "data.visit_id: required key is missing"),
+            ("data.document", #""doc""#, "data.document: expected an object, found a string"),
+            ("data.document.url", nil, "data.document.url: required key is missing"),
+            ("data.account.name", "[1]", "data.account.name: expected a string, found an array"),
+            ("data.account", "true", "data.account: expected an object, found a boolean"),
+            ("type", #""visit.exploded""#, #"type: unknown event type "visit.exploded""#),
+            ("version", "2", "version: unsupported version 2 (this consumer understands 1)"),
+            ("version", #""1""#, "version: expected an integer, found a string"),
+            ("occurred_at", #""yesterday""#, #"occurred_at: not an RFC 3339 timestamp: "yesterday""#),
+            (
+                "occurred_at", #""2026-02-30T10:00:00Z""#,
+                #"occurred_at: not an RFC 3339 timestamp: "2026-02-30T10:00:00Z""#
+            ),
+            ("data.started_at", "1795514400", "data.started_at: expected an RFC 3339 timestamp string, found a number"),
+            ("id", #""""#, "id: must not be empty"),
+            ("team_id", #""team\n42""#, "team_id: contains control characters"),
+            ("data.link_owner_email", #""""#, "data.link_owner_email: must not be empty"),
+            (
+                "data.analytics_url", #""javascript:alert(1)""#,
+                #"data.analytics_url: not an absolute http(s) URL: "javascript:alert(1)""#
+            ),
+            ("data", "[1, 2]", "data: expected an object, found an array"),
+        ] as [(String, String?, String)])
     func namesTheOffendingFieldByPath(path: String, json: String?, expected: String) throws {
         let value = try json.map { try JSONSerialization.jsonObject(with: Data($0.utf8), options: .fragmentsAllowed) }
         let found = try violation(setting(validVisitStarted(), path, to: value))
@@ -153,14 +163,21 @@ struct EventDecodingTests {
     }
 
     @Test func rangesAreChecked() throws {
-        #expect(try violation(validVisitUpdated(percent: 130))?.description == "data.percent_viewed: 130 is outside 0…100")
+        #expect(
+            try violation(validVisitUpdated(percent: 130))?.description == "data.percent_viewed: 130 is outside 0…100")
         #expect(try violation(validVisitUpdated(percent: -0.5))?.kind == .outOfRange)
         #expect(try violation(validVisitUpdated(duration: -5))?.description == "data.duration_seconds: -5 is negative")
-        #expect(try violation(validVisitUpdated(duration: 12.5))?.description == "data.duration_seconds: expected an integer, found 12.5")
+        #expect(
+            try violation(validVisitUpdated(duration: 12.5))?.description
+                == "data.duration_seconds: expected an integer, found 12.5")
         #expect(try violation(validVisitUpdated(percent: 100, duration: 0)) == nil)
         #expect(try violation(validVisitUpdated(percent: 0, duration: 86_400)) == nil)
-        #expect(try violation(setting(validVisitUpdated(), "data.ended", to: "yes"))?.description == "data.ended: expected a boolean, found a string")
-        #expect(try violation(setting(validVisitUpdated(), "data.ended", to: 1))?.description == "data.ended: expected a boolean, found a number")
+        #expect(
+            try violation(setting(validVisitUpdated(), "data.ended", to: "yes"))?.description
+                == "data.ended: expected a boolean, found a string")
+        #expect(
+            try violation(setting(validVisitUpdated(), "data.ended", to: 1))?.description
+                == "data.ended: expected a boolean, found a number")
     }
 
     @Test func theTypeDecidesWhichDataIsRequired() throws {
@@ -201,31 +218,43 @@ struct EventDecodingTests {
             let event = try Event.decode(from: body(setting(validVisitStarted(), "occurred_at", to: text)))
             #expect(abs(event.occurredAt.timeIntervalSince1970 - seconds) < 1e-6, "\(text)")
         }
-        for text in ["2026-11-24 10:00:00Z", "2026-11-24T10:00:00", "2026-11-24T24:00:00Z", "2025-02-29T00:00:00Z",
-                     "2026-11-24T10:00:00.Z", "2026-11-24T10:00:00+0200", "2026-13-01T00:00:00Z", "１２３"] {
-            #expect(try violation(setting(validVisitStarted(), "occurred_at", to: text))?.path == "occurred_at", "\(text)")
+        for text in [
+            "2026-11-24 10:00:00Z", "2026-11-24T10:00:00", "2026-11-24T24:00:00Z", "2025-02-29T00:00:00Z",
+            "2026-11-24T10:00:00.Z", "2026-11-24T10:00:00+0200", "2026-13-01T00:00:00Z", "１２３",
+        ] {
+            #expect(
+                try violation(setting(validVisitStarted(), "occurred_at", to: text))?.path == "occurred_at", "\(text)")
         }
     }
 
     @Test func boundsStringLengths() throws {
         let longEmail = String(repeating: "a", count: 321)
-        #expect(try violation(setting(validVisitStarted(), "data.visitor.email", to: longEmail))?.description
-            == "data.visitor.email: 321 characters exceeds the 320-character limit")
-        #expect(try violation(setting(validVisitStarted(), "data.visitor.email", to: String(repeating: "a", count: 320))) == nil)
-        #expect(try violation(setting(validVisitStarted(), "id", to: String(repeating: "é", count: 128)))?.description
-            == "id: 256 bytes exceeds the 255-byte limit")
-        #expect(try violation(setting(validVisitStarted(), "data.visitor.email", to: "ada@acme.example\r\nBcc: x"))?.description
-            == "data.visitor.email: contains control characters")
+        #expect(
+            try violation(setting(validVisitStarted(), "data.visitor.email", to: longEmail))?.description
+                == "data.visitor.email: 321 characters exceeds the 320-character limit")
+        #expect(
+            try violation(setting(validVisitStarted(), "data.visitor.email", to: String(repeating: "a", count: 320)))
+                == nil)
+        #expect(
+            try violation(setting(validVisitStarted(), "id", to: String(repeating: "é", count: 128)))?.description
+                == "id: 256 bytes exceeds the 255-byte limit")
+        #expect(
+            try violation(setting(validVisitStarted(), "data.visitor.email", to: "ada@acme.example\r\nBcc: x"))?
+                .description
+                == "data.visitor.email: contains control characters")
         // Names are free text: newlines pass, length is bounded.
         #expect(try violation(setting(validVisitStarted(), "data.visitor.name", to: "Ada\nLovelace")) == nil)
-        #expect(try violation(setting(validVisitStarted(), "data.document.name", to: String(repeating: "n", count: 1025)))?.path
-            == "data.document.name")
+        #expect(
+            try violation(setting(validVisitStarted(), "data.document.name", to: String(repeating: "n", count: 1025)))?
+                .path
+                == "data.document.name")
     }
 
     @Test func hostileBodiesNeverCrash() throws {
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         #expect(violation(Data(deep.utf8))?.path == "body")
-        let deepInData = "{\"id\":\"e\",\"type\":\"visit.updated\",\"version\":1,\"occurred_at\":\"2026-11-24T10:00:00Z\",\"team_id\":\"t\",\"data\":{\"x\":"
+        let deepInData =
+            "{\"id\":\"e\",\"type\":\"visit.updated\",\"version\":1,\"occurred_at\":\"2026-11-24T10:00:00Z\",\"team_id\":\"t\",\"data\":{\"x\":"
             + String(repeating: "{\"a\":", count: 5_000) + "1" + String(repeating: "}", count: 5_000) + "}}"
         #expect(violation(Data(deepInData.utf8)) != nil)
         // A long hostile type is quoted truncated and escaped in the reason.

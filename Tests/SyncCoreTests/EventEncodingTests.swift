@@ -64,7 +64,10 @@ struct EventEncodingTests {
         #expect(properties.timestampSeconds == 1_795_514_400)
         #expect(properties.timestamp == Date(timeIntervalSince1970: 1_795_514_400))
         #expect(Self.sample.routingKey == "link.created")
-        #expect(EventType.allCases.map(\.routingKey) == ["visit.started", "visit.updated", "link.created", "space_link.created"])
+        #expect(
+            EventType.allCases.map(\.routingKey) == [
+                "visit.started", "visit.updated", "link.created", "space_link.created",
+            ])
     }
 
     @Test func validateCatchesEventsBuiltInvalid() {
@@ -72,5 +75,33 @@ struct EventEncodingTests {
         #expect(throws: Never.self) { try event.validate() }
         event.teamID = ""
         #expect(throws: ContractViolation.self) { try event.validate() }
+    }
+}
+
+@Suite("JSON Lines")
+struct JSONLinesTests {
+    @Test func decodesEachLineAndReportsBadOnesByNumber() throws {
+        var simulator = ActivitySimulator(seed: 3)
+        let events = simulator.events(count: 3)
+        var document = events.jsonLines()
+        document.append(Data("\n{\"id\": 1}\r\n".utf8))
+        document.append(events[0].encoded())
+        let lines = Event.decodeJSONLines(document)
+        #expect(lines.map(\.lineNumber) == [1, 2, 3, 5, 6])
+        #expect(try lines.prefix(3).map { try $0.result.get() } == events)
+        #expect(
+            lines[3].result
+                == .failure(
+                    ContractViolation(kind: .wrongType, path: "id", reason: "expected a string, found a number")))
+        #expect(try lines[4].result.get() == events[0])
+    }
+
+    @Test func payloadsExposeTheirVisitAndLink() throws {
+        let event = try Event.decode(from: body(validVisitStarted()))
+        #expect(event.payload.visitID == "vis_1")
+        #expect(event.payload.linkID == "lnk_1")
+        let update = try Event.decode(from: body(validVisitUpdated()))
+        #expect(update.payload.visitID == "vis_1")
+        #expect(update.payload.linkID == nil)
     }
 }

@@ -12,7 +12,8 @@ extension Event {
         guard body.count <= EventContract.maximumBodySize else {
             throw ContractViolation(
                 kind: .bodyTooLarge, path: "body",
-                reason: "\(formatByteCount(body.count)) exceeds the \(formatByteCount(EventContract.maximumBodySize)) limit"
+                reason:
+                    "\(formatByteCount(body.count)) exceeds the \(formatByteCount(EventContract.maximumBodySize)) limit"
             )
         }
         guard let json = JSONValue.parse(body) else {
@@ -233,7 +234,8 @@ struct FieldReader {
     }
 
     private func mismatch(_ key: String, expected: String, found: JSONValue) -> ContractViolation {
-        ContractViolation(kind: .wrongType, path: path(key), reason: "expected \(expected), found \(found.kindDescription)")
+        ContractViolation(
+            kind: .wrongType, path: path(key), reason: "expected \(expected), found \(found.kindDescription)")
     }
 
     func string(_ key: String, _ rule: StringRule) throws(ContractViolation) -> String {
@@ -258,7 +260,8 @@ struct FieldReader {
         case .identifier:
             guard !string.isEmpty else { throw invalid("must not be empty") }
             guard string.utf8.count <= EventContract.maximumIdentifierLength else {
-                throw invalid("\(string.utf8.count) bytes exceeds the \(EventContract.maximumIdentifierLength)-byte limit")
+                throw invalid(
+                    "\(string.utf8.count) bytes exceeds the \(EventContract.maximumIdentifierLength)-byte limit")
             }
             guard !hasControl else { throw invalid("contains control characters") }
         case .email, .freeEmail:

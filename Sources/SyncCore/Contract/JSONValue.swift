@@ -71,6 +71,12 @@ enum JSONValue: Sendable, Hashable {
 
     private static func write(string: String, into output: inout String) {
         output += "\""
+        // Fast path: nothing to escape (0xE2 leads U+2028/U+2029, so it takes the slow path to be checked).
+        if !string.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F || $0 == 0xE2 }) {
+            output += string
+            output += "\""
+            return
+        }
         for scalar in string.unicodeScalars {
             switch scalar {
             case "\"": output += "\\\""

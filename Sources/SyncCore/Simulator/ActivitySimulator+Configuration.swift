@@ -38,6 +38,9 @@ extension ActivitySimulator {
         public var maximumVisitDuration: TimeInterval
         /// An event is delivered a second time, identical (same id), a few events later.
         public var duplicateRatio: Double
+        /// An event is delivered late, after 1 to 30 later events (so a `visit.updated` can precede its
+        /// `visit.started`, as after a redelivery). Its timestamps are unchanged.
+        public var lateDeliveryRatio: Double
 
         /// Creates a configuration; every parameter has a demo default.
         public init(
@@ -55,7 +58,8 @@ extension ActivitySimulator {
             abandonedVisitRatio: Double = 0.15,
             activityGapRatio: Double = 0.08,
             maximumVisitDuration: TimeInterval = 40 * 60,
-            duplicateRatio: Double = 0
+            duplicateRatio: Double = 0,
+            lateDeliveryRatio: Double = 0
         ) {
             self.start = start
             self.eventsPerSecond = eventsPerSecond
@@ -72,6 +76,7 @@ extension ActivitySimulator {
             self.activityGapRatio = activityGapRatio
             self.maximumVisitDuration = maximumVisitDuration
             self.duplicateRatio = duplicateRatio
+            self.lateDeliveryRatio = lateDeliveryRatio
         }
     }
 

@@ -8,7 +8,7 @@ import Foundation
 /// `space_link.created`. A visit lasts from seconds to ``Configuration/maximumVisitDuration``, reports rising
 /// `percent_viewed` every 10 to 90 seconds (sometimes after a long gap), and ends with `ended: true`, unless it
 /// is abandoned and just stops. Visitors repeat, match the team's known Contacts and Leads or not, and
-/// sometimes give no email.
+/// sometimes give no email. Duplicates and late deliveries can be injected to exercise idempotency and ordering.
 ///
 /// The same seed and configuration always give the same stream (no clock, no system randomness):
 ///
@@ -24,16 +24,22 @@ public struct ActivitySimulator: Sendable, Sequence, IteratorProtocol {
     private var random: Xoshiro256StarStar
     /// Simulated time in milliseconds since 1970: whole milliseconds make every timestamp round-trip exactly.
     private var clock: Int64
+    /// The exact simulated time in milliseconds, so that rounding never biases the rate.
+    private var exactClock: Double
     private var teams: [TeamState]
-    private var activeVisits: [ActiveVisit] = []
-    private var pendingDuplicates: [(due: Int, event: Event)] = []
+    private var activeVisits = VisitSchedule()
+    private var visitsStarted = 0
+    /// Duplicates and late events, each delivered once `emitted` reaches `due`.
+    /// Duplicates and late events, each delivered once `emitted` reaches `due`.
+    private var pendingDeliveries: [(due: Int, event: Event)] = []
     private var emitted = 0
 
     /// Creates a simulator whose whole stream is determined by `seed` and `configuration`.
     public init(seed: UInt64, configuration: Configuration = Configuration()) {
         self.configuration = configuration
         self.random = Xoshiro256StarStar(seed: seed)
-        self.clock = Int64((configuration.start.timeIntervalSince1970 * 1000).rounded())
+        self.exactClock = (configuration.start.timeIntervalSince1970 * 1000).rounded()
+        self.clock = Int64(exactClock)
         self.teams = []
         for team in configuration.teams {
             teams.append(makeTeamState(team))
@@ -44,15 +50,24 @@ public struct ActivitySimulator: Sendable, Sequence, IteratorProtocol {
     public mutating func next() -> Event? {
         guard !teams.isEmpty else { return nil }
         emitted += 1
-        if let index = pendingDuplicates.firstIndex(where: { $0.due <= emitted }) {
-            return pendingDuplicates.remove(at: index).event
+        if let index = pendingDeliveries.firstIndex(where: { $0.due <= emitted }) {
+            return pendingDeliveries.remove(at: index).event
         }
-        advanceClock()
-        let event = nextActivity()
-        if configuration.duplicateRatio > 0, random.chance(configuration.duplicateRatio) {
-            pendingDuplicates.append((emitted + 1 + random.below(5), event))
+        while true {
+            advanceClock()
+            let event = nextActivity()
+            if configuration.duplicateRatio > 0, random.chance(configuration.duplicateRatio) {
+                pendingDeliveries.append((emitted + 1 + random.below(5), event))
+            }
+            // Bounded so that a ratio of 1 still delivers: held events are released as the count advances.
+            if configuration.lateDeliveryRatio > 0, pendingDeliveries.count < 64,
+                random.chance(configuration.lateDeliveryRatio)
+            {
+                pendingDeliveries.append((emitted + 1 + random.below(30), event))
+                continue
+            }
+            return event
         }
-        return event
     }
 
     /// The next `count` events.
@@ -85,6 +100,8 @@ public struct ActivitySimulator: Sendable, Sequence, IteratorProtocol {
     }
 
     private struct ActiveVisit: Sendable {
+        /// Order of creation: breaks ties between visits due at the same millisecond, deterministically.
+        var serial: Int
         var visitID: String
         var teamID: String
         var startedAt: Int64
@@ -92,6 +109,47 @@ public struct ActivitySimulator: Sendable, Sequence, IteratorProtocol {
         var nextActivityAt: Int64
         var finalPercent: Double
         var abandoned: Bool
+
+        func isDue(before other: ActiveVisit) -> Bool {
+            (nextActivityAt, serial) < (other.nextActivityAt, other.serial)
+        }
+    }
+
+    /// Active visits by next activity: a binary min-heap, so a stream with many concurrent visits (a load
+    /// test at thousands of events per second) stays O(log n) per event.
+    private struct VisitSchedule: Sendable {
+        private var heap: [ActiveVisit] = []
+
+        mutating func push(_ visit: ActiveVisit) {
+            heap.append(visit)
+            var child = heap.count - 1
+            while child > 0 {
+                let parent = (child - 1) / 2
+                guard heap[child].isDue(before: heap[parent]) else { break }
+                heap.swapAt(child, parent)
+                child = parent
+            }
+        }
+
+        /// Removes and returns the visit due first, if its next activity is at or before `time`.
+        mutating func popDue(notAfter time: Int64) -> ActiveVisit? {
+            guard let first = heap.first, first.nextActivityAt <= time else { return nil }
+            let last = heap.removeLast()
+            guard !heap.isEmpty else { return first }
+            heap[0] = last
+            var parent = 0
+            while true {
+                let left = 2 * parent + 1
+                let right = left + 1
+                var smallest = parent
+                if left < heap.count, heap[left].isDue(before: heap[smallest]) { smallest = left }
+                if right < heap.count, heap[right].isDue(before: heap[smallest]) { smallest = right }
+                guard smallest != parent else { break }
+                heap.swapAt(parent, smallest)
+                parent = smallest
+            }
+            return first
+        }
     }
 
     // MARK: - Generation
@@ -99,12 +157,13 @@ public struct ActivitySimulator: Sendable, Sequence, IteratorProtocol {
     private mutating func advanceClock() {
         let rate = Swift.max(configuration.eventsPerSecond, 1e-6)
         let seconds = -log(1 - random.unit()) / rate
-        clock += Swift.max(1, Int64((seconds * 1000).rounded()))
+        exactClock += seconds * 1000
+        clock = Int64(exactClock.rounded(.down))
     }
 
     private mutating func nextActivity() -> Event {
-        while let index = dueVisitIndex() {
-            if let event = update(visitAt: index) { return event }
+        while let visit = activeVisits.popDue(notAfter: clock) {
+            if let event = update(visit) { return event }
         }
         let draw = random.unit()
         let teamIndex = pickTeamIndex()
@@ -117,27 +176,18 @@ public struct ActivitySimulator: Sendable, Sequence, IteratorProtocol {
         return startVisit(teamIndex: teamIndex)
     }
 
-    private func dueVisitIndex() -> Int? {
-        var best: Int?
-        for (index, visit) in activeVisits.enumerated() where visit.nextActivityAt <= clock {
-            if best.map({ visit.nextActivityAt < activeVisits[$0].nextActivityAt }) ?? true { best = index }
-        }
-        return best
-    }
-
     /// The due update of a visit; `nil` when the visit was abandoned and silently ends.
-    private mutating func update(visitAt index: Int) -> Event? {
-        var visit = activeVisits[index]
+    private mutating func update(_ visit: ActiveVisit) -> Event? {
+        var visit = visit
         let activityAt = visit.nextActivityAt
         if activityAt >= visit.endsAt {
-            activeVisits.remove(at: index)
             if visit.abandoned { return nil }
             return visitUpdated(visit, activityAt: visit.endsAt, percent: visit.finalPercent, ended: true)
         }
         let progress = Double(activityAt - visit.startedAt) / Double(Swift.max(1, visit.endsAt - visit.startedAt))
         let percent = (visit.finalPercent * pow(progress, 0.7) * 10).rounded(.down) / 10
         visit.nextActivityAt = activityAt + nextActivityInterval()
-        activeVisits[index] = visit
+        activeVisits.push(visit)
         return visitUpdated(visit, activityAt: activityAt, percent: percent, ended: false)
     }
 
@@ -149,17 +199,20 @@ public struct ActivitySimulator: Sendable, Sequence, IteratorProtocol {
             payload: .visitUpdated(
                 VisitUpdated(
                     visitID: visit.visitID, durationSeconds: Int((activityAt - visit.startedAt) / 1000),
-                    percentViewed: Swift.min(100, Swift.max(0, percent)), lastActivityAt: date(activityAt), ended: ended)))
+                    percentViewed: Swift.min(100, Swift.max(0, percent)), lastActivityAt: date(activityAt), ended: ended
+                )))
     }
 
     private mutating func nextActivityInterval() -> Int64 {
-        let seconds = random.chance(configuration.activityGapRatio) ? random.uniform(240...840) : random.uniform(10...90)
+        let seconds =
+            random.chance(configuration.activityGapRatio) ? random.uniform(240...840) : random.uniform(10...90)
         return Int64(seconds * 1000)
     }
 
     private mutating func startVisit(teamIndex: Int) -> Event {
         let team = teams[teamIndex]
-        let link = team.links.count > 8 && random.chance(0.5)
+        let link =
+            team.links.count > 8 && random.chance(0.5)
             ? team.links[team.links.count - 1 - random.below(8)]  // recent links draw more visits
             : team.links[random.below(team.links.count)]
         let visitor: VisitorInfo
@@ -176,9 +229,10 @@ public struct ActivitySimulator: Sendable, Sequence, IteratorProtocol {
         let durationSeconds = exp(log(3) + position * (log(maximum) - log(3)))
         let finalPercent = Swift.min(100, ((8 + 92 * position) * random.uniform(0.6...1.25) * 10).rounded() / 10)
         let visitID = "vis_" + random.hex(16)
-        activeVisits.append(
+        visitsStarted += 1
+        activeVisits.push(
             ActiveVisit(
-                visitID: visitID, teamID: team.team.id, startedAt: startedAt,
+                serial: visitsStarted, visitID: visitID, teamID: team.team.id, startedAt: startedAt,
                 endsAt: startedAt + Int64(durationSeconds * 1000), nextActivityAt: startedAt + nextActivityInterval(),
                 finalPercent: Swift.max(1, finalPercent), abandoned: random.chance(configuration.abandonedVisitRatio)))
 
@@ -204,7 +258,8 @@ public struct ActivitySimulator: Sendable, Sequence, IteratorProtocol {
         }
         let person = randomPersonName()
         let domain = random.pick(Self.unmatchedDomains) ?? "prospect.example"
-        let email = person.first.lowercased() + "." + person.last.lowercased() + String(random.below(100)) + "@" + domain
+        let email =
+            person.first.lowercased() + "." + person.last.lowercased() + String(random.below(100)) + "@" + domain
         return VisitorInfo(email: email, name: random.chance(0.6) ? person.display : nil)
     }
 
@@ -216,7 +271,8 @@ public struct ActivitySimulator: Sendable, Sequence, IteratorProtocol {
         let link = LinkState(id: "lnk_" + random.hex(16), ownerEmail: creator, documents: [document], account: account)
         teams[teamIndex].links.append(link)
         let linkName: String? =
-            random.chance(0.7) ? (account.map { $0.name + " – " } ?? "") + document.name.replacingOccurrences(of: ".pdf", with: "") : nil
+            random.chance(0.7)
+            ? (account.map { $0.name + " – " } ?? "") + document.name.replacingOccurrences(of: ".pdf", with: "") : nil
         return Event(
             id: eventID(), occurredAt: date(clock), teamID: team.team.id,
             payload: .linkCreated(
@@ -232,7 +288,8 @@ public struct ActivitySimulator: Sendable, Sequence, IteratorProtocol {
         let space = team.spaces[random.below(team.spaces.count)]
         let account = randomAccount(team)
         let creator = random.pick(team.team.memberEmails) ?? "owner@docsend.example"
-        let link = LinkState(id: "spl_" + random.hex(16), ownerEmail: creator, documents: space.documents, account: account)
+        let link = LinkState(
+            id: "spl_" + random.hex(16), ownerEmail: creator, documents: space.documents, account: account)
         teams[teamIndex].links.append(link)
         return Event(
             id: eventID(), occurredAt: date(clock), teamID: team.team.id,
@@ -248,13 +305,13 @@ public struct ActivitySimulator: Sendable, Sequence, IteratorProtocol {
     private mutating func makeTeamState(_ team: Team) -> TeamState {
         let base = configuration.docSendBaseURL
         let accounts = team.accounts.map { account in
-            AccountInfo(id: "acc_" + random.hex(12), name: account.name, salesforceAccountID: account.salesforceAccountID)
+            AccountInfo(
+                id: "acc_" + random.hex(12), name: account.name, salesforceAccountID: account.salesforceAccountID)
         }
-        var documents = (team.documentNames.isEmpty ? ["Document.pdf"] : team.documentNames).map { name in
+        let documents = (team.documentNames.isEmpty ? ["Document.pdf"] : team.documentNames).map { name in
             let id = "doc_" + random.hex(12)
             return DocumentInfo(id: id, name: name, url: base + "/documents/" + id)
         }
-        documents = documents.isEmpty ? [DocumentInfo(id: "doc_0", name: "", url: base + "/documents/doc_0")] : documents
         var spaces: [(space: SpaceInfo, documents: [DocumentInfo])] = []
         for name in team.spaceNames.isEmpty ? ["Space"] : team.spaceNames {
             let id = "spc_" + random.hex(12)
@@ -264,14 +321,16 @@ public struct ActivitySimulator: Sendable, Sequence, IteratorProtocol {
             }
             spaces.append((SpaceInfo(id: id, name: name, url: base + "/spaces/" + id), contents))
         }
-        var state = TeamState(team: team, accounts: accounts, documents: documents, spaces: spaces, links: [], visitors: [])
+        var state = TeamState(
+            team: team, accounts: accounts, documents: documents, spaces: spaces, links: [], visitors: [])
         // Links that existed before the stream starts, so that visits can begin at once.
         let owner = team.memberEmails.first ?? "owner@docsend.example"
         for index in 0..<6 {
             let account = randomAccount(state)
             state.links.append(
                 LinkState(
-                    id: "lnk_" + random.hex(16), ownerEmail: team.memberEmails.isEmpty ? owner : team.memberEmails[index % team.memberEmails.count],
+                    id: "lnk_" + random.hex(16),
+                    ownerEmail: team.memberEmails.isEmpty ? owner : team.memberEmails[index % team.memberEmails.count],
                     documents: [documents[index % documents.count]], account: account))
         }
         return state
@@ -328,16 +387,4 @@ public struct ActivitySimulator: Sendable, Sequence, IteratorProtocol {
         "Martin", "Garcia", "Nguyen", "Smith", "Müller", "Rossi", "Kowalski", "Okafor", "Tanaka", "Dubois",
         "Johansson", "Silva", "Patel", "O'Brien",
     ]
-}
-
-extension Sequence where Element == Event {
-    /// The events as JSON Lines: one encoded event per line, each line ending with `\n`.
-    public func jsonLines() -> Data {
-        var data = Data()
-        for event in self {
-            data.append(event.encoded())
-            data.append(UInt8(ascii: "\n"))
-        }
-        return data
-    }
 }

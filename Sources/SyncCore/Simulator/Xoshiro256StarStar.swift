@@ -88,7 +88,8 @@ extension Xoshiro256StarStar {
     mutating func hex(_ count: Int) -> String {
         let high = String(next(), radix: 16)
         let low = String(next(), radix: 16)
-        let digits = String(repeating: "0", count: 16 - high.count) + high + String(repeating: "0", count: 16 - low.count) + low
+        let digits =
+            String(repeating: "0", count: 16 - high.count) + high + String(repeating: "0", count: 16 - low.count) + low
         return String(digits.prefix(count))
     }
 }
