@@ -60,6 +60,7 @@ let package = Package(
             name: "Salesforce",
             dependencies: [
                 "HTTP",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
