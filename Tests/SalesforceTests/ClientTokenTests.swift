@@ -302,3 +302,46 @@ struct AsyncSemaphoreTests {
         #expect(semaphore.availablePermits == 1)
     }
 }
+
+@Suite("Response shapes (scripted transport)")
+struct ResponseShapeTests {
+    func upsert(status: Int, body: String) async throws -> UpsertResult {
+        let org = ScriptedOrg { _ in ScriptedOrg.json(status, body) }
+        return try await makeClient(org).upsert(
+            "Task", externalIDField: "DocSend_Visit_Id__c", value: "a/b c", fields: ["Subject": "s"] as [String: String])
+    }
+
+    @Test func upsertOutcomesAcrossAPIVersions() async throws {
+        #expect(try await upsert(status: 201, body: #"{"id":"00T1","success":true,"errors":[],"created":true}"#) == .created(id: "00T1"))
+        #expect(try await upsert(status: 201, body: #"{"id":"00T1","success":true,"errors":[]}"#) == .created(id: "00T1"))
+        #expect(try await upsert(status: 200, body: #"{"id":"00T2","success":true,"errors":[],"created":false}"#) == .updated(id: "00T2"))
+        #expect(try await upsert(status: 204, body: "") == .updated(id: nil))
+        let error = await #expect(throws: SalesforceError.self) {
+            _ = try await upsert(status: 300, body: #"["/services/data/v62.0/sobjects/Task/00T1","/services/data/v62.0/sobjects/Task/00T2"]"#)
+        }
+        #expect(error?.code == .multipleMatches)
+        #expect(error?.message.contains("2 records") == true)
+        #expect(error?.classification == .permanent)
+    }
+
+    @Test func externalIDValueIsOnePathSegment() async throws {
+        let org = ScriptedOrg { _ in ScriptedOrg.json(204, "") }
+        _ = try await makeClient(org).upsert(
+            "Task", externalIDField: "DocSend_Visit_Id__c", value: "a/b c?d", fields: ["Subject": "s"] as [String: String])
+        let url = try #require(org.state.withLock { $0.apiRequests.first?.url })
+        #expect(url == "https://org.example.com/services/data/v62.0/sobjects/Task/DocSend_Visit_Id__c/a%2Fb%20c%3Fd")
+    }
+
+    @Test func undecodableSuccessIsAnInvalidResponse() async throws {
+        let org = ScriptedOrg { _ in ScriptedOrg.json(200, "<html>proxy</html>") }
+        let error = await #expect(throws: SalesforceError.self) { _ = try await makeClient(org).limits() }
+        #expect(error?.code == .invalidResponse)
+        #expect(error?.classification == .permanent)
+    }
+
+    @Test func aPageWithoutNextURLIsAnInvalidResponse() async throws {
+        let org = ScriptedOrg { _ in ScriptedOrg.json(200, #"{"totalSize":5,"done":false,"records":[]}"#) }
+        let error = await #expect(throws: SalesforceError.self) { _ = try await makeClient(org).query(anyQuery) }
+        #expect(error?.code == .invalidResponse)
+    }
+}
