@@ -12,7 +12,8 @@ import Synchronization
 /// before any call proceeds with the new access token) so the caller can store it atomically.
 ///
 /// At most ``SalesforceConfiguration/maxRequestsInFlight`` REST requests are on the wire at once; further
-/// calls wait in arrival order (a cancelled waiter leaves the line). Token requests do not count.
+/// calls wait in arrival order (a cancelled waiter leaves the line). Token requests do not count, so a call
+/// holding a permit can always wait for a refresh.
 ///
 /// Every call takes an optional `logger:`; nothing is logged above debug in normal operation, and
 /// tokens, secrets and literal values never are. Failures throw ``SalesforceError`` (or
@@ -128,8 +129,7 @@ public final class SalesforceClient: Sendable {
         logger[metadataKey: "sf-operation"] = "\(operation.name)"
         if let sobject = operation.sobject { logger[metadataKey: "sf-sobject"] = "\(sobject)" }
 
-        let session = try await currentSession(logger: logger)
-        let first = try await exchange(method, path: path, body: body, headers: headers, session: session, logger: logger)
+        let (first, session) = try await exchange(method, path: path, body: body, headers: headers, logger: logger)
         guard first.status == 401 else { return first }
 
         var error = SalesforceError.first(status: 401, data: first.body)
@@ -142,9 +142,8 @@ public final class SalesforceClient: Sendable {
             throw error
         }
         logger.debug("Salesforce session expired", metadata: ["sf-error-code": "\(error.code)"])
-        let renewed = try await renewSession(replacing: session.accessToken, logger: logger)
-        let second = try await exchange(
-            method, path: path, body: body, headers: headers, session: renewed, logger: logger)
+        _ = try await renewSession(replacing: session.accessToken, logger: logger)
+        let (second, _) = try await exchange(method, path: path, body: body, headers: headers, logger: logger)
         guard second.status == 401 else { return second }
         var final = SalesforceError.first(status: 401, data: second.body)
         final.classification = .needsReauthentication
@@ -166,10 +165,15 @@ public final class SalesforceClient: Sendable {
         return response
     }
 
-    /// One HTTP exchange under the in-flight limit. Records the API usage header.
+    /// One HTTP exchange under the in-flight limit, with the session current once a permit is held (a call
+    /// that waited in line does not send a token replaced meanwhile). Records the API usage header.
+    /// Returns the response and the session it was sent with.
     private func exchange(
-        _ method: HTTPMethod, path: String, body: Data?, headers: HTTPHeaders, session: Session, logger: Logger
-    ) async throws -> HTTPResponse {
+        _ method: HTTPMethod, path: String, body: Data?, headers: HTTPHeaders, logger: Logger
+    ) async throws -> (HTTPResponse, Session) {
+        try await limiter.acquire()
+        defer { limiter.release() }
+        let session = try await currentSession(logger: logger)
         var request = HTTPRequest(
             method: method, url: session.instanceURL + path, headers: headers, body: body,
             timeout: configuration.requestTimeout)
@@ -179,8 +183,6 @@ public final class SalesforceClient: Sendable {
             request.headers["Content-Type"] = "application/json"
         }
 
-        try await limiter.acquire()
-        defer { limiter.release() }
         logger.debug("sending Salesforce request", metadata: ["sf-request-method": "\(method)"])
         let started = ContinuousClock.now
         let response: HTTPResponse
@@ -202,19 +204,30 @@ public final class SalesforceClient: Sendable {
             metadata["sf-api-usage"] = "\(usage)"
         }
         logger.debug("received Salesforce response", metadata: metadata)
-        return response
+        return (response, session)
     }
 
     // MARK: - Tokens
 
+    /// The session to send with: the cached one, or, while a refresh is in flight (someone just met a 401
+    /// with the cached token), the refresh's result; the first call fetches one.
     private func currentSession(logger: Logger) async throws -> Session {
-        if let session = try state.withLock({ state throws(SalesforceError) -> Session? in
-            if let error = state.reauthentication { throw error }
-            return state.session
-        }) {
-            return session
+        enum Next {
+            case ready(Session)
+            case wait(Task<Session, any Error>)
+            case fetch
         }
-        return try await renewSession(replacing: nil, logger: logger)
+        let next = try state.withLock { state throws(SalesforceError) -> Next in
+            if let error = state.reauthentication { throw error }
+            if let refresh = state.refresh { return .wait(refresh) }
+            if let session = state.session { return .ready(session) }
+            return .fetch
+        }
+        switch next {
+        case .ready(let session): return session
+        case .wait(let refresh): return try await refresh.value
+        case .fetch: return try await renewSession(replacing: nil, logger: logger)
+        }
     }
 
     /// Returns a session newer than `stale`: the current one if someone already refreshed, the result of

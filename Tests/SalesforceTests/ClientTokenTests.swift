@@ -107,17 +107,18 @@ final class Recorder<Element: Sendable>: Sendable {
 @Suite("Token handling (scripted transport)")
 struct ClientTokenTests {
     @Test func fiftyConcurrentUnauthorizedCallsCauseOneRefresh() async throws {
-        let org = ScriptedOrg(apiDelay: .milliseconds(5))
+        let org = ScriptedOrg(apiDelay: .milliseconds(50))
         org.state.withLock { $0.validToken = "expired-elsewhere" }
-        let client = makeClient(org)
+        let client = makeClient(org, maxInFlight: 50)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<50 { group.addTask { _ = try await client.query(anyQuery) } }
             try await group.waitForAll()
         }
         #expect(org.state.withLock { $0.tokenRequests } == 1)
         #expect(client.tokenRequestCount == 1)
-        // Each call: one refused attempt at most, one retry with the new token.
+        // Each call: one refused attempt with the stale token, one retry with the new token.
         let requests = org.state.withLock { $0.apiRequests }
+        #expect(requests.filter { $0.headers["Authorization"] == "Bearer t0" }.count == 50)
         #expect(requests.filter { $0.headers["Authorization"] == "Bearer t1" }.count == 50)
         #expect(requests.count == 100)
     }
@@ -189,6 +190,21 @@ struct ClientTokenTests {
         #expect(error?.classification == .needsReauthentication)
         #expect(org.state.withLock { $0.tokenRequests } == 0)
         #expect(org.state.withLock { $0.apiRequests.count } == 1)
+    }
+
+    @Test func aCallWaitingForAPermitUsesTheTokenCurrentWhenItIsSent() async throws {
+        let org = ScriptedOrg(apiDelay: .milliseconds(30))
+        org.state.withLock { $0.validToken = "expired-elsewhere" }
+        let client = makeClient(org, maxInFlight: 1)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<5 { group.addTask { _ = try await client.query(anyQuery) } }
+            try await group.waitForAll()
+        }
+        // Only the first call met the stale token; the others waited in line and sent the new one.
+        let requests = org.state.withLock { $0.apiRequests }
+        #expect(requests.count == 6)
+        #expect(requests.filter { $0.headers["Authorization"] == "Bearer t0" }.count == 1)
+        #expect(org.state.withLock { $0.tokenRequests } == 1)
     }
 
     @Test func requestsInFlightAreCapped() async throws {

@@ -14,13 +14,13 @@ func makeClient(
     _ sandbox: SalesforceSandbox, _ http: HTTPClient,
     credentials: SalesforceCredentials = .refreshToken(Demo.refreshToken),
     clientID: String = Demo.clientId, clientSecret: String = Demo.clientSecret,
-    timeout: Duration = .seconds(5),
+    timeout: Duration = .seconds(5), maxInFlight: Int = 8,
     rotated: @escaping @Sendable (String) async -> Void = { _ in }
 ) -> SalesforceClient {
     SalesforceClient(
         configuration: .init(
             loginURL: sandbox.baseURL, clientID: clientID, clientSecret: clientSecret, apiVersion: "v62.0",
-            requestTimeout: timeout, maxRequestsInFlight: 8),
+            requestTimeout: timeout, maxRequestsInFlight: maxInFlight),
         credentials: credentials, httpClient: http, onRefreshTokenRotated: rotated)
 }
 
@@ -328,19 +328,23 @@ struct SandboxTokenTests {
             let rotations = Mutex<[String]>([])
             let client = makeClient(
                 sandbox, http, credentials: .refreshToken(initial), clientID: "rotating", clientSecret: "rotating-secret",
-                rotated: { token in rotations.withLock { $0.append(token) } })
+                maxInFlight: 50, rotated: { token in rotations.withLock { $0.append(token) } })
             let lead = SOQL.select(["Id"], from: "Lead")
             _ = try await client.query(lead)
             #expect(await sandbox.tokenRequests() == 1)
 
             await sandbox.org.expireAllAccessTokens()
             await sandbox.org.clearRequests()
+            // Latency keeps all 50 on the wire with the expired token before the first 401 comes back.
+            await sandbox.org.setFaults(FaultSettings(latency: .init(fixedMs: 150, path: "/services/data/*")))
             try await withThrowingTaskGroup(of: Int.self) { group in
                 for _ in 0..<50 { group.addTask { try await client.query(lead).count } }
                 for try await count in group { #expect(count == 2) }
             }
+            await sandbox.org.setFaults(FaultSettings())
             #expect(await sandbox.tokenRequests() == 1)
-            #expect(await sandbox.org.requests().filter { $0.status == 401 }.count <= 50)
+            #expect(await sandbox.org.requests().filter { $0.status == 401 }.count == 50)
+            #expect(await sandbox.org.requests().filter { $0.status == 200 && $0.path.hasSuffix("/query") }.count == 50)
             let seen = rotations.withLock { $0 }
             #expect(seen.count == 2)
             #expect(Set(seen + [initial]).count == 3)
