@@ -50,31 +50,37 @@ public enum JSONValue: Sendable, Hashable, Codable, CustomStringConvertible {
         return nil
     }
 
+    /// The text of a string; `nil` otherwise.
     public var stringValue: String? {
         if case .string(let text) = self { return text }
         return nil
     }
 
+    /// The value of a boolean; `nil` otherwise.
     public var boolValue: Bool? {
         if case .bool(let flag) = self { return flag }
         return nil
     }
 
+    /// The value of a number; `nil` otherwise.
     public var numberValue: Double? {
         if case .number(let number) = self { return number }
         return nil
     }
 
+    /// The elements of an array; `nil` otherwise.
     public var arrayValue: [JSONValue]? {
         if case .array(let list) = self { return list }
         return nil
     }
 
+    /// The members of an object; `nil` otherwise.
     public var objectValue: [String: JSONValue]? {
         if case .object(let object) = self { return object }
         return nil
     }
 
+    /// Whether this is JSON `null`.
     public var isNull: Bool { self == .null }
 
     public var description: String {
@@ -90,6 +96,7 @@ public enum JSONValue: Sendable, Hashable, Codable, CustomStringConvertible {
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
     ExpressibleByFloatLiteral, ExpressibleByNilLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral
 {
+    /// Literals build the matching case (integers become numbers).
     public init(stringLiteral value: String) { self = .string(value) }
     public init(booleanLiteral value: Bool) { self = .bool(value) }
     public init(integerLiteral value: Int) { self = .number(Double(value)) }

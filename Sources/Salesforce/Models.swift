@@ -7,6 +7,7 @@ public struct APIUsage: Sendable, Hashable, CustomStringConvertible {
     /// The org's allocation.
     public var max: Int
 
+    /// Usage of `used` calls out of `max`.
     public init(used: Int, max: Int) {
         self.used = used
         self.max = max
@@ -42,10 +43,13 @@ extension Character {
 
 /// One page of a query: `{"totalSize","done","nextRecordsUrl","records"}`.
 public struct QueryPage<Record: Decodable & Sendable>: Decodable, Sendable {
+    /// Records matching the query, over all pages.
     public var totalSize: Int
+    /// Whether this is the last page.
     public var done: Bool
     /// A path (`/services/data/vXX.X/query/01g…-2000`) to fetch against the instance URL.
     public var nextRecordsUrl: String?
+    /// This page's records.
     public var records: [Record]
 }
 
@@ -53,12 +57,14 @@ public struct QueryPage<Record: Decodable & Sendable>: Decodable, Sendable {
 public struct SaveResult: Sendable, Hashable, Decodable {
     /// The record's id; `nil` when the item failed (and in some per-item results, when not given).
     public var id: String?
+    /// Whether the record was saved.
     public var success: Bool
     /// Per-item errors (Salesforce's `statusCode` is mapped to ``SalesforceError/code``).
     public var errors: [SalesforceError]
     /// For upserts in newer API versions: whether the record was created.
     public var created: Bool?
 
+    /// A result as Salesforce would send it.
     public init(id: String?, success: Bool, errors: [SalesforceError], created: Bool? = nil) {
         self.id = id
         self.success = success
@@ -92,15 +98,19 @@ public enum UpsertResult: Sendable, Hashable {
 
 /// A field of ``SObjectDescription``.
 public struct FieldDescription: Sendable, Hashable, Decodable {
+    /// The field's API name.
     public var name: String
     public var label: String?
     /// Salesforce's type name: `string`, `textarea`, `picklist`, `reference`, `datetime`, …
     public var type: String
+    /// Maximum length for text fields (0 otherwise).
     public var length: Int
+    /// Whether it is a custom field (`__c`).
     public var custom: Bool
     public var updateable: Bool
     public var createable: Bool
     public var nillable: Bool
+    /// The entries of a picklist field.
     public var picklistValues: [PicklistValue]
     /// For reference fields, the objects it may point to.
     public var referenceTo: [String]
@@ -126,9 +136,11 @@ public struct FieldDescription: Sendable, Hashable, Decodable {
 
 /// A picklist entry of a field.
 public struct PicklistValue: Sendable, Hashable, Decodable {
+    /// The API value written to the field.
     public var value: String
     public var label: String?
     public var active: Bool
+    /// Whether it is the field's default.
     public var defaultValue: Bool
 
     enum CodingKeys: String, CodingKey { case value, label, active, defaultValue }
@@ -144,11 +156,13 @@ public struct PicklistValue: Sendable, Hashable, Decodable {
 
 /// `GET /sobjects/{type}/describe`, the parts this project uses.
 public struct SObjectDescription: Sendable, Hashable, Decodable {
+    /// The object's API name.
     public var name: String
     public var label: String?
     public var custom: Bool
     public var createable: Bool
     public var updateable: Bool
+    /// Every field of the object.
     public var fields: [FieldDescription]
 
     enum CodingKeys: String, CodingKey { case name, label, custom, createable, updateable, fields }
@@ -171,7 +185,9 @@ public struct SObjectDescription: Sendable, Hashable, Decodable {
 
 /// One entry of `GET /limits`.
 public struct OrgLimit: Sendable, Hashable, Decodable {
+    /// The allocation.
     public var max: Int
+    /// What is left of it.
     public var remaining: Int
 
     enum CodingKeys: String, CodingKey {
@@ -182,14 +198,17 @@ public struct OrgLimit: Sendable, Hashable, Decodable {
 
 /// One subrequest of a composite request.
 public struct CompositeSubrequest: Sendable, Hashable, Encodable {
+    /// `GET`, `POST`, `PATCH` or `DELETE`.
     public var method: String
     /// A path: either full (`/services/data/v62.0/sobjects/Account`) or relative to the pinned version
     /// (`/sobjects/Account`), which the client completes. May contain `@{ref.field}` references.
     public var url: String
     /// Names this subrequest's result for later `@{referenceId.id}` references. Letters, digits and `_`.
     public var referenceId: String
+    /// The JSON body, for `POST` and `PATCH`.
     public var body: JSONValue?
 
+    /// A subrequest; see the properties.
     public init(method: String, url: String, referenceId: String, body: JSONValue? = nil) {
         self.method = method.uppercased()
         self.url = url
@@ -225,8 +244,11 @@ public struct CompositeSubrequest: Sendable, Hashable, Encodable {
 
 /// One subresponse of a composite request, in request order.
 public struct CompositeSubresponse: Sendable, Hashable, Decodable {
+    /// The subrequest's `referenceId`.
     public var referenceId: String
+    /// The subrequest's HTTP status (the composite call itself is 200).
     public var httpStatusCode: Int
+    /// Headers Salesforce reports for the subrequest (e.g. `Location`).
     public var httpHeaders: [String: String]
     /// The subresponse's body; `.null` when there was none (204).
     public var body: JSONValue

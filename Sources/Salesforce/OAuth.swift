@@ -8,6 +8,7 @@ import Logging
 /// Salesforce sends no `expires_in`: an access token lives until a 401 `INVALID_SESSION_ID` says otherwise.
 /// `description` redacts the tokens.
 public struct SalesforceToken: Sendable, Hashable, Decodable, CustomStringConvertible {
+    /// The bearer token for REST calls.
     public var accessToken: String
     /// Present for the authorization-code grant, and on refresh when the org rotates refresh tokens.
     public var refreshToken: String?
@@ -15,11 +16,14 @@ public struct SalesforceToken: Sendable, Hashable, Decodable, CustomStringConver
     public var instanceURL: String
     /// The identity URL, `https://login.salesforce.com/id/<orgId>/<userId>`.
     public var id: String?
+    /// Granted scopes, space-separated.
     public var scope: String?
+    /// `Bearer`.
     public var tokenType: String?
     /// Epoch milliseconds, as a string.
     public var issuedAt: String?
 
+    /// A token as the endpoint would send it (tests, stored sessions).
     public init(
         accessToken: String, refreshToken: String? = nil, instanceURL: String, id: String? = nil,
         scope: String? = nil, tokenType: String? = nil, issuedAt: String? = nil

@@ -49,8 +49,11 @@ public struct SOQL: Sendable, Hashable {
         case or(Condition, Condition)
         case not(Condition)
 
+        /// Both conditions.
         public static func && (lhs: Condition, rhs: Condition) -> Condition { .and(lhs, rhs) }
+        /// Either condition.
         public static func || (lhs: Condition, rhs: Condition) -> Condition { .or(lhs, rhs) }
+        /// The negation.
         public static prefix func ! (condition: Condition) -> Condition { .not(condition) }
     }
 

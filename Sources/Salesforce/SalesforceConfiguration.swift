@@ -24,6 +24,7 @@ public struct SalesforceConfiguration: Sendable {
     /// How many REST requests one org's client sends at once; more callers wait their turn in order.
     public var maxRequestsInFlight: Int
 
+    /// A configuration; a trailing `/` on `loginURL` and a missing `v` on `apiVersion` are tolerated.
     public init(
         loginURL: String = "https://login.salesforce.com",
         clientID: String,

@@ -21,20 +21,35 @@ public struct SalesforceError: Error, Sendable, Hashable, CustomStringConvertibl
         public var description: String { rawValue }
 
         // Salesforce's codes that matter for routing.
+        /// 401: the access token expired or was revoked.
         public static let invalidSessionID = Code("INVALID_SESSION_ID")
+        /// 403: daily API allocation used up, or too many concurrent long requests.
         public static let requestLimitExceeded = Code("REQUEST_LIMIT_EXCEEDED")
+        /// Another transaction holds the record.
         public static let unableToLockRow = Code("UNABLE_TO_LOCK_ROW")
+        /// 503: Salesforce is temporarily unavailable.
         public static let serverUnavailable = Code("SERVER_UNAVAILABLE")
+        /// A required field has no value.
         public static let requiredFieldMissing = Code("REQUIRED_FIELD_MISSING")
+        /// A text value exceeds the field's length.
         public static let stringTooLong = Code("STRING_TOO_LONG")
+        /// A field does not exist (or is not accessible) on the object.
         public static let invalidField = Code("INVALID_FIELD")
+        /// An id is not a well-formed Salesforce id.
         public static let malformedID = Code("MALFORMED_ID")
+        /// The record was deleted.
         public static let entityIsDeleted = Code("ENTITY_IS_DELETED")
+        /// The Lead was converted and is read-only.
         public static let cannotUpdateConvertedLead = Code("CANNOT_UPDATE_CONVERTED_LEAD")
+        /// A value is not one of a restricted picklist's entries.
         public static let invalidOrNullForRestrictedPicklist = Code("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST")
+        /// A duplicate rule blocked the save.
         public static let duplicatesDetected = Code("DUPLICATES_DETECTED")
+        /// The SOQL does not parse.
         public static let malformedQuery = Code("MALFORMED_QUERY")
+        /// A reference (WhoId, WhatId…) points at no usable record.
         public static let invalidCrossReferenceKey = Code("INVALID_CROSS_REFERENCE_KEY")
+        /// 404: the resource or record does not exist.
         public static let notFound = Code("NOT_FOUND")
         /// OAuth: the refresh token or authorization code is invalid, expired or revoked.
         public static let invalidGrant = Code("invalid_grant")
