@@ -63,6 +63,11 @@ struct CompositeTests {
             #expect(tooMany.status == 400)
             let ok = (0..<25).map { String(format: sub, $0) }.joined(separator: ",")
             #expect(try await h.call(.post, "composite", json: #"{"compositeRequest":[\#(ok)]}"#).status == 200)
+            let q = #"{"method":"GET","url":"/services/data/v62.0/query?q=SELECT+Id+FROM+Lead","referenceId":"q%d"}"#
+            let sixQueries = (0..<6).map { String(format: q, $0) }.joined(separator: ",")
+            #expect(try await h.call(.post, "composite", json: #"{"compositeRequest":[\#(sixQueries)]}"#).status == 400)
+            let fiveQueries = (0..<5).map { String(format: q, $0) }.joined(separator: ",")
+            #expect(try await h.call(.post, "composite", json: #"{"compositeRequest":[\#(fiveQueries)]}"#).status == 200)
             for header in ["Authorization", "Content-Type"] {
                 let withHeader = #"{"compositeRequest":[{"method":"GET","url":"/services/data/v62.0/limits","referenceId":"a","httpHeaders":{"\#(header)":"x"}}]}"#
                 #expect(try await h.call(.post, "composite", json: withHeader).status == 400)

@@ -39,6 +39,7 @@ struct ControlTests {
             #expect(try await h.call(.put, "/_sandbox/faults", json: #"{"rules":[{"kind":"server_error"}]}"#, anonymous: true).status == 200)
             #expect(try await h.call(.get, "limits").status == 500)
             #expect(try await h.call(.delete, "/_sandbox/faults", anonymous: true).status == 204)
+            #expect(try await h.call(.post, "/_sandbox/faults/rules", json: #"{"kind":"explode"}"#, anonymous: true).status == 400)
             #expect(try await h.call(.get, "limits").status == 200)
 
             #expect(try await h.call(.put, "/_sandbox/limits", json: #"{"max":100,"used":100}"#, anonymous: true).status == 200)

@@ -70,6 +70,19 @@ struct FaultTests {
         }
     }
 
+    @Test func uniformLatencyStaysInRange() async throws {
+        try await withSandbox { h in
+            await h.org.setFaults(FaultSettings(latency: .uniform(min: 120, max: 200), randomSeed: 3))
+            let clock = ContinuousClock()
+            for _ in 0..<3 {
+                let start = clock.now
+                let r = try await h.call(.get, "limits")
+                let elapsed = clock.now - start
+                #expect(r.status == 200 && elapsed >= .milliseconds(120) && elapsed < .seconds(2))
+            }
+        }
+    }
+
     @Test func seededProbabilityIsReproducible() async throws {
         let settings = FaultSettings(latency: .uniform(min: 0, max: 5), rules: [FaultRule(kind: .serverError, probability: 0.5)], randomSeed: 7)
         var runs: [[Int]] = []

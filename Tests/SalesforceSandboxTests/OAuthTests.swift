@@ -57,6 +57,11 @@ struct OAuthTests {
             #expect(id == "\(h.base)/id/\(Demo.orgId)/\(await h.org.userId(username: Demo.username) ?? "")")
             let access = try #require(body["access_token"]?.stringValue)
             #expect(try await h.call(.get, "limits", token: access).status == 200)
+            // The identity URL answers for the token's user.
+            let identity = try await h.call(.get, String(id.dropFirst(h.base.count)), token: access)
+            #expect(identity.status == 200)
+            #expect(try json(identity)["username"] == .string(Demo.username))
+            #expect(try await h.call(.get, String(id.dropFirst(h.base.count)), anonymous: true).status == 403)
             // A code is single-use.
             let again = try await h.form(
                 "/services/oauth2/token",

@@ -77,6 +77,13 @@ struct UnitTests {
         #expect(c.settings.rules.isEmpty)
     }
 
+    @Test func oauthClientSeedAcceptsSnakeCase() throws {
+        let json = #"{"oauthClients":[{"client_id":"c","client_secret":"s","redirect_uris":["http://x/cb"],"rotate_refresh_tokens":true}]}"#
+        let client = try #require(try SandboxSeed.decode(Data(json.utf8)).oauthClients?.first)
+        #expect(client == OAuthClientSeed(clientId: "c", clientSecret: "s", redirectURIs: ["http://x/cb"], rotateRefreshTokens: true))
+        #expect(throws: DecodingError.self) { try SandboxSeed.decode(Data(#"{"oauthClients":[{"client_id":"c"}]}"#.utf8)) }
+    }
+
     @Test func demoSeedDecodes() throws {
         let seed = try SandboxSeed.decode(Data(SandboxSeed.demoJSON.utf8))
         #expect(seed.users?.count == 2)

@@ -148,7 +148,7 @@ struct FaultEngine: Sendable {
         var latencyMs = 0
         if let l = settings.latency, l.path.map({ Glob.matches(pattern: $0, path) }) ?? true {
             if let f = l.fixedMs {
-                latencyMs = f
+                latencyMs = max(0, f)
             } else if let lo = l.minMs, let hi = l.maxMs, hi >= lo {
                 latencyMs = Int.random(in: lo...hi, using: &random)
             }
@@ -164,7 +164,7 @@ struct FaultEngine: Sendable {
         }
         settings.rules.removeAll { $0.count == 0 }
         return FaultDecision(
-            latency: .milliseconds(latencyMs), fault: fired, hang: .milliseconds(Int((settings.hangSeconds ?? 30) * 1000)))
+            latency: .milliseconds(latencyMs), fault: fired, hang: .milliseconds(Int(min(max(settings.hangSeconds ?? 30, 0), 86_400) * 1000)))
     }
 }
 

@@ -17,6 +17,13 @@ extension SandboxOrg {
         guard subs.count <= 25 else {
             throw SalesforceError("LIMIT_EXCEEDED", "Composite request can't contain more than 25 subrequests; it contains \(subs.count).")
         }
+        let heavy = subs.filter { sub in
+            let url = sub["url"]?.stringValue ?? ""
+            return url.contains("/query") || url.contains("/composite/sobjects")
+        }
+        guard heavy.count <= 5 else {
+            throw SalesforceError("LIMIT_EXCEEDED", "Composite request can't contain more than 5 query or sObject Collections subrequests; it contains \(heavy.count).")
+        }
         let allOrNone = request["allOrNone"]?.boolValue ?? false
         var referenceIds = Set<String>()
         for sub in subs {

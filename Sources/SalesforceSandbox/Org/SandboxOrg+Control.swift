@@ -82,6 +82,8 @@ extension SandboxOrg {
             return Self.encode(faults.settings)
         case ("PUT", ["faults"]):
             switch Self.decode(FaultSettings.self, req.body) {
+            case .success(let f) where f.rules.contains(where: { !FaultKind.all.contains($0.kind) }):
+                return Self.controlError(400, "unknown fault kind; known: \(FaultKind.all.map(\.rawValue).joined(separator: ", "))")
             case .success(let f):
                 faults.replace(f)
                 return Self.encode(faults.settings)
@@ -92,6 +94,8 @@ extension SandboxOrg {
             return SandboxHTTPResponse(status: 204)
         case ("POST", ["faults", "rules"]):
             switch Self.decode(FaultRule.self, req.body) {
+            case .success(let r) where !FaultKind.all.contains(r.kind):
+                return Self.controlError(400, "unknown fault kind \(r.kind); known: \(FaultKind.all.map(\.rawValue).joined(separator: ", "))")
             case .success(let r):
                 faults.add(r)
                 return Self.encode(faults.settings)
@@ -101,7 +105,8 @@ extension SandboxOrg {
             return .json(200, ["max": .number(Double(apiMax)), "used": .number(Double(apiUsed))])
         case ("PUT", ["limits"]):
             guard let o = try? JSONValue.parse(req.body).objectValue else { return Self.controlError(400, "expected {\"max\":N,\"used\":N}") }
-            setAPILimit(max: o["max"]?.numberValue.map { Int($0) }, used: o["used"]?.numberValue.map { Int($0) })
+            func count(_ v: JSONValue?) -> Int? { v?.numberValue.flatMap { $0.isFinite && $0 >= 0 && $0 < 1e15 ? Int($0) : nil } }
+            setAPILimit(max: count(o["max"]), used: count(o["used"]))
             return .json(200, ["max": .number(Double(apiMax)), "used": .number(Double(apiUsed))])
         case ("POST", ["tokens"]):
             let o = req.body.isEmpty ? JSONObject() : ((try? JSONValue.parse(req.body).objectValue) ?? JSONObject())

@@ -123,6 +123,8 @@ extension SandboxOrg {
                 return Self.oauthError("invalid_grant", "invalid authorization code")
             }
             codes[code] = nil
+            // Without a client secret, only a PKCE-bound code (a public client) may be redeemed.
+            if secret == nil && grant.challenge == nil { return Self.oauthError("invalid_client", "invalid client credentials") }
             guard grant.expires > Date() else { return Self.oauthError("invalid_grant", "expired authorization code") }
             guard form["redirect_uri"] == grant.redirectURI else {
                 return Self.oauthError("redirect_uri_mismatch", "redirect_uri must match configuration")

@@ -75,6 +75,9 @@ extension SandboxOrg {
         default: break
         }
         let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        if segments.count == 3, segments[0] == "id" {
+            return (identity(req, orgId: segments[1], userId: segments[2]), false)
+        }
         guard segments.count >= 3, segments[0] == "services", segments[1] == "data", let version = Self.version(segments[2]) else {
             return (respond(.error(.notFound()), rest: isREST(path)), false)
         }
@@ -89,6 +92,20 @@ extension SandboxOrg {
             method: req.method, segments: Array(segments.dropFirst(3)), query: req.query, body: req.body,
             headers: req.headers, version: version, userId: auth.userId, topLevel: true)
         return (respond(result, rest: true), true)
+    }
+
+    /// `GET /id/{orgId}/{userId}`: the identity URL of a token response (a subset of Salesforce's fields).
+    private func identity(_ req: SandboxHTTPRequest, orgId org: String, userId uid: String) -> SandboxHTTPResponse {
+        guard let auth = authenticate(req) else { return Self.html(403, "Bad_OAuth_Token") }
+        guard SalesforceID.normalize(org) == orgId, let user = store.record(id: uid), user.type == "User", user.id == auth.userId else {
+            return Self.html(404, "Not Found")
+        }
+        return .json(200, .object(JSONObject([
+            ("id", .string("\(baseURL)/id/\(orgId)/\(user.id)")), ("asserted_user", true), ("user_id", .string(user.id)),
+            ("organization_id", .string(orgId)), ("username", user["Username"] ?? .null), ("display_name", user["Name"] ?? .null),
+            ("email", user["Email"] ?? .null), ("active", user["IsActive"] ?? true), ("user_type", "STANDARD"),
+            ("urls", ["rest": .string("\(baseURL)/services/data/v{version}/"), "query": .string("\(baseURL)/services/data/v{version}/query/")]),
+        ])))
     }
 
     func respond(_ r: RESTResult, rest: Bool = false) -> SandboxHTTPResponse {
@@ -131,10 +148,7 @@ extension SandboxOrg {
         do throws(SalesforceError) {
             return try restThrowing(method: method, segments: segments, query: query, body: body, headers: headers, version: version, userId: userId, topLevel: topLevel)
         } catch {
-            var e = error
-            if e.errorCode == "METHOD_NOT_ALLOWED" { return .error(e) }
-            if e.status == 0 { e.status = 400 }
-            return .error(e)
+            return .error(error)
         }
     }
 

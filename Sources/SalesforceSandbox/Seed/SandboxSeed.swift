@@ -256,3 +256,34 @@ extension SandboxSeed {
         }
         """#
 }
+
+extension OAuthClientSeed {
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// Decodes camelCase keys (`clientId`, `redirectURIs` …) or OAuth-style snake_case ones
+    /// (`client_id`, `client_secret`, `redirect_uris`, `rotate_refresh_tokens`, `client_credentials_username`, `refresh_tokens`).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: Key.self)
+        func value<T: Decodable>(_ type: T.Type, _ names: String...) throws -> T? {
+            for name in names where c.contains(Key(stringValue: name)) {
+                return try c.decodeIfPresent(T.self, forKey: Key(stringValue: name))
+            }
+            return nil
+        }
+        guard let id = try value(String.self, "clientId", "client_id"), let secret = try value(String.self, "clientSecret", "client_secret") else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "an OAuth client needs clientId and clientSecret"))
+        }
+        self.init(
+            clientId: id, clientSecret: secret,
+            redirectURIs: try value([String].self, "redirectURIs", "redirect_uris", "redirectUris"),
+            rotateRefreshTokens: try value(Bool.self, "rotateRefreshTokens", "rotate_refresh_tokens"),
+            scopes: try value(String.self, "scopes", "scope"),
+            clientCredentialsUsername: try value(String.self, "clientCredentialsUsername", "client_credentials_username"),
+            refreshTokens: try value([String].self, "refreshTokens", "refresh_tokens"))
+    }
+}
