@@ -291,6 +291,20 @@ struct SandboxErrorTests {
         }
     }
 
+    @Test func cancellingACallAbortsItsRequest() async throws {
+        try await withSandbox { sandbox, http in
+            let client = makeClient(sandbox, http, timeout: .seconds(20))
+            _ = try await client.limits()
+            await sandbox.org.setFaults(FaultSettings(latency: .init(fixedMs: 5000, path: "/services/data/*")))
+            let started = ContinuousClock.now
+            let call = Task { try await client.limits() }
+            try await Task.sleep(for: .milliseconds(200))
+            call.cancel()
+            await #expect(throws: CancellationError.self) { _ = try await call.value }
+            #expect(ContinuousClock.now - started < .seconds(3))
+        }
+    }
+
     @Test func connectionRefusedIsRetryable() async throws {
         var port = 0
         try await withSandbox { sandbox, _ in port = sandbox.port }
