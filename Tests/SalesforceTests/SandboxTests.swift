@@ -393,12 +393,21 @@ struct SandboxTokenTests {
         }
     }
 
-    @Test func clientCredentialsFlow() async throws {
-        try await withSandbox { sandbox, http in
-            let client = makeClient(sandbox, http, credentials: .clientCredentials)
-            let leads = try await client.query(SOQL.select(["Id"], from: "Lead"))
+    @Test func clientCredentialsFlowWithAScopedClient() async throws {
+        try await withSandbox { sandbox, _ in
+            let configuration = SalesforceConfiguration(
+                loginURL: sandbox.baseURL + "/", clientID: Demo.clientId, clientSecret: Demo.clientSecret,
+                apiVersion: "62.0")
+            let leads = try await withSalesforceClient(configuration: configuration, credentials: .clientCredentials) {
+                client in
+                #expect(client.versionPath == "/services/data/v62.0")
+                let leads = try await client.query(SOQL.select(["Id"], from: "Lead"))
+                #expect(client.instanceURL == sandbox.baseURL)
+                return leads
+            }
             #expect(leads.count == 2)
-            #expect(client.instanceURL == sandbox.baseURL)
+            let grants = await sandbox.org.requests().filter { $0.path == "/services/oauth2/token" }.map(\.body)
+            #expect(grants.count == 1 && grants[0].contains("grant_type=client_credentials"))
         }
     }
 
