@@ -330,6 +330,14 @@ struct SandboxTokenTests {
             #expect(await sandbox.tokenRequests() == 2)
             let unauthorized = await sandbox.org.requests().filter { $0.status == 401 }.count
             #expect(unauthorized == 1)
+
+            // The same through the org's session timeout: the token ages out between two calls.
+            await sandbox.org.setAccessTokenLifetime(seconds: 1)
+            try await Task.sleep(for: .milliseconds(1100))
+            _ = try await client.query(lead)
+            _ = try await client.query(lead)
+            #expect(await sandbox.tokenRequests() == 3)
+            #expect(await sandbox.org.requests().filter { $0.status == 401 }.count == 2)
         }
     }
 
