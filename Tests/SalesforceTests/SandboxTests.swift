@@ -273,11 +273,11 @@ struct SandboxErrorTests {
             await expectClientError(.timeout, .retryable) { _ = try await client.query(lead) }
             #expect(ContinuousClock.now - started < .seconds(2))
 
-            // libcurl transparently retries once when a reused connection closes without a byte, so the
-            // drop is armed for both attempts.
-            await sandbox.org.setFaults(FaultSettings(rules: [.next(2, .dropConnection, path: rest)]))
+            await sandbox.org.setFaults(FaultSettings(rules: [.next(1, .dropConnection, path: rest)]))
             let dropped = await expectClientError(.connectionLost, .retryable) { _ = try await client.query(lead) }
             #expect(dropped?.httpStatus == nil)
+            // Nothing below the client retried it on its own: the caller's retry policy decides.
+            #expect(await sandbox.org.requests().filter { $0.fault == "drop_connection" }.count == 1)
 
             await sandbox.org.setFaults(FaultSettings())
             await sandbox.org.setAPILimit(max: 100, used: 100)
