@@ -18,6 +18,7 @@ final class ScriptedOrg: SalesforceTransport {
         var maxInFlight = 0
         var rotate = false
         var refreshError: String?
+        var refreshStatus = 400
         var alwaysUnauthorized = false
         var unauthorizedBody = #"[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]"#
     }
@@ -48,14 +49,14 @@ final class ScriptedOrg: SalesforceTransport {
             let refresh = form.split(separator: "&").first { $0.hasPrefix("refresh_token=") }.map {
                 String($0.dropFirst("refresh_token=".count))
             }
-            let failure = state.withLock { state -> String? in
+            let (failure, status) = state.withLock { state -> (String?, Int) in
                 state.tokenRequests += 1
                 if let refresh { state.refreshTokensSeen.append(refresh) }
-                return state.refreshError
+                return (state.refreshError, state.refreshStatus)
             }
             try await Task.sleep(for: tokenDelay)
             if let failure {
-                return Self.json(400, #"{"error":"\#(failure)","error_description":"expired access/refresh token"}"#)
+                return Self.json(status, #"{"error":"\#(failure)","error_description":"expired access/refresh token"}"#)
             }
             let (token, rotated) = state.withLock { state in
                 state.issued += 1
@@ -165,6 +166,23 @@ struct ClientTokenTests {
         client.reset(credentials: .refreshToken("rt-new"))
         _ = try await client.query(anyQuery)
         #expect(org.state.withLock { $0.refreshTokensSeen } == ["rt0", "rt-new"])
+    }
+
+    @Test func aTokenEndpointOutageIsRetryableAndForgotten() async throws {
+        let org = ScriptedOrg()
+        org.state.withLock {
+            $0.validToken = "gone"
+            $0.refreshError = "server_error"
+            $0.refreshStatus = 503
+        }
+        let client = makeClient(org)
+        let error = await #expect(throws: SalesforceError.self) { try await client.query(anyQuery) }
+        #expect(error?.classification == .retryable)
+        #expect(error?.httpStatus == 503)
+        // The outage ends: the next call refreshes and succeeds.
+        org.state.withLock { $0.refreshError = nil }
+        _ = try await client.query(anyQuery)
+        #expect(org.state.withLock { $0.tokenRequests } == 2)
     }
 
     @Test func aRetriedCallThatStillGets401NeedsReauthentication() async throws {
