@@ -185,10 +185,10 @@ struct RESTTests {
 
     @Test func accessTokensExpireAfterLifetime() async throws {
         var seed = SandboxSeed.demo
-        seed.accessTokenLifetimeSeconds = 0.6
+        seed.accessTokenLifetimeSeconds = 1.5
         try await withSandbox(seed) { h in
             #expect(try await h.call(.get, "limits").status == 200)
-            try await Task.sleep(for: .milliseconds(800))
+            try await Task.sleep(for: .milliseconds(1700))
             try expectError(try await h.call(.get, "limits"), status: 401, code: "INVALID_SESSION_ID")
             let fresh = try await h.org.issueAccessToken()
             #expect(try await h.call(.get, "limits", token: fresh).status == 200)
