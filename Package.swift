@@ -60,6 +60,7 @@ let package = Package(
             name: "Salesforce",
             dependencies: [
                 "HTTP",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -119,7 +120,10 @@ let package = Package(
             dependencies: ["HTTP", .product(name: "Hummingbird", package: "hummingbird")]
         ),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "AMQP", "SyncCore"]),
-        .testTarget(name: "SalesforceTests", dependencies: ["Salesforce", "SalesforceSandbox", "HTTP"]),
+        .testTarget(
+            name: "SalesforceTests",
+            dependencies: ["Salesforce", "SalesforceSandbox", "HTTP", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "SalesforceSandboxTests", dependencies: ["SalesforceSandbox", "HTTP"]),
     ]
 )
