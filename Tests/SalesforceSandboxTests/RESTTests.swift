@@ -101,6 +101,19 @@ struct RESTTests {
         }
     }
 
+    @Test("An external id holding an encoded slash is one path segment, as in Salesforce")
+    func upsertExternalIdWithSlash() async throws {
+        try await withSandbox { h in
+            let created = try await h.call(.patch, "sobjects/Task/DocSend_Visit_Id__c/team%2Fvisit-7", json: #"{"Subject":"s"}"#)
+            #expect(created.status == 201)
+            let id = try #require(try json(created)["id"]?.stringValue)
+            #expect(await h.org.record(id: id)?["DocSend_Visit_Id__c"] == "team/visit-7")
+            let again = try await h.call(.patch, "sobjects/Task/DocSend_Visit_Id__c/team%2Fvisit-7", json: #"{"Subject":"t"}"#)
+            #expect(again.status == 200)
+            #expect(await h.org.records("Task").count == 1)
+        }
+    }
+
     @Test func upsertByExternalId() async throws {
         try await withSandbox { h in
             let first = try await h.call(.patch, "sobjects/Task/DocSend_Visit_Id__c/visit-1", json: #"{"Subject":"v1"}"#)

@@ -74,7 +74,7 @@ extension SandboxOrg {
             return (.json(200, .array(versions)), false)
         default: break
         }
-        let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true).map { $0.removingPercentEncoding ?? String($0) }
         if segments.count == 3, segments[0] == "id" {
             return (identity(req, orgId: segments[1], userId: segments[2]), false)
         }

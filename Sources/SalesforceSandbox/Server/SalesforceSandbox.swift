@@ -96,8 +96,9 @@ public final class SalesforceSandbox: Sendable {
 
     static func respond(to request: Request, context: SandboxRequestContext, org: SandboxOrg, stopping: Stopping) async throws -> Response {
         let buffer = try await request.body.collect(upTo: 32 << 20)
-        let rawPath = request.uri.path
-        let path = rawPath.removingPercentEncoding ?? rawPath
+        // Kept percent-encoded: routes split it on "/" first and decode each segment, as Salesforce does
+        // (an external id may contain an encoded slash).
+        let path = request.uri.path
         let sreq = SandboxHTTPRequest(
             method: request.method.rawValue, path: path, query: SandboxHTTPRequest.parseForm(request.uri.query ?? ""),
             headers: request.headers.map { (name: $0.name.rawName, value: $0.value) }, body: Data(buffer.readableBytesView))
