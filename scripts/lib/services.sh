@@ -3,8 +3,9 @@
 # Source this file; every function prints what it does on stderr and fails loudly.
 #
 # A private RabbitMQ node has its own node name, ports, data, logs and config under one directory,
-# so it never touches another broker on the machine. Ports come from DOCSEND_PORT_BASE (default 35670):
-#   +1 AMQPS   +2 AMQP   +3 Erlang distribution   +4 management HTTP   +5 Prometheus
+# so it never touches another broker on the machine. Ports come from DOCSEND_PORT_BASE (default: the
+# first free base from 35670 up, in steps of 30):
+#   +1 AMQPS   +2 AMQP   +3 Erlang distribution   +4 management HTTP   +5 Prometheus   +6…+9 other servers
 
 services_log() { printf '[services] %s\n' "$*" >&2; }
 
@@ -25,20 +26,40 @@ services_install() {
     fi
 }
 
+# services_ports_free BASE: whether BASE+1 … BASE+9 are all free on loopback.
+services_ports_free() {
+    local port
+    for port in $(seq $(($1 + 1)) $(($1 + 9))); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 1; fi
+    done
+}
+
+# services_pick_port_base: exports DOCSEND_PORT_BASE, the one given or the first free one from 35670 up
+# in steps of 30, so that runs side by side (CI, a developer, a benchmark) do not collide.
+services_pick_port_base() {
+    if [ -n "${DOCSEND_PORT_BASE:-}" ]; then
+        services_ports_free "$DOCSEND_PORT_BASE" || { services_log "ports above DOCSEND_PORT_BASE=$DOCSEND_PORT_BASE are taken"; return 1; }
+        return 0
+    fi
+    local base
+    for base in $(seq 35670 30 36570); do
+        if services_ports_free "$base"; then
+            export DOCSEND_PORT_BASE="$base"
+            return 0
+        fi
+    done
+    services_log "no free port base found between 35670 and 36570"
+    return 1
+}
+
 # rabbitmq_start DIR: starts a private node whose files live in DIR; exports DOCSEND_RABBITMQ_* variables.
 rabbitmq_start() {
     local dir="$1"
-    local base="${DOCSEND_PORT_BASE:-35670}"
+    services_pick_port_base
+    local base="$DOCSEND_PORT_BASE"
     local amqps_port=$((base + 1)) amqp_port=$((base + 2)) dist_port=$((base + 3))
     local management_port=$((base + 4)) prometheus_port=$((base + 5))
     local node="docsend-sync-${base}@localhost"
-    local port
-    for port in "$amqps_port" "$amqp_port" "$dist_port" "$management_port" "$prometheus_port"; do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            services_log "port $port is taken: set DOCSEND_PORT_BASE to another base"
-            return 1
-        fi
-    done
     mkdir -p "$dir"/{mnesia,log,tls}
     rabbitmq_make_tls "$dir/tls"
     cat >"$dir/rabbitmq.conf" <<EOF
@@ -65,6 +86,8 @@ EOF
     export RABBITMQ_MNESIA_BASE="$dir/mnesia" RABBITMQ_LOG_BASE="$dir/log" RABBITMQ_PID_FILE="$dir/rabbitmq.pid"
     export RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" RABBITMQ_CONFIG_FILE="$dir/rabbitmq"
     export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 ERL_EPMD_ADDRESS=127.0.0.1 ERL_CRASH_DUMP="$dir/log/erl_crash.dump"
+    # Erlang distribution listens on every interface unless told otherwise: keep it on loopback.
+    export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
     services_log "starting RabbitMQ $node (amqp $amqp_port, amqps $amqps_port, management $management_port) in $dir"
     rabbitmq-server >"$dir/server.out" 2>&1 &
     echo $! >"$dir/server.launcher.pid"
