@@ -4,7 +4,7 @@
 #
 # A private RabbitMQ node has its own node name, ports, data, logs and config under one directory,
 # so it never touches another broker on the machine. Ports come from DOCSEND_PORT_BASE (default: the
-# first free base from 35670 up, in steps of 30):
+# first free base from 21670 up, in steps of 30, below the ephemeral port range):
 #   +1 AMQPS   +2 AMQP   +3 Erlang distribution   +4 management HTTP   +5 Prometheus   +6…+9 other servers
 
 services_log() { printf '[services] %s\n' "$*" >&2; }
@@ -34,7 +34,7 @@ services_ports_free() {
     done
 }
 
-# services_pick_port_base: exports DOCSEND_PORT_BASE, the one given or the first free one from 35670 up
+# services_pick_port_base: exports DOCSEND_PORT_BASE, the one given or the first free one from 21670 up
 # in steps of 30, so that runs side by side (CI, a developer, a benchmark) do not collide.
 services_pick_port_base() {
     if [ -n "${DOCSEND_PORT_BASE:-}" ]; then
@@ -42,13 +42,13 @@ services_pick_port_base() {
         return 0
     fi
     local base
-    for base in $(seq 35670 30 36570); do
+    for base in $(seq 21670 30 22570); do
         if services_ports_free "$base"; then
             export DOCSEND_PORT_BASE="$base"
             return 0
         fi
     done
-    services_log "no free port base found between 35670 and 36570"
+    services_log "no free port base found between 21670 and 22570"
     return 1
 }
 
