@@ -14,6 +14,12 @@ struct DocsendSync: AsyncParsableCommand {
     )
 }
 
+/// Writes a line to standard output at once (unbuffered), so progress shows as it happens, also when
+/// standard output is a file or a pipe.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
 /// swift-log to standard error, at the level of DOCSEND_SYNC_LOG_LEVEL (default `info`).
 func bootstrapLogging() {
     LoggingSystem.bootstrap { label in

@@ -33,7 +33,7 @@ extension DocsendSync {
                 throw error
             }
             await connection.close()
-            print(report)
+            say(report.description)
             if !report.failures.isEmpty { throw ExitCode(1) }
         }
     }

@@ -38,16 +38,27 @@ extension DocsendSync {
             configuration.start = Date()
             if rate > 0 { configuration.eventsPerSecond = rate }
             configuration.duplicateRatio = duplicates
-            var simulator = ActivitySimulator(seed: seed, configuration: configuration)
-            let events = simulator.events(count: count)
+            // The stream is generated lazily: a long or endless run never holds more than one event.
+            let events = ActivitySimulator(seed: seed, configuration: configuration).prefix(count)
 
             if let output {
-                let lines = Data(events.map { String(decoding: $0.encoded(), as: UTF8.self) }.joined(separator: "\n").utf8) + Data("\n".utf8)
+                let handle: FileHandle
                 if output == "-" {
-                    FileHandle.standardOutput.write(lines)
+                    handle = .standardOutput
                 } else {
-                    try lines.write(to: URL(fileURLWithPath: output))
-                    print("wrote \(events.count) events to \(output)")
+                    guard FileManager.default.createFile(atPath: output, contents: nil), let file = FileHandle(forWritingAtPath: output) else {
+                        throw ValidationError("cannot write \(output)")
+                    }
+                    handle = file
+                }
+                var written = 0
+                for event in events {
+                    handle.write(event.encoded() + Data("\n".utf8))
+                    written += 1
+                }
+                if output != "-" {
+                    try handle.close()
+                    say("wrote \(written) events to \(output)")
                 }
                 return
             }
@@ -56,21 +67,23 @@ extension DocsendSync {
             let connection = try await broker.connect(as: "simulate")
             let publisher = EventPublisher(connection: connection, exchange: topology.activityExchange)
             let started = ContinuousClock.now
+            var published = 0
             do {
-                for (index, event) in events.enumerated() {
+                for event in events {
                     if rate > 0 {
-                        let due = started + .seconds(Double(index) / rate)
+                        let due = started + .seconds(Double(published) / rate)
                         if due > .now { try await Task.sleep(until: due) }
                     }
                     try await publisher.publish(event)
-                    if (index + 1) % 100 == 0 { print("published \(index + 1)/\(events.count)") }
+                    published += 1
+                    if published % 100 == 0 { say("published \(published)/\(count)") }
                 }
             } catch {
                 await connection.close()
                 throw error
             }
             await connection.close()
-            print("published \(events.count) events (seed \(seed)) to \(topology.activityExchange)")
+            say("published \(published) events (seed \(seed)) to \(topology.activityExchange)")
         }
     }
 }

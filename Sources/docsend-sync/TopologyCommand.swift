@@ -30,7 +30,7 @@ extension DocsendSync.Topology {
             }
             await connection.close()
             let declared = topology.topology
-            print("declared \(declared.exchanges.count) exchanges, \(declared.queues.count) queues, \(declared.bindings.count) bindings on \(connection.configuration.redactedURL)")
+            say("declared \(declared.exchanges.count) exchanges, \(declared.queues.count) queues, \(declared.bindings.count) bindings on \(connection.configuration.redactedURL)")
         }
     }
 
