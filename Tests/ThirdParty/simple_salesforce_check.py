@@ -14,6 +14,7 @@ Environment:
 Prints one `PASS name: detail` / `FAIL name: detail` line per check, then `N passed, N failed`.
 Exits 1 when any check fails.
 """
+import importlib.metadata
 import json
 import os
 import sys
@@ -22,7 +23,6 @@ import urllib.parse
 import urllib.request
 from typing import Any, Callable, List, Tuple
 
-import simple_salesforce
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (
     SalesforceExpiredSession,
@@ -211,7 +211,8 @@ def check_query_all_paging() -> str:
     second = sf.query_more(first["nextRecordsUrl"], identifier_is_url=True)
     expect(second["done"] is True and len(second["records"]) == 50, f"second page done={second['done']} n={len(second['records'])}")
     # query_more with the locator only (identifier_is_url=False) builds base_url + 'query/' + locator.
-    locator = first["nextRecordsUrl"].rsplit("/", 1)[1]
+    # A fresh query: Salesforce says to use a locator only once.
+    locator = sf.query(q)["nextRecordsUrl"].rsplit("/", 1)[1]
     third = sf.query_more(locator)
     expect(len(third["records"]) == 50, f"query_more(locator) n={len(third['records'])}")
     everything = sf.query_all(q)
@@ -259,9 +260,10 @@ def check_limits_and_api_usage() -> str:
     sf.query("SELECT Id FROM Account LIMIT 1")
     after = sf.api_usage["api-usage"].used
     expect(after == before + 1, f"one query moved api-usage {before} -> {after}")
-    t = sf.Task.create({"Subject": f"{MARKER} usage"})
-    expect(sf.Task.api_usage["api-usage"].used == after + 1, f"SFType api_usage {sf.Task.api_usage}")
-    sf.Task.delete(t["id"])
+    task = sf.Task  # each `sf.Task` is a new SFType with its own api_usage
+    t = task.create({"Subject": f"{MARKER} usage"})
+    expect(task.api_usage["api-usage"].used == after + 1, f"SFType api_usage {task.api_usage}")
+    task.delete(t["id"])
     return f"limits Max {dar['Max']}; api_usage {sf.api_usage['api-usage']}"
 
 
@@ -312,7 +314,7 @@ def check_malformed_request() -> str:
 
 def check_not_found() -> str:
     sf = sf_client()
-    e = expect_raises(SalesforceResourceNotFound, 404, "NOT_FOUND", lambda: sf.Task.get("00T000000000000AAA"))
+    e = expect_raises(SalesforceResourceNotFound, 404, "NOT_FOUND", lambda: sf.Task.get(_id18("00T5g00000NoSuc")))
     expect(e.resource_name == "Task", f"resource_name {e.resource_name!r}")
     expect("Task" in str(e), f"str {e}")
     expect_raises(SalesforceResourceNotFound, 404, "NOT_FOUND",
@@ -380,6 +382,16 @@ def check_client_credentials_login() -> str:
     return "client_credentials login, query, re-login on 401 INVALID_SESSION_ID"
 
 
+def _id18(id15: str) -> str:
+    """Salesforce's case-safe 18-character form of a 15-character id."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+    suffix = ""
+    for chunk in (id15[0:5], id15[5:10], id15[10:15]):
+        bits = sum(1 << i for i, c in enumerate(chunk) if "A" <= c <= "Z")
+        suffix += alphabet[bits]
+    return id15 + suffix
+
+
 def _alice_id(sf: Salesforce) -> str:
     return sf.query("SELECT Id FROM Contact WHERE Email = 'alice@acme.example'")["records"][0]["Id"]
 
@@ -409,8 +421,7 @@ CHECKS: List[Tuple[str, Callable[[], str]]] = [
 
 def main() -> int:
     only = set(sys.argv[1:])
-    print(f"simple-salesforce {simple_salesforce.__version__ if hasattr(simple_salesforce, '__version__') else '?'} "
-          f"against {INSTANCE_URL}", flush=True)
+    print(f"simple-salesforce {importlib.metadata.version('simple-salesforce')} against {INSTANCE_URL}", flush=True)
     passed = failed = 0
     for name, fn in CHECKS:
         if only and name not in only:
