@@ -421,6 +421,11 @@ CHECKS: List[Tuple[str, Callable[[], str]]] = [
 
 def main() -> int:
     only = set(sys.argv[1:])
+    unknown = only - {name for name, _ in CHECKS}
+    if unknown:
+        print(f"unknown check(s): {', '.join(sorted(unknown))}; known: {', '.join(n for n, _ in CHECKS)}", flush=True)
+        print("0 passed, 1 failed", flush=True)
+        return 2
     print(f"simple-salesforce {importlib.metadata.version('simple-salesforce')} against {INSTANCE_URL}", flush=True)
     passed = failed = 0
     for name, fn in CHECKS:
