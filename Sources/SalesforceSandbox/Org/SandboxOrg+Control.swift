@@ -37,7 +37,7 @@ extension SandboxOrg {
                 "routes": [
                     "GET /_sandbox/records/{type}", "POST /_sandbox/records/{type}", "GET /_sandbox/requests", "DELETE /_sandbox/requests",
                     "POST /_sandbox/reset", "POST /_sandbox/seed", "GET|PUT|DELETE /_sandbox/faults", "POST /_sandbox/faults/rules",
-                    "GET|PUT /_sandbox/limits", "POST|DELETE /_sandbox/tokens", "PUT /_sandbox/tokens/lifetime", "GET /_sandbox/info",
+                    "GET|PUT /_sandbox/limits", "POST|DELETE /_sandbox/tokens", "PUT /_sandbox/tokens/lifetime", "GET|PUT /_sandbox/info",
                 ],
             ])
         case ("GET", ["info"]):
@@ -45,6 +45,17 @@ extension SandboxOrg {
                 "baseURL": .string(baseURL), "orgId": .string(orgId), "defaultUserId": .string(defaultUserId),
                 "oauthClients": .array(clients.keys.sorted().map { .string($0) }),
             ])
+        case ("PUT", ["info"]):
+            // The URL the org advertises (`instance_url`, identity URLs): Salesforce always gives its https
+            // address, so a client behind a TLS front must be told the front's URL, not the plain listener's.
+            guard let o = try? JSONValue.parse(req.body).objectValue, let url = o["baseURL"]?.stringValue,
+                  let c = URLComponents(string: url), ["http", "https"].contains(c.scheme ?? ""), c.host?.isEmpty == false,
+                  c.path.isEmpty || c.path == "/", c.query == nil
+            else { return Self.controlError(400, "expected {\"baseURL\":\"https://host:port\"}") }
+            var trimmed = url
+            while trimmed.hasSuffix("/") { trimmed.removeLast() }
+            setBaseURL(trimmed)
+            return .json(200, ["baseURL": .string(baseURL)])
         case ("GET", let p) where p.count == 2 && p[0] == "records":
             guard let schema = store.schema(p[1]) else { return Self.controlError(404, "unknown object \(p[1])") }
             let records = store.all(schema.name).map { recordJSON($0, fields: nil, version: "62.0") }
