@@ -110,18 +110,20 @@ struct VisitTimingTests {
         #expect(timeline.state.isFinished)
     }
 
-    @Test("Duplicates and reordering change nothing: same final Task, never more syncs")
-    func duplicatesAndReordering() {
+    @Test("Duplicates and reordering change nothing: same final Task, never more syncs", arguments: 1...20)
+    func duplicatesAndReordering(seed: UInt64) {
         let events: [(TimeInterval, Event.Payload)] = [(0, started())] + updates(until: 1500)
         var inOrder = VisitTimeline()
         inOrder.play(events)
 
-        // Every event delivered twice, updates shuffled within each interval, one update before the start.
-        var rng = SystemRandomNumberGenerator()
+        // Every event delivered twice, each update delayed by up to half an interval (so updates overtake each
+        // other), one stale update before the start, and the start itself sometimes late behind its updates.
+        var rng = Xoshiro256StarStar(seed: seed)
         var messy: [(TimeInterval, Event.Payload)] = []
+        let startDelay = Double.random(in: 0..<120, using: &rng)
         for (offset, payload) in events + events {
-            let jitter = offset == 0 ? 0 : Double.random(in: 0..<300, using: &rng)
-            messy.append((min(offset + jitter, 1500), payload))
+            let jitter = Double.random(in: 0..<300, using: &rng)
+            messy.append((offset == 0 ? startDelay : min(offset + jitter, 1500), payload))
         }
         messy.append((0, .visitUpdated(Fixture.update(60, percent: 3))))
         var disorderly = VisitTimeline()
