@@ -1,3 +1,16 @@
+// How a worker uses the rules (all pure; the worker fetches, decides, writes, records):
+//
+// Visit worker, on `visit.started` / `visit.updated` / a re-sync tick:
+//   1. Load the visit's `VisitSyncState`; `apply(_:now:policy:)` the event, or `tick(_:now:policy:)` the tick.
+//   2. `.syncNow` / `.sync`: fetch people by the visitor email, Accounts by the account name, Users by the link
+//      owner email; `VisitRouting.route(...)` → a Task (render with `TaskRendering.visitTask`, upsert on the
+//      external id: all `fields` on the first write, `updateFields` afterwards), a Lead to create first
+//      (`LeadDraft.fields`, then a logged Task on `.lead(newID)`), or a reason not to sync (record it).
+//   3. After a successful write, `recordSync(_:at:policy:)` says whether to publish the next tick.
+// Link worker, on `link.created` / `space_link.created`: `LinkRouting.route(...)` → `TaskRendering.linkTask` /
+//   `spaceLinkTask`. On a burst of `visit.started` for a link: `LinkVisitorList.refreshed(with:linkID:)`, and
+//   when `needsUpdate`, write the link Task's `updateFields` once.
+
 /// The Task's `WhoId` and `WhatId`.
 ///
 /// Rules (Salesforce): `WhoId` is a Contact or a Lead; `WhatId` is set only when `WhoId` is not a Lead

@@ -121,6 +121,16 @@ public struct RenderedTask: Sendable, Hashable {
     /// The names of the fields a later write updates.
     public var updateFieldNames: Set<String>
 
+    /// A rendered Task (normally built by ``TaskRendering``).
+    public init(
+        externalIDField: String, externalID: String, fields: [String: FieldValue], updateFieldNames: Set<String>
+    ) {
+        self.externalIDField = externalIDField
+        self.externalID = externalID
+        self.fields = fields
+        self.updateFieldNames = updateFieldNames
+    }
+
     /// The fields a later write sends.
     public var updateFields: [String: FieldValue] { fields.filter { updateFieldNames.contains($0.key) } }
 

@@ -128,6 +128,12 @@ struct TaskRenderingTests {
         let description = try #require(task.fields["Description"]?.stringValue)
         #expect(description.split(separator: "\n").filter { $0.hasPrefix("Percent viewed") }.count == 1)
         #expect(SalesforceText.length(description) <= 32_000)
+        let longEmail = try TaskRendering.visitTask(
+            Fixture.visit(email: String(repeating: "é", count: 300) + "@x.example", name: nil), values: values,
+            context: context())
+        let longSubject = try #require(longEmail.fields["Subject"]?.stringValue)
+        #expect(SalesforceText.length(longSubject) <= 255)
+        #expect(longSubject.hasPrefix("DocSend: " + String(repeating: "é", count: 79) + "… viewed \"Q4"))
         let anonymous = try TaskRendering.visitTask(
             Fixture.visit(email: nil, name: "  "), values: values, context: context())
         #expect(anonymous.fields["Subject"] == .string(#"DocSend: Someone viewed "Q4 Pricing.pdf""#))
