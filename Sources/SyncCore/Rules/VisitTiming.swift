@@ -196,14 +196,15 @@ public struct VisitSyncState: Sendable, Hashable {
     }
 
     /// Applies a `visit.updated`: kept when newer than the latest progress (``VisitProgress/supersedes(_:)``).
-    /// A newer update of a finished visit that changes its values syncs again now (a late final update).
+    /// A newer update of a finished visit whose Task exists and shows other values syncs again now (a late
+    /// final update); a visit finished without a Task (``finish()``) stays quiet.
     public mutating func apply(_ update: VisitUpdated, policy: VisitTimingPolicy = .init()) -> VisitEventOutcome {
         guard update.visitID == visitID else { return .ignored }
         let progress = VisitProgress(update)
         if let latest, !progress.supersedes(latest) { return .ignored }
         latest = progress
         guard started != nil else { return .stored }
-        if isFinished && needsSync(policy: policy) {
+        if isFinished && hasTask && needsSync(policy: policy) {
             isFinished = false
             return .syncNow
         }
@@ -219,6 +220,14 @@ public struct VisitSyncState: Sendable, Hashable {
         syncCount += 1
         lastSyncAt = now
         return scheduleOrFinish(now: now, policy: policy)
+    }
+
+    /// Stops the visit's re-syncs for good: the visit was not synced (``VisitRoute/notSynced(_:)``), or the team
+    /// turned visit sync off. Later ticks are ignored and later updates only stored.
+    public mutating func finish() {
+        isFinished = true
+        pendingTick = nil
+        nextTickAt = nil
     }
 
     /// Runs tick `sequence` at `now`.

@@ -182,6 +182,17 @@ struct VisitTimingTests {
         #expect(timeline.state.isFinished)
     }
 
+    @Test("A visit that was not synced is finished by the worker: its ticks and updates write nothing")
+    func notSyncedVisit() {
+        var state = VisitSyncState(visitID: "vis_1")
+        #expect(state.apply(Fixture.visit()) == .syncNow)
+        state.finish()  // routed to .notSynced
+        #expect(state.apply(Fixture.update(900, percent: 90, ended: true)) == .stored)
+        #expect(state.tick(1, now: Fixture.at(600)) == .ignore)
+        #expect(state.isFinished)
+        #expect(state.syncCount == 0)
+    }
+
     @Test("The interval is a parameter: a 2-second tier behaves like the 10-minute one")
     func shortInterval() {
         var timeline = VisitTimeline(policy: VisitTimingPolicy(interval: 2))
