@@ -4,9 +4,15 @@ import Foundation
 // belongs to `Event`), so the state encodes it through a private mirror.
 extension VisitSyncState: Codable {
     private enum CodingKeys: String, CodingKey {
-        case visitID = "visit_id", started, latest, lastSynced = "last_synced", syncCount = "sync_count"
-        case lastSyncAt = "last_sync_at", pendingTick = "pending_tick", nextTickAt = "next_tick_at"
-        case ticksScheduled = "ticks_scheduled", isFinished = "is_finished"
+        case visitID = "visit_id"
+        case started, latest
+        case lastSynced = "last_synced"
+        case syncCount = "sync_count"
+        case lastSyncAt = "last_sync_at"
+        case pendingTick = "pending_tick"
+        case nextTickAt = "next_tick_at"
+        case ticksScheduled = "ticks_scheduled"
+        case isFinished = "is_finished"
     }
 
     public init(from decoder: any Decoder) throws {

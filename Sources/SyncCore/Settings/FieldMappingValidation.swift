@@ -92,7 +92,7 @@ public struct FieldMappingProblem: Sendable, Hashable, CustomStringConvertible {
         self.kind = kind
     }
 
-    /// E.g. `Visit duration → DocSend_Duration__c: the field is a string field; expected a number field (double, int or percent)`.
+    /// E.g. `Visit duration → "Notes__c": "Notes__c" is a string field; expected one of: double, int, percent`.
     public var description: String {
         let name = quoted(field)
         let reason: String
@@ -189,7 +189,8 @@ private func checkField(
         return nil
     }
     let trimmed = name.trimmingCharacters(in: .whitespaces)
-    guard !trimmed.isEmpty, trimmed.utf8.count <= 80, trimmed.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
+    guard !trimmed.isEmpty, trimmed.utf8.count <= 80,
+        trimmed.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
     else { return problem(.invalidName) }
     guard let field = taskFields.first(where: { $0.name.caseInsensitiveCompare(trimmed) == .orderedSame }) else {
         return problem(.fieldMissing)

@@ -53,7 +53,8 @@ struct FieldMappingTests {
         #expect(byField["Document name"]?.kind == .fieldMissing)
         #expect(byField["Account name"]?.kind == .notCustom)
         #expect(byField["Visit duration"]?.kind == .wrongType(found: "string", expected: ["double", "int", "percent"]))
-        #expect(byField["Percent viewed"]?.kind == .wrongType(found: "boolean", expected: ["double", "int", "percent"]))
+        #expect(
+            byField["Percent viewed"]?.kind == .wrongType(found: "boolean", expected: ["double", "int", "percent"]))
         #expect(byField["Full analytics"]?.kind == .notCreateable)
         #expect(byField["Document URL"]?.kind == .notUpdateable)
         #expect(byField["Space name"]?.kind == .invalidName)
@@ -61,7 +62,8 @@ struct FieldMappingTests {
         #expect(problems.count == 8)
         #expect(
             byField["Visit duration"]?.description
-                == #"Visit duration → "DocSend_Account__c": "DocSend_Account__c" is a string field; expected one of: double, int, percent"#
+                == #"Visit duration → "DocSend_Account__c": "DocSend_Account__c" is a string field; "#
+                + "expected one of: double, int, percent"
         )
         #expect("\(byField["Document name"]!)".contains("Task object has no field \"DocSend_Gone__c\""))
         guard case .failure(let error) = mapping.resolve(against: Fixture.taskFields) else {

@@ -19,9 +19,10 @@ struct LinkVisitorsTests {
                 visit("v2", "ada@x.example", at: 20), visit("v4", " ada@x.EXAMPLE ", at: 40),
             ], linkID: "lnk_1")
         #expect(refresh.needsUpdate)
-        #expect(refresh.list.visitors == [
-            LinkVisitor(email: "Ada@X.example", name: "Ada"), LinkVisitor(email: "carol@x.example"),
-        ])
+        #expect(
+            refresh.list.visitors == [
+                LinkVisitor(email: "Ada@X.example", name: "Ada"), LinkVisitor(email: "carol@x.example"),
+            ])
     }
 
     @Test("A burst gives one update; replaying it (or a reordering of it) needs none")

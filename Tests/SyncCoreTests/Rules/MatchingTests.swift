@@ -27,7 +27,10 @@ struct MatchingTests {
 
     @Test("Several matches of the same kind: the most recently modified, ties by id")
     func mostRecent() {
-        let contacts = [Fixture.contact("003B", modified: 10), Fixture.contact("003C", modified: 30), Fixture.contact("003A", modified: 30)]
+        let contacts = [
+            Fixture.contact("003B", modified: 10), Fixture.contact("003C", modified: 30),
+            Fixture.contact("003A", modified: 30),
+        ]
         #expect(Matching.person(forEmail: "ada@acme.example", among: contacts)?.id == "003A")
         let leads = [Fixture.lead("00QA", modified: 1), Fixture.lead("00QB", modified: 2)]
         #expect(Matching.person(forEmail: "ada@acme.example", among: leads)?.id == "00QB")
@@ -39,7 +42,8 @@ struct MatchingTests {
         #expect(Matching.account(for: Fixture.linkedAcme, among: accounts) == .linked(id: "001LINKED"))
         #expect(Matching.account(for: Fixture.acme, among: accounts) == .byName(id: "001ACME"))
         #expect(Matching.account(for: nil, among: accounts) == .none)
-        #expect(Matching.account(for: AccountInfo(id: "a", name: ""), among: [Fixture.account("001E", name: "")]) == .none)
+        #expect(
+            Matching.account(for: AccountInfo(id: "a", name: ""), among: [Fixture.account("001E", name: "")]) == .none)
         #expect(Matching.account(for: AccountInfo(id: "a", name: "Acme "), among: accounts) == .none)
         // The same Account returned twice (two pages, a retry) is not ambiguous.
         #expect(Matching.account(for: Fixture.acme, among: accounts + accounts) == .byName(id: "001ACME"))
@@ -67,15 +71,17 @@ struct LeadDraftTests {
         #expect(draft.firstName == "Jean")
         #expect(draft.lastName == "de La Fontaine")
         #expect(draft.company == "Fables SA")
-        #expect(draft.fields == [
-            "FirstName": .string("Jean"), "LastName": .string("de La Fontaine"), "Company": .string("Fables SA"),
-            "Email": .string("jean@fables.example"), "LeadSource": .string("DocSend"),
-        ])
+        #expect(
+            draft.fields == [
+                "FirstName": .string("Jean"), "LastName": .string("de La Fontaine"), "Company": .string("Fables SA"),
+                "Email": .string("jean@fables.example"), "LeadSource": .string("DocSend"),
+            ])
     }
 
     @Test("Without a name: LastName is the email's local part, Company its domain")
     func fromEmail() throws {
-        let draft = try LeadDraft.make(visitor: VisitorInfo(email: "o'brien+deals@corp.example"), accountName: nil).get()
+        let draft = try LeadDraft.make(visitor: VisitorInfo(email: "o'brien+deals@corp.example"), accountName: nil)
+            .get()
         #expect(draft.lastName == "o'brien+deals")
         #expect(draft.firstName == nil)
         #expect(draft.company == "corp.example")
@@ -85,7 +91,7 @@ struct LeadDraftTests {
     @Test("A one-word name is the LastName")
     func oneWord() throws {
         let draft = try LeadDraft.make(visitor: VisitorInfo(email: "ada@x.example", name: "Ada"), accountName: "")
-        .get()
+            .get()
         #expect(draft.lastName == "Ada")
         #expect(draft.firstName == nil)
         #expect(draft.company == "x.example")

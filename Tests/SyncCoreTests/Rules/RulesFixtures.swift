@@ -31,13 +31,17 @@ enum Fixture {
             lastActivityAt: at(seconds), ended: ended)
     }
 
-    static func contact(_ id: String, email: String = "ada@acme.example", modified: TimeInterval = 0, account: String? = "001CONTACTACC")
+    static func contact(
+        _ id: String, email: String = "ada@acme.example", modified: TimeInterval = 0, account: String? = "001CONTACTACC"
+    )
         -> SalesforcePerson
     {
         SalesforcePerson(kind: .contact, id: id, email: email, lastModifiedDate: at(modified), accountID: account)
     }
 
-    static func lead(_ id: String, email: String = "ada@acme.example", converted: Bool = false, modified: TimeInterval = 0)
+    static func lead(
+        _ id: String, email: String = "ada@acme.example", converted: Bool = false, modified: TimeInterval = 0
+    )
         -> SalesforcePerson
     {
         SalesforcePerson(kind: .lead, id: id, email: email, isConverted: converted, lastModifiedDate: at(modified))
@@ -60,7 +64,8 @@ enum Fixture {
         LinkCreated(
             linkID: "lnk_1", linkName: "For Acme", creatorEmail: "owner@docsend.example",
             document: DocumentInfo(id: "doc_1", name: document, url: "https://docsend.com/documents/doc_1"),
-            account: account, internalURL: "https://docsend.com/links/lnk_1", externalURL: "https://docsend.com/view/abc",
+            account: account, internalURL: "https://docsend.com/links/lnk_1",
+            externalURL: "https://docsend.com/view/abc",
             createdAt: base)
     }
 
@@ -82,7 +87,8 @@ enum Fixture {
         TaskFieldDescription(name: "DocSend_Analytics__c", type: "url", length: 255),
         TaskFieldDescription(name: "DocSend_Visitors__c", type: "textarea", length: 1000),
         TaskFieldDescription(name: "DocSend_Seconds__c", type: "int"),
-        TaskFieldDescription(name: "DocSend_Formula__c", type: "string", length: 255, createable: false, updateable: false),
+        TaskFieldDescription(
+            name: "DocSend_Formula__c", type: "string", length: 255, createable: false, updateable: false),
         TaskFieldDescription(name: "DocSend_Locked__c", type: "string", length: 255, updateable: false),
         TaskFieldDescription(name: "DocSend_Flag__c", type: "boolean"),
         TaskFieldDescription(name: "DocSend_Visit_Id__c", type: "string", length: 255, updateable: false),

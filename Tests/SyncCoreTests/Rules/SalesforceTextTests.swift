@@ -23,14 +23,16 @@ struct SalesforceTextTests {
         #expect(SalesforceText.cut("abc", to: -5, ellipsis: true) == "")
     }
 
-    @Test("Every hostile string is cut to the limit and stays valid text", arguments: [
-        String(repeating: "😀", count: 300),
-        String(repeating: "\u{202E}مرحبا ", count: 100),
-        String(repeating: "\"'\\", count: 200),
-        "z" + String(repeating: "\u{301}", count: 400),
-        String(repeating: "a", count: 300) + "@" + String(repeating: "b", count: 20),
-        String(repeating: "👨🏽‍💻", count: 80),
-    ])
+    @Test(
+        "Every hostile string is cut to the limit and stays valid text",
+        arguments: [
+            String(repeating: "😀", count: 300),
+            String(repeating: "\u{202E}مرحبا ", count: 100),
+            String(repeating: "\"'\\", count: 200),
+            "z" + String(repeating: "\u{301}", count: 400),
+            String(repeating: "a", count: 300) + "@" + String(repeating: "b", count: 20),
+            String(repeating: "👨🏽‍💻", count: 80),
+        ])
     func hostile(_ text: String) {
         for limit in [1, 2, 40, 80, 255] {
             let cut = SalesforceText.cut(text, to: limit, ellipsis: true)

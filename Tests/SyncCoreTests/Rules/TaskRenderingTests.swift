@@ -20,14 +20,17 @@ struct TaskRenderingTests {
     func visitTask() throws {
         let task = try TaskRendering.visitTask(Fixture.visit(), values: values, context: context())
         #expect(task.fields["Subject"] == .string(#"DocSend: Ada Lovelace viewed "Q4 Pricing.pdf""#))
-        #expect(task.fields["Description"] == .string("""
-            Document name: Q4 Pricing.pdf
-            Account name: Acme
-            Visit duration: 2 min 5 s
-            Percent viewed: 45.5%
-            Full analytics: https://docsend.com/view/analytics/visits/vis_1
-            Visitor: Ada Lovelace <ada@acme.example>
-            """))
+        #expect(
+            task.fields["Description"]
+                == .string(
+                    """
+                    Document name: Q4 Pricing.pdf
+                    Account name: Acme
+                    Visit duration: 2 min 5 s
+                    Percent viewed: 45.5%
+                    Full analytics: https://docsend.com/view/analytics/visits/vis_1
+                    Visitor: Ada Lovelace <ada@acme.example>
+                    """))
         #expect(task.fields["Status"] == .string("Completed"))
         #expect(task.fields["OwnerId"] == .string("005OWNER"))
         #expect(task.fields["ActivityDate"] == .date(SalesforceDate(Fixture.base)))
@@ -65,7 +68,11 @@ struct TaskRenderingTests {
         ]
         #expect(TaskStatusChoice.closedStatus(in: custom) == "Done_API")
         #expect(TaskStatusChoice.defaultOpenStatus(in: custom) == "Waiting")
-        #expect(TaskStatusChoice.defaultOpenStatus(in: [TaskStatusRecord(masterLabel: "Done", isClosed: true, isDefault: true), TaskStatusRecord(masterLabel: "Open", isClosed: false)]) == "Open")
+        #expect(
+            TaskStatusChoice.defaultOpenStatus(in: [
+                TaskStatusRecord(masterLabel: "Done", isClosed: true, isDefault: true),
+                TaskStatusRecord(masterLabel: "Open", isClosed: false),
+            ]) == "Open")
         #expect(throws: TaskRenderingError.noClosedStatus) {
             try TaskStatusChoice.status(for: .logged, in: [TaskStatusRecord(masterLabel: "Open", isClosed: false)])
         }
@@ -98,9 +105,12 @@ struct TaskRenderingTests {
 
     @Test("Mapped values: int fields get whole numbers; a URL too long for its field is cleared, not cut")
     func mappedValueRules() {
-        #expect(TaskRendering.mappedValue(.number(45.6, shown: ""), into: .init(name: "X__c", type: "int")) == .number(46))
-        #expect(TaskRendering.mappedValue(.url("https://x.example/" + String(repeating: "a", count: 300)),
-            into: .init(name: "U__c", type: "url", length: 255)) == .null)
+        #expect(
+            TaskRendering.mappedValue(.number(45.6, shown: ""), into: .init(name: "X__c", type: "int")) == .number(46))
+        #expect(
+            TaskRendering.mappedValue(
+                .url("https://x.example/" + String(repeating: "a", count: 300)),
+                into: .init(name: "U__c", type: "url", length: 255)) == .null)
     }
 
     @Test("Durations and percents read as people write them")
@@ -141,32 +151,42 @@ struct TaskRenderingTests {
 
     @Test("A document link Task: the six properties, on the Account, keyed by link id")
     func linkTask() throws {
-        let visitors = LinkVisitorList(visitors: [LinkVisitor(email: "ada@acme.example", name: "Ada"), LinkVisitor(email: "bob@acme.example")])
-        let task = try TaskRendering.linkTask(Fixture.link(), visitors: visitors, context: context(.account("001LINKED")))
-        #expect(task.fields["Subject"] == .string(#"DocSend: owner@docsend.example created a link to "Q4 Pricing.pdf""#))
-        #expect(task.fields["Description"] == .string("""
-            Document name: Q4 Pricing.pdf
-            Account name: Acme
-            Document URL: https://docsend.com/documents/doc_1
-            Internal link URL: https://docsend.com/links/lnk_1
-            External link URL: https://docsend.com/view/abc
-            Link name: For Acme
-            Created by: owner@docsend.example
-            Visitors (2):
-            - Ada <ada@acme.example>
-            - bob@acme.example
-            """))
+        let visitors = LinkVisitorList(visitors: [
+            LinkVisitor(email: "ada@acme.example", name: "Ada"), LinkVisitor(email: "bob@acme.example"),
+        ])
+        let task = try TaskRendering.linkTask(
+            Fixture.link(), visitors: visitors, context: context(.account("001LINKED")))
+        #expect(
+            task.fields["Subject"] == .string(#"DocSend: owner@docsend.example created a link to "Q4 Pricing.pdf""#))
+        #expect(
+            task.fields["Description"]
+                == .string(
+                    """
+                    Document name: Q4 Pricing.pdf
+                    Account name: Acme
+                    Document URL: https://docsend.com/documents/doc_1
+                    Internal link URL: https://docsend.com/links/lnk_1
+                    External link URL: https://docsend.com/view/abc
+                    Link name: For Acme
+                    Created by: owner@docsend.example
+                    Visitors (2):
+                    - Ada <ada@acme.example>
+                    - bob@acme.example
+                    """))
         #expect(task.externalIDField == "DocSend_Link_Id__c")
         #expect(task.externalID == "lnk_1")
         #expect(task.fields["WhatId"] == .string("001LINKED"))
         #expect(task.fields["Status"] == .string("Completed"))
-        let empty = try TaskRendering.linkTask(Fixture.link(), visitors: .init(), context: context(.account("001LINKED")))
+        let empty = try TaskRendering.linkTask(
+            Fixture.link(), visitors: .init(), context: context(.account("001LINKED")))
         #expect(empty.fields["Description"]?.stringValue?.hasSuffix("Visitors (0):\n(none yet)") == true)
     }
 
     @Test("A long visitors list is capped within Comments and in its mapped field")
     func longVisitorList() throws {
-        let many = (0..<200).map { LinkVisitor(email: "visitor\($0)@" + String(repeating: "d", count: 250) + ".example") }
+        let many = (0..<200).map {
+            LinkVisitor(email: "visitor\($0)@" + String(repeating: "d", count: 250) + ".example")
+        }
         let mapping = try FieldMapping([.visitors: "DocSend_Visitors__c"]).resolve(against: Fixture.taskFields).get()
         let task = try TaskRendering.linkTask(
             Fixture.link(), visitors: LinkVisitorList(visitors: many, isCapped: true),
@@ -183,14 +203,18 @@ struct TaskRenderingTests {
     @Test("A space link Task: the four properties, keyed by space link id")
     func spaceLinkTask() throws {
         let task = try TaskRendering.spaceLinkTask(Fixture.spaceLink(), context: context(.account("001LINKED")))
-        #expect(task.fields["Subject"] == .string(#"DocSend: owner@docsend.example created a space link to "Deal room""#))
-        #expect(task.fields["Description"] == .string("""
-            Space name: Deal room
-            Account name: Acme
-            Space URL: https://docsend.com/spaces/spc_1
-            Internal space URL: https://docsend.com/space_links/spl_1
-            Created by: owner@docsend.example
-            """))
+        #expect(
+            task.fields["Subject"] == .string(#"DocSend: owner@docsend.example created a space link to "Deal room""#))
+        #expect(
+            task.fields["Description"]
+                == .string(
+                    """
+                    Space name: Deal room
+                    Account name: Acme
+                    Space URL: https://docsend.com/spaces/spc_1
+                    Internal space URL: https://docsend.com/space_links/spl_1
+                    Created by: owner@docsend.example
+                    """))
         #expect(task.externalIDField == "DocSend_Space_Link_Id__c")
         #expect(task.externalID == "spl_1")
     }

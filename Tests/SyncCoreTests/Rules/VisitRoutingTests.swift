@@ -107,26 +107,31 @@ struct VisitRoutingTests {
     @Test("Option open tasks: an unmatched visit becomes an open Task assigned to the link owner")
     func openTaskForUnmatched() {
         let settings = TeamSettings(createOpenTasksForUnmatchedRecords: true)
-        #expect(route(Fixture.visit(account: nil), settings: settings) == .task(.unrelated, .followUp, ownerID: "005OWNER"))
+        #expect(
+            route(Fixture.visit(account: nil), settings: settings) == .task(.unrelated, .followUp, ownerID: "005OWNER"))
         // On the account when it is in Salesforce: it matched no Lead or Contact, so it is for follow-up.
-        #expect(route(Fixture.visit(account: Fixture.linkedAcme), settings: settings)
-            == .task(.account("001LINKED"), .followUp, ownerID: "005OWNER"))
+        #expect(
+            route(Fixture.visit(account: Fixture.linkedAcme), settings: settings)
+                == .task(.account("001LINKED"), .followUp, ownerID: "005OWNER"))
     }
 
     @Test("Option open tasks without a Salesforce User for the link owner: no open Task")
     func openTaskNeedsOwner() {
         let settings = TeamSettings(createOpenTasksForUnmatchedRecords: true)
         #expect(route(Fixture.visit(account: nil), settings: settings, users: []) == .notSynced(.noFollowUpOwner))
-        #expect(route(Fixture.visit(account: Fixture.linkedAcme), settings: settings, users: [])
-            == .task(.account("001LINKED"), .logged, ownerID: nil))
+        #expect(
+            route(Fixture.visit(account: Fixture.linkedAcme), settings: settings, users: [])
+                == .task(.account("001LINKED"), .logged, ownerID: nil))
         let inactive = SalesforceUser(id: "005OLD", email: "owner@docsend.example", isActive: false)
-        #expect(route(Fixture.visit(account: nil), settings: settings, users: [inactive]) == .notSynced(.noFollowUpOwner))
+        #expect(
+            route(Fixture.visit(account: nil), settings: settings, users: [inactive]) == .notSynced(.noFollowUpOwner))
     }
 
     @Test("Matched visits stay closed Tasks even with the open-task option on")
     func matchedStaysLogged() {
-        #expect(route(settings: both, people: [Fixture.contact("003A")])
-            == .task(.contact("003A", account: nil), .logged, ownerID: "005OWNER"))
+        #expect(
+            route(settings: both, people: [Fixture.contact("003A")])
+                == .task(.contact("003A", account: nil), .logged, ownerID: "005OWNER"))
     }
 
     @Test("Nothing matched and no option applies: not synced, with a reason")
@@ -150,14 +155,16 @@ struct VisitRoutingTests {
     func optionsOff() {
         let off = TeamSettings(createLeadsForUnmatchedEmails: false, createOpenTasksForUnmatchedRecords: false)
         #expect(route(Fixture.visit(account: nil), settings: off) == .notSynced(.unmatchedEmailAndNoAccount))
-        #expect(route(Fixture.visit(account: Fixture.linkedAcme), settings: off)
-            == .task(.account("001LINKED"), .logged, ownerID: "005OWNER"))
+        #expect(
+            route(Fixture.visit(account: Fixture.linkedAcme), settings: off)
+                == .task(.account("001LINKED"), .logged, ownerID: "005OWNER"))
     }
 
     @Test("The Task owner is the link owner's Salesforce User when one exists")
     func ownerWhenExists() {
-        #expect(route(people: [Fixture.contact("003A")], users: [])
-            == .task(.contact("003A", account: nil), .logged, ownerID: nil))
+        #expect(
+            route(people: [Fixture.contact("003A")], users: [])
+                == .task(.contact("003A", account: nil), .logged, ownerID: nil))
     }
 }
 
@@ -171,24 +178,31 @@ struct LinkRoutingTests {
 
     @Test("A link whose account is not in Salesforce, or that has none, is not synced")
     func linkWithoutAccount() {
-        #expect(LinkRouting.route(Fixture.link(account: nil), settings: .init(), accounts: [], users: [])
-            == .notSynced(.noSalesforceAccount))
-        #expect(LinkRouting.route(Fixture.link(account: Fixture.acme), settings: .init(), accounts: [], users: [])
-            == .notSynced(.noSalesforceAccount))
-        #expect(LinkRouting.route(
-            Fixture.link(account: Fixture.acme), settings: .init(), accounts: [Fixture.account("001ACME")], users: [])
-            == .task(accountID: "001ACME", ownerID: nil))
+        #expect(
+            LinkRouting.route(Fixture.link(account: nil), settings: .init(), accounts: [], users: [])
+                == .notSynced(.noSalesforceAccount))
+        #expect(
+            LinkRouting.route(Fixture.link(account: Fixture.acme), settings: .init(), accounts: [], users: [])
+                == .notSynced(.noSalesforceAccount))
+        #expect(
+            LinkRouting.route(
+                Fixture.link(account: Fixture.acme), settings: .init(), accounts: [Fixture.account("001ACME")],
+                users: [])
+                == .task(accountID: "001ACME", ownerID: nil))
     }
 
     @Test("Document link and space link syncs switch off independently")
     func togglesOff() {
         let noLinks = TeamSettings(syncDocumentLinks: false)
-        #expect(LinkRouting.route(Fixture.link(), settings: noLinks, accounts: [], users: [])
-            == .notSynced(.syncDisabled(.documentLink)))
-        #expect(LinkRouting.route(Fixture.spaceLink(), settings: noLinks, accounts: [], users: [])
-            == .task(accountID: "001LINKED", ownerID: nil))
+        #expect(
+            LinkRouting.route(Fixture.link(), settings: noLinks, accounts: [], users: [])
+                == .notSynced(.syncDisabled(.documentLink)))
+        #expect(
+            LinkRouting.route(Fixture.spaceLink(), settings: noLinks, accounts: [], users: [])
+                == .task(accountID: "001LINKED", ownerID: nil))
         let noSpaces = TeamSettings(syncSpaceLinks: false)
-        #expect(LinkRouting.route(Fixture.spaceLink(), settings: noSpaces, accounts: [], users: [])
-            == .notSynced(.syncDisabled(.spaceLink)))
+        #expect(
+            LinkRouting.route(Fixture.spaceLink(), settings: noSpaces, accounts: [], users: [])
+                == .notSynced(.syncDisabled(.spaceLink)))
     }
 }

@@ -49,7 +49,9 @@ struct VisitTimeline {
 struct VisitTimingTests {
     let interval: TimeInterval = 600
 
-    func started(_ offset: TimeInterval = 0) -> Event.Payload { .visitStarted(Fixture.visit(startedAt: Fixture.at(offset))) }
+    func started(_ offset: TimeInterval = 0) -> Event.Payload {
+        .visitStarted(Fixture.visit(startedAt: Fixture.at(offset)))
+    }
 
     /// Updates every minute from `from` to `to` (seconds), percent growing, `ended` on the last.
     func updates(until end: TimeInterval, endedAtEnd: Bool = true) -> [(TimeInterval, Event.Payload)] {
@@ -105,7 +107,10 @@ struct VisitTimingTests {
         let same = stride(from: 60.0, through: 1440, by: 60).map { t in
             (t, Event.Payload.visitUpdated(Fixture.update(t, duration: 60, percent: 5)))
         }
-        timeline.play([(0, started())] + same + [(1500, .visitUpdated(Fixture.update(1500, duration: 60, percent: 5, ended: true)))])
+        timeline.play(
+            [(0, started())] + same + [
+                (1500, .visitUpdated(Fixture.update(1500, duration: 60, percent: 5, ended: true)))
+            ])
         #expect(timeline.syncs.map { $0.at } == [Fixture.at(0), Fixture.at(600)])
         #expect(timeline.state.isFinished)
     }
@@ -167,7 +172,8 @@ struct VisitTimingTests {
         _ = state.apply(Fixture.update(300, percent: 30))
         #expect(state.tick(7, now: Fixture.at(600)) == .ignore)
         #expect(state.tick(1, now: Fixture.at(600)) == .sync)
-        #expect(state.recordSync(state.currentValues, at: Fixture.at(600)) == .tick(sequence: 2, dueAt: Fixture.at(1200)))
+        #expect(
+            state.recordSync(state.currentValues, at: Fixture.at(600)) == .tick(sequence: 2, dueAt: Fixture.at(1200)))
         #expect(state.tick(1, now: Fixture.at(601)) == .ignore)  // the same tick redelivered
     }
 
@@ -198,7 +204,8 @@ struct VisitTimingTests {
         var timeline = VisitTimeline(policy: VisitTimingPolicy(interval: 2))
         timeline.play([
             (0, started()), (1, .visitUpdated(Fixture.update(1, percent: 10))),
-            (3, .visitUpdated(Fixture.update(3, percent: 20))), (5, .visitUpdated(Fixture.update(5, percent: 30, ended: true))),
+            (3, .visitUpdated(Fixture.update(3, percent: 20))),
+            (5, .visitUpdated(Fixture.update(5, percent: 30, ended: true))),
         ])
         #expect(timeline.syncs.count == 4)
     }
