@@ -1,7 +1,7 @@
 // How a worker uses the rules (all pure; the worker fetches, decides, writes, records):
 //
 // Visit worker, on `visit.started` / `visit.updated` / a re-sync tick:
-//   1. Load the visit's `VisitSyncState`; `apply(_:now:policy:)` the event, or `tick(_:now:policy:)` the tick.
+//   1. Load the visit's `VisitSyncState`; `apply(_:policy:)` the event, or `tick(_:now:policy:)` the tick.
 //   2. `.syncNow` / `.sync`: fetch people by the visitor email, Accounts by the account name, Users by the link
 //      owner email; `VisitRouting.route(...)` → a Task (render with `TaskRendering.visitTask`, upsert on the
 //      external id: all `fields` on the first write, `updateFields` afterwards), a Lead to create first

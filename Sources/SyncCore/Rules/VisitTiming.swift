@@ -102,7 +102,7 @@ public enum VisitTickDecision: Sendable, Hashable {
 /// Out-of-order and duplicate events are absorbed: updates may precede the start, an older update never
 /// replaces a newer one (by `last_activity_at`), a repeated start does nothing.
 ///
-/// The worker keeps this value in the store, applies each event (``apply(_:now:policy:)``), runs each tick
+/// The worker keeps this value in the store, applies each event (``apply(_:policy:)``), runs each tick
 /// (``tick(_:now:policy:)``), and after each successful Task write calls ``recordSync(_:at:policy:)``.
 public struct VisitSyncState: Sendable, Hashable {
     /// `visit_id`
@@ -175,7 +175,7 @@ public struct VisitSyncState: Sendable, Hashable {
     }
 
     /// Applies an event of this visit (events of other visits and of other types are ignored).
-    public mutating func apply(_ payload: Event.Payload, now: Date, policy: VisitTimingPolicy = .init())
+    public mutating func apply(_ payload: Event.Payload, policy: VisitTimingPolicy = .init())
         -> VisitEventOutcome
     {
         switch payload {

@@ -20,7 +20,7 @@ struct VisitTimeline {
             let nextTick = ticks.min { $0.due < $1.due }
             if let eventTime = nextEvent, nextTick.map({ eventTime <= $0.due }) ?? true {
                 let (_, payload) = pendingEvents.removeFirst()
-                if state.apply(payload, now: eventTime, policy: policy) == .syncNow {
+                if state.apply(payload, policy: policy) == .syncNow {
                     sync(at: eventTime, &ticks)
                 }
             } else if let tick = nextTick, tick.due <= Fixture.at(end) {
@@ -143,11 +143,11 @@ struct VisitTimingTests {
     @Test("An update before the start is kept; the start then syncs with it")
     func updateBeforeStart() {
         var state = VisitSyncState(visitID: "vis_1")
-        #expect(state.apply(.visitUpdated(Fixture.update(120, percent: 40)), now: Fixture.at(120)) == .stored)
+        #expect(state.apply(.visitUpdated(Fixture.update(120, percent: 40))) == .stored)
         #expect(state.tick(1, now: Fixture.at(130)) == .ignore)
-        #expect(state.apply(.visitStarted(Fixture.visit()), now: Fixture.at(125)) == .syncNow)
+        #expect(state.apply(.visitStarted(Fixture.visit())) == .syncNow)
         #expect(state.currentValues == SyncedVisitValues(durationSeconds: 120, percentViewed: 40))
-        #expect(state.apply(.visitStarted(Fixture.visit()), now: Fixture.at(126)) == .ignored)
+        #expect(state.apply(.visitStarted(Fixture.visit())) == .ignored)
     }
 
     @Test("An older update never overwrites a newer one; same instant → the larger values, in any order")
