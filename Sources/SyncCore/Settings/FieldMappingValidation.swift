@@ -1,0 +1,205 @@
+import Foundation
+
+/// One Task field as a describe call (`GET /sobjects/Task/describe`) reports it: the parts the mapping checks.
+public struct TaskFieldDescription: Sendable, Hashable, Codable {
+    /// API name, e.g. `DocSend_Duration__c`.
+    public var name: String
+    /// Salesforce's type name: `string`, `textarea`, `url`, `double`, `int`, `percent`, `picklist`, …
+    public var type: String
+    /// Maximum length of a text field (0 for other types).
+    public var length: Int
+    /// Whether it is a custom field.
+    public var custom: Bool
+    /// Whether it can be set on create.
+    public var createable: Bool
+    /// Whether it can be set on update.
+    public var updateable: Bool
+
+    /// Creates a field description.
+    public init(
+        name: String, type: String, length: Int = 0, custom: Bool = true, createable: Bool = true,
+        updateable: Bool = true
+    ) {
+        self.name = name
+        self.type = type
+        self.length = length
+        self.custom = custom
+        self.createable = createable
+        self.updateable = updateable
+    }
+}
+
+/// A custom Task field a property is written to, checked against the org: its name, type and length.
+public struct MappedTaskField: Sendable, Hashable, Codable {
+    /// API name, as the org spells it.
+    public var name: String
+    /// Describe type (`string`, `double`, …).
+    public var type: String
+    /// Maximum length for text fields (0 when not a text field).
+    public var length: Int
+
+    /// Creates a mapped field.
+    public init(name: String, type: String, length: Int = 0) {
+        self.name = name
+        self.type = type
+        self.length = length
+    }
+}
+
+/// A ``FieldMapping`` checked against the org's Task fields: what rendering writes.
+public struct ResolvedFieldMapping: Sendable, Hashable, Codable {
+    /// Property → checked custom field.
+    public var fields: [SyncedProperty: MappedTaskField]
+
+    /// A resolved mapping (normally built by ``FieldMapping/resolve(against:)``).
+    public init(_ fields: [SyncedProperty: MappedTaskField] = [:]) { self.fields = fields }
+
+    /// No custom field: everything goes to Comments only.
+    public static let none = ResolvedFieldMapping()
+}
+
+/// What is wrong with one entry of a field mapping.
+public struct FieldMappingProblem: Sendable, Hashable, CustomStringConvertible {
+    /// The kind of problem.
+    public enum Kind: Sendable, Hashable {
+        /// The Task has no field with that API name.
+        case fieldMissing
+        /// The field is a standard field; only custom fields may be mapped.
+        case notCustom
+        /// The field cannot be set when a Task is created.
+        case notCreateable
+        /// The field cannot be set when a Task is updated (re-syncs update the Task).
+        case notUpdateable
+        /// The field's type cannot hold the property's value.
+        case wrongType(found: String, expected: [String])
+        /// Another property is mapped to the same field.
+        case mappedTwice(with: SyncedProperty)
+        /// The field name is empty or not a custom field API name.
+        case invalidName
+    }
+
+    /// What is mapped: a property's label, or `External id (visit)`.
+    public var subject: String
+    /// The field name as the admin typed it.
+    public var field: String
+    /// The problem.
+    public var kind: Kind
+
+    /// Creates a problem.
+    public init(subject: String, field: String, kind: Kind) {
+        self.subject = subject
+        self.field = field
+        self.kind = kind
+    }
+
+    /// E.g. `Visit duration → "Notes__c": "Notes__c" is a string field; expected one of: double, int, percent`.
+    public var description: String {
+        let name = quoted(field)
+        let reason: String
+        switch kind {
+        case .fieldMissing: reason = "the Task object has no field \(name)"
+        case .notCustom: reason = "\(name) is a standard field; map to a custom field (ending in __c)"
+        case .notCreateable: reason = "\(name) cannot be set when a Task is created (check field-level security)"
+        case .notUpdateable: reason = "\(name) cannot be updated (check field-level security)"
+        case .wrongType(let found, let expected):
+            reason = "\(name) is a \(found) field; expected one of: \(expected.joined(separator: ", "))"
+        case .mappedTwice(let other): reason = "\(name) is also mapped to \(other.label)"
+        case .invalidName: reason = "\(name) is not a custom field API name"
+        }
+        return "\(subject) → \(quoted(field)): \(reason)"
+    }
+}
+
+/// A field mapping that does not fit the org: every problem found, for the admin to fix at once.
+public struct FieldMappingValidationError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The problems, in property order.
+    public var problems: [FieldMappingProblem]
+
+    /// Creates the error.
+    public init(problems: [FieldMappingProblem]) { self.problems = problems }
+
+    public var description: String { problems.map(\.description).joined(separator: "; ") }
+}
+
+extension FieldMapping {
+    /// Every problem of this mapping against the org's Task fields; empty when it is valid.
+    ///
+    /// A mapped field must exist (names compare case-insensitively, as Salesforce's do), be custom, be
+    /// createable and updateable, have a type that holds the property's value
+    /// (``SyncedProperty/ValueKind/acceptedFieldTypes``), and hold one property only.
+    public func problems(against taskFields: [TaskFieldDescription]) -> [FieldMappingProblem] {
+        resolveEntries(against: taskFields).problems
+    }
+
+    /// The mapping checked against the org's Task fields, or all its problems.
+    public func resolve(against taskFields: [TaskFieldDescription]) -> Result<
+        ResolvedFieldMapping, FieldMappingValidationError
+    > {
+        let (resolved, problems) = resolveEntries(against: taskFields)
+        return problems.isEmpty ? .success(resolved) : .failure(FieldMappingValidationError(problems: problems))
+    }
+
+    private func resolveEntries(against taskFields: [TaskFieldDescription]) -> (
+        resolved: ResolvedFieldMapping, problems: [FieldMappingProblem]
+    ) {
+        var resolved: [SyncedProperty: MappedTaskField] = [:]
+        var problems: [FieldMappingProblem] = []
+        var claimed: [String: SyncedProperty] = [:]
+        for property in SyncedProperty.allCases {
+            guard let name = fields[property] else { continue }
+            let found = checkField(
+                subject: property.label, name: name, accepting: property.valueKind.acceptedFieldTypes,
+                among: taskFields, problems: &problems)
+            guard let field = found else { continue }
+            let key = field.name.lowercased()
+            if let other = claimed[key] {
+                problems.append(.init(subject: property.label, field: name, kind: .mappedTwice(with: other)))
+                continue
+            }
+            claimed[key] = property
+            resolved[property] = MappedTaskField(name: field.name, type: field.type, length: field.length)
+        }
+        return (ResolvedFieldMapping(resolved), problems)
+    }
+}
+
+extension ExternalIDFields {
+    /// Every problem of the external-id fields against the org's Task fields; empty when they are usable.
+    ///
+    /// Each must exist, be custom, createable and a text (`string`) field. Uniqueness and the External ID flag
+    /// are not part of a describe's field list: an upsert on a field without them fails, and says so.
+    public func problems(against taskFields: [TaskFieldDescription]) -> [FieldMappingProblem] {
+        var problems: [FieldMappingProblem] = []
+        for kind in ActivityKind.allCases {
+            _ = checkField(
+                subject: "External id (\(kind))", name: field(for: kind), accepting: ["string"],
+                among: taskFields, problems: &problems, needsUpdate: false)
+        }
+        return problems
+    }
+}
+
+/// Checks one mapped field; appends its problems and returns the field when usable.
+private func checkField(
+    subject: String, name: String, accepting types: [String], among taskFields: [TaskFieldDescription],
+    problems: inout [FieldMappingProblem], needsUpdate: Bool = true
+) -> TaskFieldDescription? {
+    func problem(_ kind: FieldMappingProblem.Kind) -> TaskFieldDescription? {
+        problems.append(.init(subject: subject, field: name, kind: kind))
+        return nil
+    }
+    let trimmed = name.trimmingCharacters(in: .whitespaces)
+    guard !trimmed.isEmpty, trimmed.utf8.count <= 80,
+        trimmed.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
+    else { return problem(.invalidName) }
+    guard let field = taskFields.first(where: { $0.name.caseInsensitiveCompare(trimmed) == .orderedSame }) else {
+        return problem(.fieldMissing)
+    }
+    guard field.custom else { return problem(.notCustom) }
+    guard types.contains(field.type.lowercased()) else {
+        return problem(.wrongType(found: field.type, expected: types))
+    }
+    guard field.createable else { return problem(.notCreateable) }
+    guard !needsUpdate || field.updateable else { return problem(.notUpdateable) }
+    return field
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+
+@testable import SyncCore
+
+@Suite("Team settings and field mapping")
+struct FieldMappingTests {
+    @Test("Settings round-trip through JSON with snake_case keys; missing keys take defaults")
+    func codable() throws {
+        let settings = TeamSettings(
+            syncSpaceLinks: false, createLeadsForUnmatchedEmails: true,
+            fieldMapping: [.visitDuration: "DocSend_Duration__c"])
+        let data = try JSONEncoder().encode(settings)
+        let text = String(decoding: data, as: UTF8.self)
+        #expect(text.contains("\"sync_space_links\":false"))
+        #expect(text.contains("\"visit_duration\":\"DocSend_Duration__c\""))
+        #expect(try JSONDecoder().decode(TeamSettings.self, from: data) == settings)
+
+        let sparse = try JSONDecoder().decode(
+            TeamSettings.self,
+            from: Data(#"{"sync_visits": false, "field_mapping": {"future_property": "X__c"}, "new_key": 1}"#.utf8))
+        #expect(sparse == TeamSettings(syncVisits: false))
+    }
+
+    @Test("A valid mapping resolves to the org's fields")
+    func validMapping() throws {
+        let mapping: FieldMapping = [
+            .visitDuration: "docsend_duration__c", .percentViewed: "DocSend_Percent__c",
+            .documentName: "DocSend_Document__c", .analyticsLink: "DocSend_Analytics__c",
+            .visitors: "DocSend_Visitors__c",
+        ]
+        let resolved = try mapping.resolve(against: Fixture.taskFields).get()
+        #expect(resolved.fields[.visitDuration] == MappedTaskField(name: "DocSend_Duration__c", type: "double"))
+        #expect(resolved.fields[.documentName]?.length == 40)
+        #expect(mapping.problems(against: Fixture.taskFields).isEmpty)
+    }
+
+    @Test("Each problem names the property and the field")
+    func problems() {
+        let mapping: FieldMapping = [
+            .documentName: "DocSend_Gone__c",  // missing
+            .accountName: "Subject",  // standard field
+            .visitDuration: "DocSend_Account__c",  // text field for a number
+            .percentViewed: "DocSend_Flag__c",  // boolean for a number
+            .analyticsLink: "DocSend_Formula__c",  // not createable
+            .documentURL: "DocSend_Locked__c",  // not updateable
+            .spaceName: "Bad Name; DROP",
+            .spaceURL: "DocSend_Analytics__c",
+            .internalSpaceURL: "docsend_analytics__C",  // mapped twice
+        ]
+        let problems = mapping.problems(against: Fixture.taskFields)
+        let byField = Dictionary(problems.map { ($0.subject, $0) }, uniquingKeysWith: { first, _ in first })
+        #expect(byField["Document name"]?.kind == .fieldMissing)
+        #expect(byField["Account name"]?.kind == .notCustom)
+        #expect(byField["Visit duration"]?.kind == .wrongType(found: "string", expected: ["double", "int", "percent"]))
+        #expect(
+            byField["Percent viewed"]?.kind == .wrongType(found: "boolean", expected: ["double", "int", "percent"]))
+        #expect(byField["Full analytics"]?.kind == .notCreateable)
+        #expect(byField["Document URL"]?.kind == .notUpdateable)
+        #expect(byField["Space name"]?.kind == .invalidName)
+        #expect(byField["Internal space URL"]?.kind == .mappedTwice(with: .spaceURL))
+        #expect(problems.count == 8)
+        #expect(
+            byField["Visit duration"]?.description
+                == #"Visit duration → "DocSend_Account__c": "DocSend_Account__c" is a string field; "#
+                + "expected one of: double, int, percent"
+        )
+        #expect("\(byField["Document name"]!)".contains("Task object has no field \"DocSend_Gone__c\""))
+        guard case .failure(let error) = mapping.resolve(against: Fixture.taskFields) else {
+            Issue.record("expected a failure")
+            return
+        }
+        #expect(error.problems == problems)
+    }
+
+    @Test("External-id fields must exist as custom text fields")
+    func externalIDs() {
+        #expect(ExternalIDFields().problems(against: Fixture.taskFields).isEmpty)
+        let problems = ExternalIDFields(visit: "DocSend_Duration__c", spaceLink: "Missing__c")
+            .problems(against: Fixture.taskFields)
+        #expect(problems.map(\.subject) == ["External id (visit)", "External id (space link)"])
+    }
+}
