@@ -99,6 +99,25 @@ struct AMQPConnectionTests {
         await connection.close()
     }
 
+    @Test("A publish the broker refuses (basic.nack: queue full with reject-publish) fails as nacked")
+    func nackedPublish() async throws {
+        let queue = TestBroker.uniqueName()
+        let connection = try await TestBroker.connect()
+        try await connection.declare(
+            // A classic queue: it enforces the length limit exactly (quorum queues only approximately).
+            Topology(queues: [.init(name: queue, arguments: ["x-max-length": 1, "x-overflow": "reject-publish"])]),
+            redeclareOnReconnect: false)
+        try await connection.publish(AMQPMessage(exchange: "", routingKey: queue, body: Data("first".utf8)))
+        let error = await #expect(throws: AMQPError.self) {
+            try await connection.publish(AMQPMessage(exchange: "", routingKey: queue, body: Data("second".utf8)))
+        }
+        #expect(error?.code == .nacked)
+        #expect(try await connection.queueStatus(queue).messages == 1)
+        #expect(connection.reconnections == 0)
+        try await connection.deleteQueue(queue)
+        await connection.close()
+    }
+
     @Test("Publishing to a missing exchange fails with the broker's 404, and the connection goes on")
     func missingExchange() async throws {
         let connection = try await TestBroker.connect()
