@@ -87,4 +87,28 @@ struct BrokerRestartDisruptiveTests {
         try await connection.deleteQueue(queue)
         await connection.close()
     }
+
+    @Test("While the broker is down, a publish fails at its publish timeout, and close() returns promptly")
+    func publishWhileBrokerDown() async throws {
+        var configuration = try TestBroker.configuration(heartbeat: 5)
+        configuration.publishTimeout = .seconds(2)
+        let connection = try await AMQPConnection.connect(configuration)
+        try TestBroker.rabbitmqctl("stop_app")
+        do {
+            try await eventually(timeout: .seconds(30), "the connection notices") { !connection.isConnected }
+            let started = ContinuousClock.now
+            let error = await #expect(throws: AMQPError.self) {
+                try await connection.publish(AMQPMessage(exchange: "", routingKey: "nowhere", body: Data("x".utf8)))
+            }
+            #expect(error?.code == .timeout)
+            #expect(ContinuousClock.now - started < .seconds(10))
+            let closing = ContinuousClock.now
+            await connection.close()
+            #expect(ContinuousClock.now - closing < .seconds(5))
+        } catch {
+            try TestBroker.rabbitmqctl("start_app")
+            throw error
+        }
+        try TestBroker.rabbitmqctl("start_app")
+    }
 }

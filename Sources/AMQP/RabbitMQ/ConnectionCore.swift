@@ -260,7 +260,7 @@ final class ConnectionCore: @unchecked Sendable {
                 logger.warning(
                     "AMQP connection lost, reconnecting",
                     metadata: ["amqp-error": "\(error)", "amqp-retry-in-ms": "\(delay.milliseconds)", "amqp-broker": "\(configuration.redactedURL)"])
-                if waitForWake(timeoutMs: delay.milliseconds) { continue }
+                guard waitForWake(timeoutMs: delay.milliseconds) else { break }
             }
         }
         finishThread()
@@ -659,17 +659,33 @@ final class ConnectionCore: @unchecked Sendable {
         if descriptors[1].revents != 0 { drainWakePipe() }
     }
 
-    /// Waits up to `timeoutMs` for a caller's wake-up; returns early when closing is asked.
+    /// Waits `timeoutMs` between reconnection attempts; returns false as soon as closing is asked.
+    /// Publishes that arrive meanwhile are queued for sending and still fail at their publish timeout.
     private func waitForWake(timeoutMs: Int) -> Bool {
         let deadline = ContinuousClock.now + .milliseconds(timeoutMs)
         while ContinuousClock.now < deadline {
             if closingRequested { return false }
+            takePublishesWhileDisconnected()
+            sweepDeadlines(force: true)
             var descriptor = pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)
             let remaining = max(1, (deadline - ContinuousClock.now).milliseconds)
             _ = poll(&descriptor, 1, Int32(remaining))
             if descriptor.revents != 0 { drainWakePipe() }
         }
         return !closingRequested
+    }
+
+    private func takePublishesWhileDisconnected() {
+        let publishes: [PendingPublish] = inbox.withLock { inbox in
+            var taken: [PendingPublish] = []
+            inbox.commands.removeAll { command in
+                guard case .publish(let pending) = command else { return false }
+                taken.append(pending)
+                return true
+            }
+            return taken
+        }
+        waitingToSend.append(contentsOf: publishes)
     }
 
     private func drainWakePipe() {
