@@ -10,23 +10,23 @@ struct SyncStoreConformanceTests {
 
     @Test(arguments: Backend.available)
     func teamSettingsRoundTripAndReplace(_ backend: Backend) async throws {
-        try await withStore(backend) { store, _ in
+        try await withStore(backend) { store, _ async throws in
             #expect(try await store.teamSettings(teamID: "team_1") == nil)
             try await store.saveTeamSettings(teamID: "team_1", json: json(#"{"sync_visits": true, "n": 1}"#))
             let first = try #require(try await store.teamSettings(teamID: "team_1"))
-            #expect(try decoded(first.json) == ["sync_visits": true, "n": 1])
+            #expect(try canonical(first.json) == canonical(#"{"n":1,"sync_visits":true}"#))
             #expect(abs(first.updatedAt.timeIntervalSinceNow) < 60)
 
             try await store.saveTeamSettings(teamID: "team_1", json: json(#"{"sync_visits": false}"#))
             let second = try #require(try await store.teamSettings(teamID: "team_1"))
-            #expect(try decoded(second.json) == ["sync_visits": false])
+            #expect(try canonical(second.json) == canonical(#"{"sync_visits":false}"#))
             #expect(try await store.teamSettings(teamID: "team_2") == nil)
         }
     }
 
     @Test(arguments: Backend.available)
     func teamSettingsRejectInvalidJSON(_ backend: Backend) async throws {
-        try await withStore(backend) { store, _ in
+        try await withStore(backend) { store, _ async throws in
             let error = await #expect(throws: StoreError.self) {
                 try await store.saveTeamSettings(teamID: "team_1", json: json("{not json"))
             }
@@ -49,7 +49,7 @@ struct SyncStoreConformanceTests {
 
     @Test(arguments: Backend.available)
     func connectionRoundTripAndReauthentication(_ backend: Backend) async throws {
-        try await withStore(backend) { store, _ in
+        try await withStore(backend) { store, _ async throws in
             #expect(try await store.connection(teamID: "team_1") == nil)
             #expect(try await store.markNeedsReauthentication(teamID: "team_1", reason: "none") == false)
 
@@ -79,7 +79,7 @@ struct SyncStoreConformanceTests {
 
     @Test(arguments: Backend.available)
     func rotateRefreshTokenIsCompareAndSwap(_ backend: Backend) async throws {
-        try await withStore(backend) { store, _ in
+        try await withStore(backend) { store, _ async throws in
             #expect(try await store.rotateRefreshToken(teamID: "team_1", old: "a", new: "b") == false)
             try await store.saveConnection(Self.connection("team_1", token: "a"))
             #expect(try await store.rotateRefreshToken(teamID: "team_1", old: "a", new: "b"))
@@ -95,7 +95,7 @@ struct SyncStoreConformanceTests {
     func concurrentRotationsHaveOneWinner(_ backend: Backend) async throws {
         let database = try TestDatabase(backend)
         defer { database.remove() }
-        try await withStores(5, on: database) { stores in
+        try await withStores(5, on: database) { stores async throws in
             try await stores[0].saveConnection(Self.connection("team_1", token: "old"))
             let winners = try await withThrowingTaskGroup(of: String?.self) { group in
                 for index in 0..<20 {
@@ -116,7 +116,7 @@ struct SyncStoreConformanceTests {
 
     @Test(arguments: Backend.available)
     func refreshTokenIsEncryptedAtRest(_ backend: Backend) async throws {
-        try await withStore(backend) { store, _ in
+        try await withStore(backend) { store, _ async throws in
             let token = "5Aep861TSESvWeug_xvFHRBTTbf_YrTWgEyjBJrHZnM-refresh-token"
             try await store.saveConnection(Self.connection("team_1", token: token))
             let stored = try #require(try await store.storedRefreshTokenBytes(teamID: "team_1"))
@@ -129,7 +129,7 @@ struct SyncStoreConformanceTests {
 
     @Test(arguments: Backend.available)
     func wrongKeyIsAClearError(_ backend: Backend) async throws {
-        try await withStore(backend) { store, database in
+        try await withStore(backend) { store, database async throws in
             try await store.saveConnection(Self.connection("team_1", token: "secret-token"))
             let other = try await database.open(key: .random())
             let error = await #expect(throws: StoreError.self) {
@@ -146,7 +146,7 @@ struct SyncStoreConformanceTests {
 
     @Test(arguments: Backend.available)
     func accountLinks(_ backend: Backend) async throws {
-        try await withStore(backend) { store, _ in
+        try await withStore(backend) { store, _ async throws in
             #expect(try await store.accountLink(teamID: "team_1", docSendAccountID: "acc_1") == nil)
             try await store.saveAccountLink(teamID: "team_1", docSendAccountID: "acc_1", salesforceAccountID: "001A")
             try await store.saveAccountLink(teamID: "team_2", docSendAccountID: "acc_1", salesforceAccountID: "001B")
@@ -161,12 +161,12 @@ struct SyncStoreConformanceTests {
 
     @Test(arguments: Backend.available)
     func visitOptimisticConcurrency(_ backend: Backend) async throws {
-        try await withStore(backend) { store, _ in
+        try await withStore(backend) { store, _ async throws in
             #expect(try await store.loadVisit(teamID: "team_1", visitID: "v1") == nil)
             #expect(try await store.saveVisit(teamID: "team_1", visitID: "v1", state: json(#"{"syncs":1}"#), expectedVersion: nil) == 1)
             let first = try #require(try await store.loadVisit(teamID: "team_1", visitID: "v1"))
             #expect(first.version == 1)
-            #expect(try decoded(first.state) == ["syncs": 1])
+            #expect(try canonical(first.state) == canonical(#"{"syncs":1}"#))
 
             #expect(try await store.saveVisit(teamID: "team_1", visitID: "v1", state: json(#"{"syncs":2}"#), expectedVersion: 1) == 2)
             // A worker that loaded version 1 lost the race.
@@ -181,7 +181,7 @@ struct SyncStoreConformanceTests {
             #expect(duplicate?.code == .versionConflict)
             let last = try #require(try await store.loadVisit(teamID: "team_1", visitID: "v1"))
             #expect(last.version == 2)
-            #expect(try decoded(last.state) == ["syncs": 2])
+            #expect(try canonical(last.state) == canonical(#"{"syncs":2}"#))
         }
     }
 
@@ -189,7 +189,7 @@ struct SyncStoreConformanceTests {
     func concurrentVisitSavesHaveOneWinner(_ backend: Backend) async throws {
         let database = try TestDatabase(backend)
         defer { database.remove() }
-        try await withStores(5, on: database) { stores in
+        try await withStores(5, on: database) { stores async throws in
             _ = try await stores[0].saveVisit(teamID: "team_1", visitID: "v1", state: json("{}"), expectedVersion: nil)
             let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
                 for index in 0..<20 {
@@ -216,7 +216,7 @@ struct SyncStoreConformanceTests {
 
     @Test(arguments: Backend.available)
     func ledgerInsertIfAbsent(_ backend: Backend) async throws {
-        try await withStore(backend) { store, _ in
+        try await withStore(backend) { store, _ async throws in
             #expect(try await store.ledgerEntry(teamID: "team_1", kind: .visit, objectID: "v1") == nil)
             let first = try await store.recordLedgerEntry(
                 teamID: "team_1", kind: .visit, objectID: "v1", salesforceType: "Task", salesforceID: "00T1"
@@ -238,7 +238,7 @@ struct SyncStoreConformanceTests {
     func concurrentLedgerRecordsAgreeOnOneEntry(_ backend: Backend) async throws {
         let database = try TestDatabase(backend)
         defer { database.remove() }
-        try await withStores(5, on: database) { stores in
+        try await withStores(5, on: database) { stores async throws in
             let ids = try await withThrowingTaskGroup(of: String.self) { group in
                 for index in 0..<50 {
                     let store = stores[index % stores.count]
@@ -262,7 +262,7 @@ struct SyncStoreConformanceTests {
 
     @Test(arguments: Backend.available)
     func processedEventsAndPurge(_ backend: Backend) async throws {
-        try await withStore(backend) { store, _ in
+        try await withStore(backend) { store, _ async throws in
             #expect(try await store.markProcessed(eventID: "evt_1"))
             #expect(try await store.markProcessed(eventID: "evt_1") == false)
             #expect(try await store.markProcessed(eventID: "evt_2"))
@@ -277,7 +277,7 @@ struct SyncStoreConformanceTests {
     func concurrentMarkProcessedHasOneFirst(_ backend: Backend) async throws {
         let database = try TestDatabase(backend)
         defer { database.remove() }
-        try await withStores(4, on: database) { stores in
+        try await withStores(4, on: database) { stores async throws in
             let firsts = try await withThrowingTaskGroup(of: Bool.self) { group in
                 for index in 0..<20 {
                     let store = stores[index % stores.count]
@@ -293,7 +293,7 @@ struct SyncStoreConformanceTests {
 
     @Test(arguments: Backend.available)
     func claimsAreLeases(_ backend: Backend) async throws {
-        try await withStore(backend) { store, _ in
+        try await withStore(backend) { store, _ async throws in
             let key = "lead:team_1:ada@example.com"
             #expect(try await store.claim(key: key, owner: "w1", ttl: .seconds(30)))
             #expect(try await store.claim(key: key, owner: "w2", ttl: .seconds(30)) == false)
@@ -307,7 +307,7 @@ struct SyncStoreConformanceTests {
 
     @Test(arguments: Backend.available)
     func anExpiredLeaseIsTakenOver(_ backend: Backend) async throws {
-        try await withStore(backend) { store, _ in
+        try await withStore(backend) { store, _ async throws in
             #expect(try await store.claim(key: "refresh:org_1", owner: "crashed", ttl: .milliseconds(200)))
             #expect(try await store.claim(key: "refresh:org_1", owner: "w2", ttl: .seconds(30)) == false)
             try await Task.sleep(for: .milliseconds(400))
@@ -320,7 +320,7 @@ struct SyncStoreConformanceTests {
     func concurrentClaimsHaveOneWinner(_ backend: Backend) async throws {
         let database = try TestDatabase(backend)
         defer { database.remove() }
-        try await withStores(5, on: database) { stores in
+        try await withStores(5, on: database) { stores async throws in
             let winners = try await withThrowingTaskGroup(of: String?.self) { group in
                 for index in 0..<20 {
                     let store = stores[index % stores.count]
@@ -339,7 +339,7 @@ struct SyncStoreConformanceTests {
 
     @Test(arguments: Backend.available)
     func migrationsAreRecordedAndIdempotent(_ backend: Backend) async throws {
-        try await withStore(backend) { store, database in
+        try await withStore(backend) { store, database async throws in
             let all = migrations.map(\.version)
             #expect(try await store.migrationVersions() == all)
             try await store.saveAccountLink(teamID: "t", docSendAccountID: "a", salesforceAccountID: "001")
@@ -370,9 +370,10 @@ struct SyncStoreConformanceTests {
     func separateInstancesShareTheDatabase(_ backend: Backend) async throws {
         let database = try TestDatabase(backend)
         defer { database.remove() }
-        try await withStores(2, on: database) { stores in
+        try await withStores(2, on: database) { stores async throws in
             try await stores[0].saveTeamSettings(teamID: "team_1", json: json(#"{"a":1}"#))
-            #expect(try await stores[1].teamSettings(teamID: "team_1").map { try decoded($0.json) } == ["a": 1])
+            let shared = try #require(try await stores[1].teamSettings(teamID: "team_1"))
+            #expect(try canonical(shared.json) == canonical(#"{"a":1}"#))
             #expect(try await stores[1].markProcessed(eventID: "evt_1"))
             #expect(try await stores[0].markProcessed(eventID: "evt_1") == false)
         }

@@ -139,6 +139,10 @@ extension SyncStore {
 
 func json(_ text: String) -> Data { Data(text.utf8) }
 
-func decoded(_ data: Data) throws -> NSDictionary? {
-    try JSONSerialization.jsonObject(with: data) as? NSDictionary
+/// The JSON text in a canonical form (sorted keys, no spaces): PostgreSQL's `jsonb` does not keep the bytes.
+func canonical(_ data: Data) throws -> String {
+    let object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+    return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
 }
+
+func canonical(_ text: String) throws -> String { try canonical(Data(text.utf8)) }
