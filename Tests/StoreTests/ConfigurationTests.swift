@@ -74,3 +74,24 @@ struct StoreConfigurationTests {
         #expect(cipher.digest("token") != TokenCipher(key: .random()).digest("token"))
     }
 }
+
+@Suite("Store opening")
+struct StoreOpeningTests {
+    @Test(.timeLimit(.minutes(1)))
+    func anUnreachablePostgresFailsWithABackendError() async throws {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let error = await #expect(throws: StoreError.self) {
+            guard case .postgres(let location) = try StoreLocation(url: "postgres://postgres@127.0.0.1:9/none?sslmode=disable")
+            else { return }
+            let store = try await PostgresStore.open(
+                configuration: location.clientConfiguration, encryptionKey: .random(), openTimeout: .seconds(2),
+                logger: TestDatabase.logger
+            )
+            try await store.close()
+        }
+        #expect(error?.code == .backend)
+        #expect(error?.message.contains("127.0.0.1:9") == true)
+        #expect(clock.now - started < .seconds(20))
+    }
+}

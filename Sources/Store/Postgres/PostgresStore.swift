@@ -19,11 +19,13 @@ public final class PostgresStore: SyncStore {
     ///   - configuration: Where and how to connect.
     ///   - schema: The schema that holds the tables (`search_path`); `nil` keeps the server's default (`public`).
     ///   - encryptionKey: Encrypts refresh tokens at rest.
+    ///   - openTimeout: How long to wait for the server before failing (the pool itself retries forever).
     ///   - logger: Receives migration and connection-pool messages.
     public static func open(
         configuration: PostgresClient.Configuration,
         schema: String? = nil,
         encryptionKey: StoreEncryptionKey,
+        openTimeout: Duration = .seconds(30),
         logger: Logger
     ) async throws -> PostgresStore {
         var configuration = configuration
@@ -41,8 +43,19 @@ public final class PostgresStore: SyncStore {
         let store = PostgresStore(
             client: client, runTask: runTask, cipher: TokenCipher(key: encryptionKey), logger: logger, schema: schema
         )
+        let server = "\(configuration.host ?? "?"):\(configuration.port ?? 0)"
         do {
-            try await store.migrate()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await store.migrate() }
+                group.addTask {
+                    try await Task.sleep(for: openTimeout)
+                    throw StoreError(
+                        .backend, "PostgreSQL at \(server) did not answer within \(openTimeout) (is it running?)"
+                    )
+                }
+                defer { group.cancelAll() }
+                try await group.next()
+            }
         } catch {
             runTask.cancel()
             await runTask.value
