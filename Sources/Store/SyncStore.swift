@@ -76,6 +76,10 @@ public protocol SyncStore: Sendable {
     /// Gives up `owner`'s lease on `key`; returns whether `owner` held it.
     @discardableResult
     func release(key: String, owner: String) async throws -> Bool
+    /// Deletes leases that have expired (housekeeping: one `lead:` key per unknown visitor email adds up);
+    /// returns how many were removed.
+    @discardableResult
+    func purgeExpiredClaims() async throws -> Int
 
     // MARK: Lifecycle
 

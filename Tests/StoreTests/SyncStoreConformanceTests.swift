@@ -313,6 +313,11 @@ struct SyncStoreConformanceTests {
             try await Task.sleep(for: .milliseconds(400))
             #expect(try await store.claim(key: "refresh:org_1", owner: "w2", ttl: .seconds(30)))
             #expect(try await store.release(key: "refresh:org_1", owner: "crashed") == false)
+
+            #expect(try await store.claim(key: "lead:team_1:gone@example.com", owner: "w1", ttl: .milliseconds(100)))
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await store.purgeExpiredClaims() == 1, "only the expired lease goes")
+            #expect(try await store.claim(key: "refresh:org_1", owner: "w3", ttl: .seconds(30)) == false)
         }
     }
 

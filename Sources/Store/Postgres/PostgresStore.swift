@@ -418,6 +418,12 @@ public final class PostgresStore: SyncStore {
         ) == 1
     }
 
+    public func purgeExpiredClaims() async throws -> Int {
+        try await self.count(
+            "DELETE FROM claims WHERE expires_at <= clock_timestamp() RETURNING 1", "purging expired leases"
+        )
+    }
+
     public func close() async throws {
         self.runTask.cancel()
         await self.runTask.value

@@ -372,6 +372,13 @@ public final class SQLiteStore: SyncStore {
         }
     }
 
+    public func purgeExpiredClaims() async throws -> Int {
+        try await self.connection.run { db in
+            try db.query("DELETE FROM claims WHERE expires_at <= ?1", [.integer(Self.now())])
+            return db.changes
+        }
+    }
+
     public func close() async throws {
         await self.connection.close()
     }
