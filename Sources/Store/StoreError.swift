@@ -58,8 +58,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
+        // The driver's plain description: its debug description may carry query parameters (emails, reasons).
         if let underlying {
-            return "StoreError(\(self.code)): \(self.message) (\(String(reflecting: underlying)))"
+            return "StoreError(\(self.code)): \(self.message) (\(underlying))"
         }
         return "StoreError(\(self.code)): \(self.message)"
     }
