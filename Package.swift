@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "Fleet", targets: ["Fleet"]),
         .library(name: "Salesforce", targets: ["Salesforce"]),
         .library(name: "SalesforceSandbox", targets: ["SalesforceSandbox"]),
+        .library(name: "Store", targets: ["Store"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -26,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.21.0"),
     ],
     targets: [
         // MARK: C libraries
@@ -40,6 +42,11 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]
         ),
         .target(name: "CShims", dependencies: ["CRabbitMQ", "CCurl"]),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]
+        ),
 
         // MARK: I/O edges
         .target(
@@ -60,6 +67,17 @@ let package = Package(
             name: "Salesforce",
             dependencies: [
                 "HTTP",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // MARK: State store (SQLite embedded, PostgreSQL for a fleet)
+        .target(
+            name: "Store",
+            dependencies: [
+                "CSQLite",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -125,5 +143,6 @@ let package = Package(
             dependencies: ["Salesforce", "SalesforceSandbox", "HTTP", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "SalesforceSandboxTests", dependencies: ["SalesforceSandbox", "HTTP"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "Logging", package: "swift-log")]),
     ]
 )

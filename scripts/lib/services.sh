@@ -11,7 +11,7 @@ services_log() { printf '[services] %s\n' "$*" >&2; }
 
 # Installs the Debian packages that are missing (apt-get update once, only when something is missing).
 services_install() {
-    local wanted=(rabbitmq-server librabbitmq-dev libcurl4-openssl-dev pkg-config openssl curl "$@")
+    local wanted=(rabbitmq-server librabbitmq-dev libcurl4-openssl-dev pkg-config openssl curl postgresql libsqlite3-dev "$@")
     local missing=()
     local package
     for package in "${wanted[@]}"; do
@@ -142,4 +142,52 @@ rabbitmq_make_tls() {
     openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial -days 2 \
         -extfile "$dir/server.ext" -out "$dir/server.pem" >/dev/null 2>&1
     chmod 644 "$dir"/*.pem "$dir"/*.key
+}
+
+# postgres_start DIR: starts a private PostgreSQL (trust auth, loopback only, socket in DIR) whose files live in DIR,
+# on port DOCSEND_PORT_BASE+6; exports DOCSEND_POSTGRES_* variables. initdb and pg_ctl refuse root: they run as the
+# postgres user.
+postgres_start() {
+    local dir="$1"
+    # Next to a broker started by rabbitmq_start, on the same base; alone, on a free base of its own.
+    [ -n "${DOCSEND_PORT_BASE:-}" ] || services_pick_port_base
+    local port=$((DOCSEND_PORT_BASE + 6))
+    local bin
+    bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+    if [ -z "$bin" ]; then
+        services_log "PostgreSQL is not installed (apt-get install postgresql)"
+        return 1
+    fi
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        services_log "port $port is taken: set DOCSEND_PORT_BASE to another base"
+        return 1
+    fi
+    local run_as=()
+    [ "$(id -u)" -ne 0 ] || run_as=(runuser -u postgres --)
+    mkdir -p "$dir"
+    [ "$(id -u)" -ne 0 ] || chown postgres:postgres "$dir"
+    chmod 700 "$dir"
+    # The server runs as the postgres user: it must be able to reach DIR (mktemp -d makes 0700 folders).
+    chmod a+x "$(dirname "$dir")"
+    services_log "starting PostgreSQL on 127.0.0.1:$port in $dir"
+    "${run_as[@]}" "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 || {
+        services_log "initdb failed:"; tail -n 20 "$dir/initdb.log" >&2; return 1
+    }
+    "${run_as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off" start >/dev/null || {
+        services_log "PostgreSQL did not start; its log:"; tail -n 40 "$dir/log" >&2 || true; return 1
+    }
+    export DOCSEND_POSTGRES_DIR="$dir" DOCSEND_POSTGRES_BIN="$bin"
+    export DOCSEND_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
+    services_log "PostgreSQL is up"
+}
+
+# postgres_stop: stops the server started by postgres_start (safe to call twice, or when none runs).
+postgres_stop() {
+    [ -n "${DOCSEND_POSTGRES_DIR:-}" ] || return 0
+    local run_as=()
+    [ "$(id -u)" -ne 0 ] || run_as=(runuser -u postgres --)
+    services_log "stopping PostgreSQL"
+    "${run_as[@]}" "$DOCSEND_POSTGRES_BIN/pg_ctl" -D "$DOCSEND_POSTGRES_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+    unset DOCSEND_POSTGRES_DIR
 }

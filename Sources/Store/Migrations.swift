@@ -1,0 +1,149 @@
+/// One schema change, in both dialects. Migrations are numbered from 1, applied in order on open, recorded in
+/// `schema_migrations`, and never edited once released: a change is a new migration.
+struct Migration: Sendable {
+    var version: Int
+    var name: String
+    var sqlite: [String]
+    var postgres: [String]
+}
+
+/// Times: SQLite stores integer milliseconds since 1970 (one host, one clock); PostgreSQL stores `timestamptz` and
+/// takes lease times from the server's clock, the one clock every host of a fleet shares.
+let migrations: [Migration] = [
+    Migration(
+        version: 1,
+        name: "initial schema",
+        sqlite: [
+            """
+            CREATE TABLE team_settings (
+                team_id TEXT PRIMARY KEY,
+                settings TEXT NOT NULL CHECK (json_valid(settings)),
+                updated_at INTEGER NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE salesforce_connections (
+                team_id TEXT PRIMARY KEY,
+                instance_url TEXT NOT NULL,
+                login_url TEXT NOT NULL,
+                client_id TEXT NOT NULL,
+                refresh_token_sealed BLOB NOT NULL,
+                refresh_token_digest BLOB NOT NULL,
+                needs_reauthentication INTEGER NOT NULL DEFAULT 0,
+                reauthentication_reason TEXT,
+                updated_at INTEGER NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE account_links (
+                team_id TEXT NOT NULL,
+                docsend_account_id TEXT NOT NULL,
+                salesforce_account_id TEXT NOT NULL,
+                updated_at INTEGER NOT NULL,
+                PRIMARY KEY (team_id, docsend_account_id)
+            )
+            """,
+            """
+            CREATE TABLE visits (
+                team_id TEXT NOT NULL,
+                visit_id TEXT NOT NULL,
+                state TEXT NOT NULL CHECK (json_valid(state)),
+                version INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                PRIMARY KEY (team_id, visit_id)
+            )
+            """,
+            """
+            CREATE TABLE ledger (
+                team_id TEXT NOT NULL,
+                object_kind TEXT NOT NULL,
+                object_id TEXT NOT NULL,
+                salesforce_type TEXT NOT NULL,
+                salesforce_id TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                PRIMARY KEY (team_id, object_kind, object_id)
+            )
+            """,
+            """
+            CREATE TABLE processed_events (
+                event_id TEXT PRIMARY KEY,
+                processed_at INTEGER NOT NULL
+            )
+            """,
+            "CREATE INDEX processed_events_processed_at ON processed_events (processed_at)",
+            """
+            CREATE TABLE claims (
+                key TEXT PRIMARY KEY,
+                owner TEXT NOT NULL,
+                expires_at INTEGER NOT NULL
+            )
+            """,
+        ],
+        postgres: [
+            """
+            CREATE TABLE team_settings (
+                team_id text PRIMARY KEY,
+                settings jsonb NOT NULL,
+                updated_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            """
+            CREATE TABLE salesforce_connections (
+                team_id text PRIMARY KEY,
+                instance_url text NOT NULL,
+                login_url text NOT NULL,
+                client_id text NOT NULL,
+                refresh_token_sealed bytea NOT NULL,
+                refresh_token_digest bytea NOT NULL,
+                needs_reauthentication boolean NOT NULL DEFAULT false,
+                reauthentication_reason text,
+                updated_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            """
+            CREATE TABLE account_links (
+                team_id text NOT NULL,
+                docsend_account_id text NOT NULL,
+                salesforce_account_id text NOT NULL,
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (team_id, docsend_account_id)
+            )
+            """,
+            """
+            CREATE TABLE visits (
+                team_id text NOT NULL,
+                visit_id text NOT NULL,
+                state jsonb NOT NULL,
+                version bigint NOT NULL,
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (team_id, visit_id)
+            )
+            """,
+            """
+            CREATE TABLE ledger (
+                team_id text NOT NULL,
+                object_kind text NOT NULL,
+                object_id text NOT NULL,
+                salesforce_type text NOT NULL,
+                salesforce_id text NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (team_id, object_kind, object_id)
+            )
+            """,
+            """
+            CREATE TABLE processed_events (
+                event_id text PRIMARY KEY,
+                processed_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            "CREATE INDEX processed_events_processed_at ON processed_events (processed_at)",
+            """
+            CREATE TABLE claims (
+                key text PRIMARY KEY,
+                owner text NOT NULL,
+                expires_at timestamptz NOT NULL
+            )
+            """,
+        ]
+    )
+]

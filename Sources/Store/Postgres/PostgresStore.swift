@@ -1,0 +1,440 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The fleet store: a PostgreSQL database shared by workers on many hosts, through a connection pool.
+///
+/// Every operation is one statement (or one transaction), so that concurrent workers never see half an update.
+/// Lease times come from the server's clock, the one clock all hosts share.
+public final class PostgresStore: SyncStore {
+    private let client: PostgresClient
+    private let runTask: Task<Void, Never>
+    private let cipher: TokenCipher
+    private let logger: Logger
+    private let schema: String?
+
+    /// Connects, creating `schema` when one is given, and applies pending migrations under an advisory lock.
+    ///
+    /// - Parameters:
+    ///   - configuration: Where and how to connect.
+    ///   - schema: The schema that holds the tables (`search_path`); `nil` keeps the server's default (`public`).
+    ///   - encryptionKey: Encrypts refresh tokens at rest.
+    ///   - openTimeout: How long to wait for the server before failing (the pool itself retries forever).
+    ///   - logger: Receives migration and connection-pool messages.
+    public static func open(
+        configuration: PostgresClient.Configuration,
+        schema: String? = nil,
+        encryptionKey: StoreEncryptionKey,
+        openTimeout: Duration = .seconds(30),
+        logger: Logger
+    ) async throws -> PostgresStore {
+        var configuration = configuration
+        if let schema {
+            guard Self.isPlainIdentifier(schema) else {
+                throw StoreError(
+                    .invalidConfiguration,
+                    "the PostgreSQL schema name must be lowercase letters, digits and underscores: \(schema)"
+                )
+            }
+            configuration.options.additionalStartupParameters.append(("search_path", schema))
+        }
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        let runTask = Task { await client.run() }
+        let store = PostgresStore(
+            client: client, runTask: runTask, cipher: TokenCipher(key: encryptionKey), logger: logger, schema: schema
+        )
+        let server = "\(configuration.host ?? "?"):\(configuration.port ?? 0)"
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await store.migrate() }
+                group.addTask {
+                    try await Task.sleep(for: openTimeout)
+                    throw StoreError(
+                        .backend, "PostgreSQL at \(server) did not answer within \(openTimeout) (is it running?)"
+                    )
+                }
+                defer { group.cancelAll() }
+                try await group.next()
+            }
+        } catch {
+            runTask.cancel()
+            await runTask.value
+            throw error
+        }
+        return store
+    }
+
+    private init(client: PostgresClient, runTask: Task<Void, Never>, cipher: TokenCipher, logger: Logger, schema: String?) {
+        self.client = client
+        self.runTask = runTask
+        self.cipher = cipher
+        self.logger = logger
+        self.schema = schema
+    }
+
+    static func isPlainIdentifier(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, name.unicodeScalars.count <= 63,
+            first == "_" || ("a"..."z").contains(first)
+        else { return false }
+        return name.unicodeScalars.allSatisfy { $0 == "_" || ("a"..."z").contains($0) || ("0"..."9").contains($0) }
+    }
+
+    /// Applies pending migrations in one transaction holding a transaction-level advisory lock: a second process
+    /// opening the same database waits for the first, then finds them applied. DDL is transactional in PostgreSQL,
+    /// so a failing migration leaves the previous version intact.
+    private func migrate() async throws {
+        let lockName = "docsend-sync schema migrations \(self.schema ?? "public")"
+        let schema = self.schema
+        let logger = self.logger
+        let applied: [Int] = try await self.run("migrating the schema", code: .migrationFailed) {
+            try await self.client.withTransaction(logger: logger) { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(lockName)))", logger: logger)
+                if let schema {
+                    try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(schema)"), logger: logger)
+                }
+                try await connection.query(
+                    """
+                    CREATE TABLE IF NOT EXISTS schema_migrations (
+                        version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())
+                    """,
+                    logger: logger
+                )
+                var done = Set<Int>()
+                for try await version in try await connection.query("SELECT version FROM schema_migrations", logger: logger)
+                    .decode(Int.self)
+                {
+                    done.insert(version)
+                }
+                var applied: [Int] = []
+                for migration in migrations where !done.contains(migration.version) {
+                    for statement in migration.postgres {
+                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                    try await connection.query(
+                        "INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))",
+                        logger: logger
+                    )
+                    applied.append(migration.version)
+                }
+                return applied
+            }
+        }
+        for version in applied {
+            self.logger.info(
+                "applied store migration",
+                metadata: ["store-backend": "postgres", "migration-version": "\(version)",
+                           "store-schema": "\(self.schema ?? "public")"]
+            )
+        }
+    }
+
+    /// The schema versions recorded in `schema_migrations` (tests and diagnostics).
+    public func appliedMigrations() async throws -> [Int] {
+        try await self.rows("SELECT version FROM schema_migrations ORDER BY version", "reading migrations") { row in
+            try row.decode(Int.self)
+        }
+    }
+
+    // MARK: Plumbing
+
+    /// The one conversion from driver errors to ``StoreError``.
+    private func run<T>(
+        _ what: String,
+        code: StoreError.Code = .backend,
+        _ body: () async throws -> T
+    ) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as StoreError {
+            throw error
+        } catch let error as PSQLError {
+            let server = error.serverInfo.map { info in
+                "\(info[.sqlState] ?? "?") \(info[.message] ?? "")"
+            }
+            throw StoreError(code, "PostgreSQL: \(what) failed: \(server ?? "\(error.code)")", underlying: error)
+        } catch {
+            throw StoreError(code, "PostgreSQL: \(what) failed", underlying: error)
+        }
+    }
+
+    private func rows<T>(_ query: PostgresQuery, _ what: String, _ decode: (PostgresRow) throws -> T) async throws -> [T] {
+        try await self.run(what) {
+            try await self.client.query(query, logger: self.logger).collect().map(decode)
+        }
+    }
+
+    private func count(_ query: PostgresQuery, _ what: String) async throws -> Int {
+        try await self.rows(query, what) { _ in () }.count
+    }
+
+    // MARK: Team settings
+
+    public func teamSettings(teamID: String) async throws -> StoredTeamSettings? {
+        try await self.rows(
+            "SELECT settings::text, updated_at FROM team_settings WHERE team_id = \(teamID)", "reading team settings"
+        ) { row in
+            let (json, updatedAt) = try row.decode((String, Date).self)
+            return StoredTeamSettings(json: Data(json.utf8), updatedAt: updatedAt)
+        }.first
+    }
+
+    public func saveTeamSettings(teamID: String, json: Data) async throws {
+        let text = try json.validatedJSON("the settings of team \(teamID)")
+        _ = try await self.count(
+            """
+            INSERT INTO team_settings (team_id, settings, updated_at) VALUES (\(teamID), \(text)::jsonb, now())
+            ON CONFLICT (team_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at
+            """,
+            "saving team settings"
+        )
+    }
+
+    // MARK: Salesforce connections
+
+    public func connection(teamID: String) async throws -> SalesforceConnection? {
+        let row = try await self.rows(
+            """
+            SELECT instance_url, login_url, client_id, refresh_token_sealed, needs_reauthentication,
+                   reauthentication_reason, updated_at
+            FROM salesforce_connections WHERE team_id = \(teamID)
+            """,
+            "reading a Salesforce connection"
+        ) { row in
+            try row.decode((String, String, String, Data, Bool, String?, Date).self)
+        }.first
+        guard let (instanceURL, loginURL, clientID, sealed, needsReauthentication, reason, updatedAt) = row else {
+            return nil
+        }
+        return SalesforceConnection(
+            teamID: teamID,
+            instanceURL: instanceURL,
+            loginURL: loginURL,
+            clientID: clientID,
+            refreshToken: try self.cipher.open(Array(sealed), teamID: teamID),
+            needsReauthentication: needsReauthentication,
+            reauthenticationReason: reason,
+            updatedAt: updatedAt
+        )
+    }
+
+    public func saveConnection(_ connection: SalesforceConnection) async throws {
+        let sealed = Data(try self.cipher.seal(connection.refreshToken, teamID: connection.teamID))
+        let digest = Data(self.cipher.digest(connection.refreshToken))
+        _ = try await self.count(
+            """
+            INSERT INTO salesforce_connections (team_id, instance_url, login_url, client_id, refresh_token_sealed,
+                refresh_token_digest, needs_reauthentication, reauthentication_reason, updated_at)
+            VALUES (\(connection.teamID), \(connection.instanceURL), \(connection.loginURL), \(connection.clientID),
+                \(sealed), \(digest), \(connection.needsReauthentication), \(connection.reauthenticationReason), now())
+            ON CONFLICT (team_id) DO UPDATE SET instance_url = excluded.instance_url,
+                login_url = excluded.login_url, client_id = excluded.client_id,
+                refresh_token_sealed = excluded.refresh_token_sealed,
+                refresh_token_digest = excluded.refresh_token_digest,
+                needs_reauthentication = excluded.needs_reauthentication,
+                reauthentication_reason = excluded.reauthentication_reason, updated_at = excluded.updated_at
+            """,
+            "saving a Salesforce connection"
+        )
+    }
+
+    public func rotateRefreshToken(teamID: String, old: String, new: String) async throws -> Bool {
+        let sealed = Data(try self.cipher.seal(new, teamID: teamID))
+        let oldDigest = Data(self.cipher.digest(old))
+        let newDigest = Data(self.cipher.digest(new))
+        return try await self.count(
+            """
+            UPDATE salesforce_connections
+            SET refresh_token_sealed = \(sealed), refresh_token_digest = \(newDigest), updated_at = now()
+            WHERE team_id = \(teamID) AND refresh_token_digest = \(oldDigest)
+            RETURNING 1
+            """,
+            "rotating a refresh token"
+        ) == 1
+    }
+
+    public func markNeedsReauthentication(teamID: String, reason: String) async throws -> Bool {
+        try await self.count(
+            """
+            UPDATE salesforce_connections
+            SET needs_reauthentication = true, reauthentication_reason = \(reason), updated_at = now()
+            WHERE team_id = \(teamID)
+            RETURNING 1
+            """,
+            "flagging a connection for re-authentication"
+        ) == 1
+    }
+
+    // MARK: Account links
+
+    public func accountLink(teamID: String, docSendAccountID: String) async throws -> String? {
+        try await self.rows(
+            """
+            SELECT salesforce_account_id FROM account_links
+            WHERE team_id = \(teamID) AND docsend_account_id = \(docSendAccountID)
+            """,
+            "reading an account link"
+        ) { row in try row.decode(String.self) }.first
+    }
+
+    public func saveAccountLink(teamID: String, docSendAccountID: String, salesforceAccountID: String) async throws {
+        _ = try await self.count(
+            """
+            INSERT INTO account_links (team_id, docsend_account_id, salesforce_account_id, updated_at)
+            VALUES (\(teamID), \(docSendAccountID), \(salesforceAccountID), now())
+            ON CONFLICT (team_id, docsend_account_id) DO UPDATE
+            SET salesforce_account_id = excluded.salesforce_account_id, updated_at = excluded.updated_at
+            """,
+            "saving an account link"
+        )
+    }
+
+    // MARK: Visit state
+
+    public func loadVisit(teamID: String, visitID: String) async throws -> VisitRecord? {
+        try await self.rows(
+            "SELECT state::text, version, updated_at FROM visits WHERE team_id = \(teamID) AND visit_id = \(visitID)",
+            "reading a visit"
+        ) { row in
+            let (state, version, updatedAt) = try row.decode((String, Int64, Date).self)
+            return VisitRecord(state: Data(state.utf8), version: version, updatedAt: updatedAt)
+        }.first
+    }
+
+    public func saveVisit(teamID: String, visitID: String, state: Data, expectedVersion: Int64?) async throws -> Int64 {
+        let text = try state.validatedJSON("the state of visit \(visitID)")
+        if let expectedVersion {
+            let saved = try await self.count(
+                """
+                UPDATE visits SET state = \(text)::jsonb, version = version + 1, updated_at = now()
+                WHERE team_id = \(teamID) AND visit_id = \(visitID) AND version = \(expectedVersion)
+                RETURNING 1
+                """,
+                "saving a visit"
+            )
+            guard saved == 1 else {
+                throw StoreError(.versionConflict, "visit \(visitID) of team \(teamID) is no longer at version \(expectedVersion)")
+            }
+            return expectedVersion + 1
+        }
+        let inserted = try await self.count(
+            """
+            INSERT INTO visits (team_id, visit_id, state, version, updated_at)
+            VALUES (\(teamID), \(visitID), \(text)::jsonb, 1, now())
+            ON CONFLICT (team_id, visit_id) DO NOTHING
+            RETURNING 1
+            """,
+            "saving a new visit"
+        )
+        guard inserted == 1 else {
+            throw StoreError(.versionConflict, "visit \(visitID) of team \(teamID) was already saved")
+        }
+        return 1
+    }
+
+    // MARK: Ledger
+
+    public func ledgerEntry(teamID: String, kind: LedgerObjectKind, objectID: String) async throws -> LedgerEntry? {
+        try await self.rows(
+            """
+            SELECT salesforce_type, salesforce_id, created_at FROM ledger
+            WHERE team_id = \(teamID) AND object_kind = \(kind.rawValue) AND object_id = \(objectID)
+            """,
+            "reading the ledger"
+        ) { row in
+            let (type, id, createdAt) = try row.decode((String, String, Date).self)
+            return LedgerEntry(
+                teamID: teamID, kind: kind, objectID: objectID, salesforceType: type, salesforceID: id,
+                createdAt: createdAt
+            )
+        }.first
+    }
+
+    public func recordLedgerEntry(
+        teamID: String,
+        kind: LedgerObjectKind,
+        objectID: String,
+        salesforceType: String,
+        salesforceID: String
+    ) async throws -> LedgerEntry {
+        let inserted = try await self.rows(
+            """
+            INSERT INTO ledger (team_id, object_kind, object_id, salesforce_type, salesforce_id, created_at)
+            VALUES (\(teamID), \(kind.rawValue), \(objectID), \(salesforceType), \(salesforceID), now())
+            ON CONFLICT DO NOTHING
+            RETURNING created_at
+            """,
+            "recording a ledger entry"
+        ) { row in try row.decode(Date.self) }.first
+        if let createdAt = inserted {
+            return LedgerEntry(
+                teamID: teamID, kind: kind, objectID: objectID, salesforceType: salesforceType,
+                salesforceID: salesforceID, createdAt: createdAt
+            )
+        }
+        // The conflicting insert has committed (ON CONFLICT waits for it), so this statement's snapshot sees it.
+        guard let existing = try await self.ledgerEntry(teamID: teamID, kind: kind, objectID: objectID) else {
+            throw StoreError(.backend, "PostgreSQL: the ledger entry for \(kind) \(objectID) vanished after a conflict")
+        }
+        return existing
+    }
+
+    // MARK: Processed events
+
+    public func markProcessed(eventID: String) async throws -> Bool {
+        try await self.count(
+            """
+            INSERT INTO processed_events (event_id, processed_at) VALUES (\(eventID), now())
+            ON CONFLICT DO NOTHING RETURNING 1
+            """,
+            "marking an event processed"
+        ) == 1
+    }
+
+    public func purgeProcessed(olderThan date: Date) async throws -> Int {
+        try await self.count(
+            "DELETE FROM processed_events WHERE processed_at < \(date) RETURNING 1", "purging processed events"
+        )
+    }
+
+    // MARK: Claims
+
+    public func claim(key: String, owner: String, ttl: Duration) async throws -> Bool {
+        let seconds = Double(ttl.components.seconds) + Double(ttl.components.attoseconds) / 1e18
+        return try await self.count(
+            """
+            INSERT INTO claims (key, owner, expires_at)
+            VALUES (\(key), \(owner), clock_timestamp() + make_interval(secs => \(seconds)))
+            ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+            WHERE claims.owner = excluded.owner OR claims.expires_at <= clock_timestamp()
+            RETURNING 1
+            """,
+            "claiming a lease"
+        ) == 1
+    }
+
+    public func release(key: String, owner: String) async throws -> Bool {
+        try await self.count(
+            "DELETE FROM claims WHERE key = \(key) AND owner = \(owner) RETURNING 1", "releasing a lease"
+        ) == 1
+    }
+
+    public func purgeExpiredClaims() async throws -> Int {
+        try await self.count(
+            "DELETE FROM claims WHERE expires_at <= clock_timestamp() RETURNING 1", "purging expired leases"
+        )
+    }
+
+    public func close() async throws {
+        self.runTask.cancel()
+        await self.runTask.value
+    }
+}
+
+extension PostgresStore {
+    /// The refresh token's bytes as stored (tests check that they are not the plaintext).
+    func storedRefreshToken(teamID: String) async throws -> [UInt8]? {
+        try await self.rows(
+            "SELECT refresh_token_sealed FROM salesforce_connections WHERE team_id = \(teamID)", "reading a token"
+        ) { row in Array(try row.decode(Data.self)) }.first
+    }
+}

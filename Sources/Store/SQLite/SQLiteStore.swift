@@ -1,0 +1,396 @@
+import Foundation
+import Logging
+
+/// The embedded store: one SQLite file, shared safely by several processes on one host (WAL mode, busy timeout,
+/// writes that read first take the write lock up front).
+///
+/// Each instance owns one connection on its own serial queue; open one per process.
+public final class SQLiteStore: SyncStore {
+    private let connection: SQLiteConnection
+    private let cipher: TokenCipher
+    private let logger: Logger
+
+    /// Opens (creating) the database at `path`, creating its folder, and applies pending migrations.
+    ///
+    /// - Parameters:
+    ///   - path: The database file.
+    ///   - encryptionKey: Encrypts refresh tokens at rest.
+    ///   - busyTimeout: How long a call waits for another process's write lock before failing.
+    ///   - logger: Receives migration messages.
+    public static func open(
+        path: String,
+        encryptionKey: StoreEncryptionKey,
+        busyTimeout: Duration = .seconds(10),
+        logger: Logger
+    ) async throws -> SQLiteStore {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+            throw StoreError(.backend, "cannot create the data directory \(folder)", underlying: error)
+        }
+        let connection = try await SQLiteConnection.open(path: path, busyTimeout: busyTimeout)
+        let store = SQLiteStore(connection: connection, cipher: TokenCipher(key: encryptionKey), logger: logger)
+        do {
+            try await store.migrate()
+        } catch {
+            await connection.close()
+            throw error
+        }
+        return store
+    }
+
+    private init(connection: SQLiteConnection, cipher: TokenCipher, logger: Logger) {
+        self.connection = connection
+        self.cipher = cipher
+        self.logger = logger
+    }
+
+    /// Applies pending migrations inside one `BEGIN IMMEDIATE` transaction: a second process opening the same file
+    /// waits, then finds them applied.
+    private func migrate() async throws {
+        let path = self.connection.path
+        let applied: [Migration] = try await self.connection.run { db in
+            do {
+                return try db.transaction { db in
+                    try db.execute(
+                        """
+                        CREATE TABLE IF NOT EXISTS schema_migrations (
+                            version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)
+                        """
+                    )
+                    let done = Set(try db.query("SELECT version FROM schema_migrations").compactMap { $0.first?.integer })
+                    var applied: [Migration] = []
+                    for migration in migrations where !done.contains(Int64(migration.version)) {
+                        for statement in migration.sqlite { try db.execute(statement) }
+                        try db.query(
+                            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+                            [.integer(Int64(migration.version)), .text(migration.name), .integer(Self.now())]
+                        )
+                        applied.append(migration)
+                    }
+                    return applied
+                }
+            } catch let error as StoreError {
+                throw StoreError(.migrationFailed, "migrating \(path) failed: \(error.message)", underlying: error)
+            }
+        }
+        for migration in applied {
+            self.logger.info(
+                "applied store migration",
+                metadata: ["store-backend": "sqlite", "migration-version": "\(migration.version)",
+                           "migration-name": "\(migration.name)"]
+            )
+        }
+    }
+
+    /// The schema versions recorded in `schema_migrations` (tests and diagnostics).
+    public func appliedMigrations() async throws -> [Int] {
+        try await self.connection.run { db in
+            try db.query("SELECT version FROM schema_migrations ORDER BY version").compactMap { $0.first?.integer }
+                .map { Int($0) }
+        }
+    }
+
+    /// Milliseconds since 1970, the SQLite schema's time unit.
+    private static func now() -> Int64 { Self.milliseconds(Date()) }
+    private static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+    private static func date(_ value: SQLiteValue?) -> Date {
+        Date(timeIntervalSince1970: Double(value?.integer ?? 0) / 1000)
+    }
+
+    // MARK: Team settings
+
+    public func teamSettings(teamID: String) async throws -> StoredTeamSettings? {
+        try await self.connection.run { db in
+            guard let row = try db.query(
+                "SELECT settings, updated_at FROM team_settings WHERE team_id = ?1", [.text(teamID)]
+            ).first else { return nil }
+            return StoredTeamSettings(json: Data(row[0].blob ?? []), updatedAt: Self.date(row[1]))
+        }
+    }
+
+    public func saveTeamSettings(teamID: String, json: Data) async throws {
+        let text = try json.validatedJSON("the settings of team \(teamID)")
+        try await self.connection.run { db in
+            try db.query(
+                """
+                INSERT INTO team_settings (team_id, settings, updated_at) VALUES (?1, ?2, ?3)
+                ON CONFLICT (team_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at
+                """,
+                [.text(teamID), .text(text), .integer(Self.now())]
+            )
+        }
+    }
+
+    // MARK: Salesforce connections
+
+    public func connection(teamID: String) async throws -> SalesforceConnection? {
+        let row = try await self.connection.run { db in
+            try db.query(
+                """
+                SELECT instance_url, login_url, client_id, refresh_token_sealed, needs_reauthentication,
+                       reauthentication_reason, updated_at
+                FROM salesforce_connections WHERE team_id = ?1
+                """,
+                [.text(teamID)]
+            ).first
+        }
+        guard let row else { return nil }
+        return SalesforceConnection(
+            teamID: teamID,
+            instanceURL: row[0].text ?? "",
+            loginURL: row[1].text ?? "",
+            clientID: row[2].text ?? "",
+            refreshToken: try self.cipher.open(row[3].blob ?? [], teamID: teamID),
+            needsReauthentication: (row[4].integer ?? 0) != 0,
+            reauthenticationReason: row[5].text,
+            updatedAt: Self.date(row[6])
+        )
+    }
+
+    public func saveConnection(_ connection: SalesforceConnection) async throws {
+        let sealed = try self.cipher.seal(connection.refreshToken, teamID: connection.teamID)
+        let digest = self.cipher.digest(connection.refreshToken)
+        try await self.connection.run { db in
+            try db.query(
+                """
+                INSERT INTO salesforce_connections (team_id, instance_url, login_url, client_id, refresh_token_sealed,
+                    refresh_token_digest, needs_reauthentication, reauthentication_reason, updated_at)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                ON CONFLICT (team_id) DO UPDATE SET instance_url = excluded.instance_url,
+                    login_url = excluded.login_url, client_id = excluded.client_id,
+                    refresh_token_sealed = excluded.refresh_token_sealed,
+                    refresh_token_digest = excluded.refresh_token_digest,
+                    needs_reauthentication = excluded.needs_reauthentication,
+                    reauthentication_reason = excluded.reauthentication_reason, updated_at = excluded.updated_at
+                """,
+                [
+                    .text(connection.teamID), .text(connection.instanceURL), .text(connection.loginURL),
+                    .text(connection.clientID), .blob(sealed), .blob(digest),
+                    .integer(connection.needsReauthentication ? 1 : 0),
+                    connection.reauthenticationReason.map { .text($0) } ?? .null, .integer(Self.now()),
+                ]
+            )
+        }
+    }
+
+    public func rotateRefreshToken(teamID: String, old: String, new: String) async throws -> Bool {
+        let sealed = try self.cipher.seal(new, teamID: teamID)
+        let oldDigest = self.cipher.digest(old)
+        let newDigest = self.cipher.digest(new)
+        return try await self.connection.run { db in
+            try db.query(
+                """
+                UPDATE salesforce_connections
+                SET refresh_token_sealed = ?2, refresh_token_digest = ?3, updated_at = ?4
+                WHERE team_id = ?1 AND refresh_token_digest = ?5
+                """,
+                [.text(teamID), .blob(sealed), .blob(newDigest), .integer(Self.now()), .blob(oldDigest)]
+            )
+            return db.changes == 1
+        }
+    }
+
+    public func markNeedsReauthentication(teamID: String, reason: String) async throws -> Bool {
+        try await self.connection.run { db in
+            try db.query(
+                """
+                UPDATE salesforce_connections
+                SET needs_reauthentication = 1, reauthentication_reason = ?2, updated_at = ?3 WHERE team_id = ?1
+                """,
+                [.text(teamID), .text(reason), .integer(Self.now())]
+            )
+            return db.changes == 1
+        }
+    }
+
+    // MARK: Account links
+
+    public func accountLink(teamID: String, docSendAccountID: String) async throws -> String? {
+        try await self.connection.run { db in
+            try db.query(
+                "SELECT salesforce_account_id FROM account_links WHERE team_id = ?1 AND docsend_account_id = ?2",
+                [.text(teamID), .text(docSendAccountID)]
+            ).first?.first?.text
+        }
+    }
+
+    public func saveAccountLink(teamID: String, docSendAccountID: String, salesforceAccountID: String) async throws {
+        try await self.connection.run { db in
+            try db.query(
+                """
+                INSERT INTO account_links (team_id, docsend_account_id, salesforce_account_id, updated_at)
+                VALUES (?1, ?2, ?3, ?4)
+                ON CONFLICT (team_id, docsend_account_id) DO UPDATE
+                SET salesforce_account_id = excluded.salesforce_account_id, updated_at = excluded.updated_at
+                """,
+                [.text(teamID), .text(docSendAccountID), .text(salesforceAccountID), .integer(Self.now())]
+            )
+        }
+    }
+
+    // MARK: Visit state
+
+    public func loadVisit(teamID: String, visitID: String) async throws -> VisitRecord? {
+        try await self.connection.run { db in
+            guard let row = try db.query(
+                "SELECT state, version, updated_at FROM visits WHERE team_id = ?1 AND visit_id = ?2",
+                [.text(teamID), .text(visitID)]
+            ).first else { return nil }
+            return VisitRecord(state: Data(row[0].blob ?? []), version: row[1].integer ?? 0, updatedAt: Self.date(row[2]))
+        }
+    }
+
+    public func saveVisit(teamID: String, visitID: String, state: Data, expectedVersion: Int64?) async throws -> Int64 {
+        let text = try state.validatedJSON("the state of visit \(visitID)")
+        return try await self.connection.run { db in
+            if let expectedVersion {
+                try db.query(
+                    """
+                    UPDATE visits SET state = ?3, version = version + 1, updated_at = ?4
+                    WHERE team_id = ?1 AND visit_id = ?2 AND version = ?5
+                    """,
+                    [.text(teamID), .text(visitID), .text(text), .integer(Self.now()), .integer(expectedVersion)]
+                )
+                guard db.changes == 1 else {
+                    throw StoreError(
+                        .versionConflict,
+                        "visit \(visitID) of team \(teamID) is no longer at version \(expectedVersion)"
+                    )
+                }
+                return expectedVersion + 1
+            }
+            try db.query(
+                """
+                INSERT INTO visits (team_id, visit_id, state, version, updated_at) VALUES (?1, ?2, ?3, 1, ?4)
+                ON CONFLICT (team_id, visit_id) DO NOTHING
+                """,
+                [.text(teamID), .text(visitID), .text(text), .integer(Self.now())]
+            )
+            guard db.changes == 1 else {
+                throw StoreError(.versionConflict, "visit \(visitID) of team \(teamID) was already saved")
+            }
+            return 1
+        }
+    }
+
+    // MARK: Ledger
+
+    public func ledgerEntry(teamID: String, kind: LedgerObjectKind, objectID: String) async throws -> LedgerEntry? {
+        try await self.connection.run { db in
+            try Self.ledgerRow(&db, teamID: teamID, kind: kind, objectID: objectID)
+        }
+    }
+
+    public func recordLedgerEntry(
+        teamID: String,
+        kind: LedgerObjectKind,
+        objectID: String,
+        salesforceType: String,
+        salesforceID: String
+    ) async throws -> LedgerEntry {
+        let path = self.connection.path
+        return try await self.connection.run { db in
+            try db.transaction { db in
+                try db.query(
+                    """
+                    INSERT INTO ledger (team_id, object_kind, object_id, salesforce_type, salesforce_id, created_at)
+                    VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING
+                    """,
+                    [.text(teamID), .text(kind.rawValue), .text(objectID), .text(salesforceType), .text(salesforceID),
+                     .integer(Self.now())]
+                )
+                guard let entry = try Self.ledgerRow(&db, teamID: teamID, kind: kind, objectID: objectID) else {
+                    throw StoreError(.backend, "SQLite \(path): the ledger entry vanished right after its insert")
+                }
+                return entry
+            }
+        }
+    }
+
+    private static func ledgerRow(
+        _ db: inout SQLiteDatabase,
+        teamID: String,
+        kind: LedgerObjectKind,
+        objectID: String
+    ) throws -> LedgerEntry? {
+        guard let row = try db.query(
+            """
+            SELECT salesforce_type, salesforce_id, created_at FROM ledger
+            WHERE team_id = ?1 AND object_kind = ?2 AND object_id = ?3
+            """,
+            [.text(teamID), .text(kind.rawValue), .text(objectID)]
+        ).first else { return nil }
+        return LedgerEntry(
+            teamID: teamID, kind: kind, objectID: objectID, salesforceType: row[0].text ?? "",
+            salesforceID: row[1].text ?? "", createdAt: Self.date(row[2])
+        )
+    }
+
+    // MARK: Processed events
+
+    public func markProcessed(eventID: String) async throws -> Bool {
+        try await self.connection.run { db in
+            try db.query(
+                "INSERT INTO processed_events (event_id, processed_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                [.text(eventID), .integer(Self.now())]
+            )
+            return db.changes == 1
+        }
+    }
+
+    public func purgeProcessed(olderThan date: Date) async throws -> Int {
+        try await self.connection.run { db in
+            try db.query("DELETE FROM processed_events WHERE processed_at < ?1", [.integer(Self.milliseconds(date))])
+            return db.changes
+        }
+    }
+
+    // MARK: Claims
+
+    public func claim(key: String, owner: String, ttl: Duration) async throws -> Bool {
+        let now = Self.now()
+        let expiresAt = now + ttl.components.seconds * 1000 + ttl.components.attoseconds / 1_000_000_000_000_000
+        return try await self.connection.run { db in
+            try db.query(
+                """
+                INSERT INTO claims (key, owner, expires_at) VALUES (?1, ?2, ?3)
+                ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+                WHERE claims.owner = excluded.owner OR claims.expires_at <= ?4
+                """,
+                [.text(key), .text(owner), .integer(expiresAt), .integer(now)]
+            )
+            return db.changes == 1
+        }
+    }
+
+    public func release(key: String, owner: String) async throws -> Bool {
+        try await self.connection.run { db in
+            try db.query("DELETE FROM claims WHERE key = ?1 AND owner = ?2", [.text(key), .text(owner)])
+            return db.changes == 1
+        }
+    }
+
+    public func purgeExpiredClaims() async throws -> Int {
+        try await self.connection.run { db in
+            try db.query("DELETE FROM claims WHERE expires_at <= ?1", [.integer(Self.now())])
+            return db.changes
+        }
+    }
+
+    public func close() async throws {
+        await self.connection.close()
+    }
+}
+
+extension SQLiteStore {
+    /// The refresh token's bytes as stored (tests check that they are not the plaintext).
+    func storedRefreshToken(teamID: String) async throws -> [UInt8]? {
+        try await self.connection.run { db in
+            try db.query(
+                "SELECT refresh_token_sealed FROM salesforce_connections WHERE team_id = ?1", [.text(teamID)]
+            ).first?.first?.blob
+        }
+    }
+}

@@ -1,0 +1,232 @@
+import Foundation
+
+/// Everything the stateless workers remember between messages: team settings, Salesforce connections, account
+/// links, visit state, the ledger of Salesforce writes, processed event ids and cross-worker claims.
+///
+/// Every operation is atomic on its own and safe when several worker processes use the same database at once
+/// (PostgreSQL: many hosts; SQLite: several processes on one host). Implementations: ``SQLiteStore`` and
+/// ``PostgresStore``; open one from a URL with ``openStore(url:encryptionKey:logger:)``.
+public protocol SyncStore: Sendable {
+    // MARK: Team settings
+
+    /// The team's settings document (JSON, opaque to the store), or `nil` when the team has none.
+    func teamSettings(teamID: String) async throws -> StoredTeamSettings?
+    /// Replaces the team's settings document; `json` must be valid JSON.
+    func saveTeamSettings(teamID: String, json: Data) async throws
+
+    // MARK: Salesforce connections
+
+    /// The team's Salesforce connection with its refresh token decrypted, or `nil` when the team is not connected.
+    ///
+    /// Throws ``StoreError/Code/decryptionFailed`` when the stored token does not decrypt with the configured key.
+    func connection(teamID: String) async throws -> SalesforceConnection?
+    /// Creates or replaces the team's connection (after an OAuth login); clears nothing but what it is given.
+    func saveConnection(_ connection: SalesforceConnection) async throws
+    /// Replaces the refresh token only when the stored one is still `old` (compare-and-swap), so that two workers
+    /// refreshing with rotating tokens cannot clobber each other. Returns whether it replaced the token.
+    func rotateRefreshToken(teamID: String, old: String, new: String) async throws -> Bool
+    /// Flags the team's connection as needing a new OAuth login, with a reason shown to its admins.
+    /// Returns `false` when the team has no connection.
+    @discardableResult
+    func markNeedsReauthentication(teamID: String, reason: String) async throws -> Bool
+
+    // MARK: Account links
+
+    /// The Salesforce Account id linked to a DocSend account, if any.
+    func accountLink(teamID: String, docSendAccountID: String) async throws -> String?
+    /// Links (or re-links) a DocSend account to a Salesforce Account id.
+    func saveAccountLink(teamID: String, docSendAccountID: String, salesforceAccountID: String) async throws
+
+    // MARK: Visit state
+
+    /// A visit's state and version, or `nil` when nothing was saved for it yet.
+    func loadVisit(teamID: String, visitID: String) async throws -> VisitRecord?
+    /// Saves a visit's state when its stored version is still `expectedVersion` (`nil`: the visit must not exist
+    /// yet) and returns the new version. Throws ``StoreError/Code/versionConflict`` when someone saved first.
+    func saveVisit(teamID: String, visitID: String, state: Data, expectedVersion: Int64?) async throws -> Int64
+
+    // MARK: Ledger of Salesforce writes
+
+    /// The Salesforce object written for a DocSend object, if any.
+    func ledgerEntry(teamID: String, kind: LedgerObjectKind, objectID: String) async throws -> LedgerEntry?
+    /// Records the Salesforce object written for a DocSend object unless one is already recorded, and returns the
+    /// entry that is stored: the caller's when it was first, the earlier one otherwise. Two workers racing on the
+    /// same visit both get the same Task id back.
+    func recordLedgerEntry(
+        teamID: String,
+        kind: LedgerObjectKind,
+        objectID: String,
+        salesforceType: String,
+        salesforceID: String
+    ) async throws -> LedgerEntry
+
+    // MARK: Processed events
+
+    /// Marks an event id as processed; `true` the first time, `false` for a duplicate.
+    func markProcessed(eventID: String) async throws -> Bool
+    /// Forgets processed event ids recorded before `date`; returns how many were removed.
+    @discardableResult
+    func purgeProcessed(olderThan date: Date) async throws -> Int
+
+    // MARK: Claims
+
+    /// Takes (or renews) a lease on `key` for `owner` for `ttl`; `true` when `owner` holds it now. A lease held by
+    /// another owner is only taken over once it has expired.
+    func claim(key: String, owner: String, ttl: Duration) async throws -> Bool
+    /// Gives up `owner`'s lease on `key`; returns whether `owner` held it.
+    @discardableResult
+    func release(key: String, owner: String) async throws -> Bool
+    /// Deletes leases that have expired (housekeeping: one `lead:` key per unknown visitor email adds up);
+    /// returns how many were removed.
+    @discardableResult
+    func purgeExpiredClaims() async throws -> Int
+
+    // MARK: Lifecycle
+
+    /// Closes the database connections; the store must not be used afterwards.
+    func close() async throws
+}
+
+/// A team's settings document as stored.
+public struct StoredTeamSettings: Sendable, Equatable {
+    /// The settings, as JSON (the shape belongs to SyncCore).
+    public var json: Data
+    /// When they were last saved.
+    public var updatedAt: Date
+
+    /// Creates a value.
+    public init(json: Data, updatedAt: Date) {
+        self.json = json
+        self.updatedAt = updatedAt
+    }
+}
+
+/// A team's connection to its Salesforce org. Its descriptions never show the refresh token.
+public struct SalesforceConnection: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
+    /// The DocSend team.
+    public var teamID: String
+    /// The org's instance URL (REST calls go there).
+    public var instanceURL: String
+    /// The login URL that issued the tokens (token refreshes go there).
+    public var loginURL: String
+    /// The connected app's client id.
+    public var clientID: String
+    /// The OAuth refresh token (encrypted at rest).
+    public var refreshToken: String
+    /// Whether an admin must log in again (refresh token revoked or expired).
+    public var needsReauthentication: Bool
+    /// Why, when ``needsReauthentication`` is set.
+    public var reauthenticationReason: String?
+    /// When the connection was last changed (set by the store; ignored on save).
+    public var updatedAt: Date?
+
+    /// Creates a value.
+    public init(
+        teamID: String,
+        instanceURL: String,
+        loginURL: String,
+        clientID: String,
+        refreshToken: String,
+        needsReauthentication: Bool = false,
+        reauthenticationReason: String? = nil,
+        updatedAt: Date? = nil
+    ) {
+        self.teamID = teamID
+        self.instanceURL = instanceURL
+        self.loginURL = loginURL
+        self.clientID = clientID
+        self.refreshToken = refreshToken
+        self.needsReauthentication = needsReauthentication
+        self.reauthenticationReason = reauthenticationReason
+        self.updatedAt = updatedAt
+    }
+
+    public var description: String {
+        "SalesforceConnection(teamID: \(self.teamID), instanceURL: \(self.instanceURL), loginURL: \(self.loginURL), "
+            + "clientID: \(self.clientID), refreshToken: <redacted>, needsReauthentication: "
+            + "\(self.needsReauthentication))"
+    }
+
+    public var debugDescription: String { self.description }
+}
+
+/// A visit's opaque state (JSON) and its version for optimistic concurrency.
+public struct VisitRecord: Sendable, Equatable {
+    /// The state, as JSON (the shape belongs to the visit worker).
+    public var state: Data
+    /// Starts at 1 and grows by one with every save.
+    public var version: Int64
+    /// When it was last saved.
+    public var updatedAt: Date
+
+    /// Creates a value.
+    public init(state: Data, version: Int64, updatedAt: Date) {
+        self.state = state
+        self.version = version
+        self.updatedAt = updatedAt
+    }
+}
+
+/// Which kind of DocSend object a ledger entry is for.
+public struct LedgerObjectKind: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// The stored name.
+    public var rawValue: String
+    /// Creates a kind from its stored name.
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    /// A visit's Task.
+    public static let visit = LedgerObjectKind(rawValue: "visit")
+    /// A document link's Task.
+    public static let link = LedgerObjectKind(rawValue: "link")
+    /// A space link's Task.
+    public static let spaceLink = LedgerObjectKind(rawValue: "space_link")
+    /// A Lead created for an unmatched visitor email (object id: the lowercased email).
+    public static let lead = LedgerObjectKind(rawValue: "lead")
+
+    public var description: String { self.rawValue }
+}
+
+/// A Salesforce write recorded for a DocSend object.
+public struct LedgerEntry: Sendable, Equatable {
+    /// The DocSend team.
+    public var teamID: String
+    /// The kind of DocSend object.
+    public var kind: LedgerObjectKind
+    /// The DocSend object's id.
+    public var objectID: String
+    /// The Salesforce object type (`Task`, `Lead`, ...).
+    public var salesforceType: String
+    /// The Salesforce object id.
+    public var salesforceID: String
+    /// When the entry was recorded.
+    public var createdAt: Date
+
+    /// Creates a value.
+    public init(
+        teamID: String,
+        kind: LedgerObjectKind,
+        objectID: String,
+        salesforceType: String,
+        salesforceID: String,
+        createdAt: Date
+    ) {
+        self.teamID = teamID
+        self.kind = kind
+        self.objectID = objectID
+        self.salesforceType = salesforceType
+        self.salesforceID = salesforceID
+        self.createdAt = createdAt
+    }
+}
+
+extension Data {
+    /// Checks that stored documents are JSON, so that a bad write fails at the writer rather than at a reader.
+    func validatedJSON(_ what: String) throws -> String {
+        guard (try? JSONSerialization.jsonObject(with: self, options: [.fragmentsAllowed])) != nil,
+            let text = String(data: self, encoding: .utf8)
+        else {
+            throw StoreError(.invalidData, "\(what) is not valid UTF-8 JSON")
+        }
+        return text
+    }
+}

@@ -1,0 +1,395 @@
+import Foundation
+import Testing
+
+@testable import Store
+
+/// One behaviour, both backends: every test runs against SQLite and, when available, PostgreSQL.
+@Suite("SyncStore conformance")
+struct SyncStoreConformanceTests {
+    // MARK: Team settings
+
+    @Test(arguments: Backend.available)
+    func teamSettingsRoundTripAndReplace(_ backend: Backend) async throws {
+        try await withStore(backend) { store, _ async throws in
+            #expect(try await store.teamSettings(teamID: "team_1") == nil)
+            try await store.saveTeamSettings(teamID: "team_1", json: json(#"{"sync_visits": true, "n": 1}"#))
+            let first = try #require(try await store.teamSettings(teamID: "team_1"))
+            #expect(try canonical(first.json) == canonical(#"{"n":1,"sync_visits":true}"#))
+            #expect(abs(first.updatedAt.timeIntervalSinceNow) < 60)
+
+            try await store.saveTeamSettings(teamID: "team_1", json: json(#"{"sync_visits": false}"#))
+            let second = try #require(try await store.teamSettings(teamID: "team_1"))
+            #expect(try canonical(second.json) == canonical(#"{"sync_visits":false}"#))
+            #expect(try await store.teamSettings(teamID: "team_2") == nil)
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func teamSettingsRejectInvalidJSON(_ backend: Backend) async throws {
+        try await withStore(backend) { store, _ async throws in
+            let error = await #expect(throws: StoreError.self) {
+                try await store.saveTeamSettings(teamID: "team_1", json: json("{not json"))
+            }
+            #expect(error?.code == .invalidData)
+            #expect(try await store.teamSettings(teamID: "team_1") == nil)
+        }
+    }
+
+    // MARK: Salesforce connections
+
+    static func connection(_ teamID: String, token: String = "refresh-1") -> SalesforceConnection {
+        SalesforceConnection(
+            teamID: teamID,
+            instanceURL: "https://acme.my.salesforce.com",
+            loginURL: "https://login.salesforce.com",
+            clientID: "3MVG9-client",
+            refreshToken: token
+        )
+    }
+
+    @Test(arguments: Backend.available)
+    func connectionRoundTripAndReauthentication(_ backend: Backend) async throws {
+        try await withStore(backend) { store, _ async throws in
+            #expect(try await store.connection(teamID: "team_1") == nil)
+            #expect(try await store.markNeedsReauthentication(teamID: "team_1", reason: "none") == false)
+
+            try await store.saveConnection(Self.connection("team_1"))
+            var loaded = try #require(try await store.connection(teamID: "team_1"))
+            #expect(loaded.instanceURL == "https://acme.my.salesforce.com")
+            #expect(loaded.loginURL == "https://login.salesforce.com")
+            #expect(loaded.clientID == "3MVG9-client")
+            #expect(loaded.refreshToken == "refresh-1")
+            #expect(!loaded.needsReauthentication)
+            #expect(loaded.reauthenticationReason == nil)
+            #expect(!loaded.description.contains("refresh-1"))
+
+            #expect(try await store.markNeedsReauthentication(teamID: "team_1", reason: "invalid_grant: expired"))
+            loaded = try #require(try await store.connection(teamID: "team_1"))
+            #expect(loaded.needsReauthentication)
+            #expect(loaded.reauthenticationReason == "invalid_grant: expired")
+
+            // A new OAuth login replaces the connection and clears the flag.
+            try await store.saveConnection(Self.connection("team_1", token: "refresh-2"))
+            loaded = try #require(try await store.connection(teamID: "team_1"))
+            #expect(loaded.refreshToken == "refresh-2")
+            #expect(!loaded.needsReauthentication)
+            #expect(loaded.reauthenticationReason == nil)
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func rotateRefreshTokenIsCompareAndSwap(_ backend: Backend) async throws {
+        try await withStore(backend) { store, _ async throws in
+            #expect(try await store.rotateRefreshToken(teamID: "team_1", old: "a", new: "b") == false)
+            try await store.saveConnection(Self.connection("team_1", token: "a"))
+            #expect(try await store.rotateRefreshToken(teamID: "team_1", old: "a", new: "b"))
+            // A worker still holding "a" must not clobber "b".
+            #expect(try await store.rotateRefreshToken(teamID: "team_1", old: "a", new: "c") == false)
+            #expect(try await store.connection(teamID: "team_1")?.refreshToken == "b")
+            #expect(try await store.rotateRefreshToken(teamID: "team_1", old: "b", new: "c"))
+            #expect(try await store.connection(teamID: "team_1")?.refreshToken == "c")
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func concurrentRotationsHaveOneWinner(_ backend: Backend) async throws {
+        let database = try TestDatabase(backend)
+        defer { database.remove() }
+        try await withStores(5, on: database) { stores async throws in
+            try await stores[0].saveConnection(Self.connection("team_1", token: "old"))
+            let winners = try await withThrowingTaskGroup(of: String?.self) { group in
+                for index in 0..<20 {
+                    let store = stores[index % stores.count]
+                    group.addTask {
+                        try await store.rotateRefreshToken(teamID: "team_1", old: "old", new: "new-\(index)")
+                            ? "new-\(index)" : nil
+                    }
+                }
+                return try await group.reduce(into: [String]()) { if let won = $1 { $0.append(won) } }
+            }
+            #expect(winners.count == 1)
+            #expect(try await stores[1].connection(teamID: "team_1")?.refreshToken == winners.first)
+        }
+    }
+
+    // MARK: Encryption
+
+    @Test(arguments: Backend.available)
+    func refreshTokenIsEncryptedAtRest(_ backend: Backend) async throws {
+        try await withStore(backend) { store, _ async throws in
+            let token = "5Aep861TSESvWeug_xvFHRBTTbf_YrTWgEyjBJrHZnM-refresh-token"
+            try await store.saveConnection(Self.connection("team_1", token: token))
+            let stored = try #require(try await store.storedRefreshTokenBytes(teamID: "team_1"))
+            #expect(!stored.isEmpty)
+            #expect(!Data(stored).contains(Data(token.utf8)))
+            #expect(!Data(stored).contains(Data("5Aep861TSESvWeug".utf8)))
+            #expect(try await store.connection(teamID: "team_1")?.refreshToken == token)
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func wrongKeyIsAClearError(_ backend: Backend) async throws {
+        try await withStore(backend) { store, database async throws in
+            try await store.saveConnection(Self.connection("team_1", token: "secret-token"))
+            let other = try await database.open(key: .random())
+            let error = await #expect(throws: StoreError.self) {
+                _ = try await other.connection(teamID: "team_1")
+            }
+            try await other.close()
+            #expect(error?.code == .decryptionFailed)
+            #expect(error?.message.contains("encryption key") == true)
+            #expect(error.map { "\($0)" }?.contains("secret-token") == false)
+        }
+    }
+
+    // MARK: Account links
+
+    @Test(arguments: Backend.available)
+    func accountLinks(_ backend: Backend) async throws {
+        try await withStore(backend) { store, _ async throws in
+            #expect(try await store.accountLink(teamID: "team_1", docSendAccountID: "acc_1") == nil)
+            try await store.saveAccountLink(teamID: "team_1", docSendAccountID: "acc_1", salesforceAccountID: "001A")
+            try await store.saveAccountLink(teamID: "team_2", docSendAccountID: "acc_1", salesforceAccountID: "001B")
+            #expect(try await store.accountLink(teamID: "team_1", docSendAccountID: "acc_1") == "001A")
+            #expect(try await store.accountLink(teamID: "team_2", docSendAccountID: "acc_1") == "001B")
+            try await store.saveAccountLink(teamID: "team_1", docSendAccountID: "acc_1", salesforceAccountID: "001C")
+            #expect(try await store.accountLink(teamID: "team_1", docSendAccountID: "acc_1") == "001C")
+        }
+    }
+
+    // MARK: Visit state
+
+    @Test(arguments: Backend.available)
+    func visitOptimisticConcurrency(_ backend: Backend) async throws {
+        try await withStore(backend) { store, _ async throws in
+            #expect(try await store.loadVisit(teamID: "team_1", visitID: "v1") == nil)
+            #expect(try await store.saveVisit(teamID: "team_1", visitID: "v1", state: json(#"{"syncs":1}"#), expectedVersion: nil) == 1)
+            let first = try #require(try await store.loadVisit(teamID: "team_1", visitID: "v1"))
+            #expect(first.version == 1)
+            #expect(try canonical(first.state) == canonical(#"{"syncs":1}"#))
+
+            #expect(try await store.saveVisit(teamID: "team_1", visitID: "v1", state: json(#"{"syncs":2}"#), expectedVersion: 1) == 2)
+            // A worker that loaded version 1 lost the race.
+            let stale = await #expect(throws: StoreError.self) {
+                _ = try await store.saveVisit(teamID: "team_1", visitID: "v1", state: json(#"{"syncs":9}"#), expectedVersion: 1)
+            }
+            #expect(stale?.code == .versionConflict)
+            // Two workers both seeing "no state yet": the second insert conflicts too.
+            let duplicate = await #expect(throws: StoreError.self) {
+                _ = try await store.saveVisit(teamID: "team_1", visitID: "v1", state: json("{}"), expectedVersion: nil)
+            }
+            #expect(duplicate?.code == .versionConflict)
+            let last = try #require(try await store.loadVisit(teamID: "team_1", visitID: "v1"))
+            #expect(last.version == 2)
+            #expect(try canonical(last.state) == canonical(#"{"syncs":2}"#))
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func concurrentVisitSavesHaveOneWinner(_ backend: Backend) async throws {
+        let database = try TestDatabase(backend)
+        defer { database.remove() }
+        try await withStores(5, on: database) { stores async throws in
+            _ = try await stores[0].saveVisit(teamID: "team_1", visitID: "v1", state: json("{}"), expectedVersion: nil)
+            let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for index in 0..<20 {
+                    let store = stores[index % stores.count]
+                    group.addTask {
+                        do {
+                            _ = try await store.saveVisit(
+                                teamID: "team_1", visitID: "v1", state: json(#"{"by":\#(index)}"#), expectedVersion: 1
+                            )
+                            return true
+                        } catch let error as StoreError where error.code == .versionConflict {
+                            return false
+                        }
+                    }
+                }
+                return try await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0 }.count == 1)
+            #expect(try await stores[2].loadVisit(teamID: "team_1", visitID: "v1")?.version == 2)
+        }
+    }
+
+    // MARK: Ledger
+
+    @Test(arguments: Backend.available)
+    func ledgerInsertIfAbsent(_ backend: Backend) async throws {
+        try await withStore(backend) { store, _ async throws in
+            #expect(try await store.ledgerEntry(teamID: "team_1", kind: .visit, objectID: "v1") == nil)
+            let first = try await store.recordLedgerEntry(
+                teamID: "team_1", kind: .visit, objectID: "v1", salesforceType: "Task", salesforceID: "00T1"
+            )
+            #expect(first.salesforceID == "00T1")
+            #expect(first.salesforceType == "Task")
+            let second = try await store.recordLedgerEntry(
+                teamID: "team_1", kind: .visit, objectID: "v1", salesforceType: "Task", salesforceID: "00T2"
+            )
+            #expect(second.salesforceID == "00T1")
+            #expect(try await store.ledgerEntry(teamID: "team_1", kind: .visit, objectID: "v1")?.salesforceID == "00T1")
+            // Kind and team are part of the key.
+            #expect(try await store.ledgerEntry(teamID: "team_1", kind: .link, objectID: "v1") == nil)
+            #expect(try await store.ledgerEntry(teamID: "team_2", kind: .visit, objectID: "v1") == nil)
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func concurrentLedgerRecordsAgreeOnOneEntry(_ backend: Backend) async throws {
+        let database = try TestDatabase(backend)
+        defer { database.remove() }
+        try await withStores(5, on: database) { stores async throws in
+            let ids = try await withThrowingTaskGroup(of: String.self) { group in
+                for index in 0..<50 {
+                    let store = stores[index % stores.count]
+                    group.addTask {
+                        try await store.recordLedgerEntry(
+                            teamID: "team_1", kind: .visit, objectID: "v1", salesforceType: "Task",
+                            salesforceID: "00T\(index)"
+                        ).salesforceID
+                    }
+                }
+                return try await group.reduce(into: [String]()) { $0.append($1) }
+            }
+            #expect(ids.count == 50)
+            #expect(Set(ids).count == 1)
+            let stored = try await stores[3].ledgerEntry(teamID: "team_1", kind: .visit, objectID: "v1")
+            #expect(stored?.salesforceID == ids.first)
+        }
+    }
+
+    // MARK: Processed events
+
+    @Test(arguments: Backend.available)
+    func processedEventsAndPurge(_ backend: Backend) async throws {
+        try await withStore(backend) { store, _ async throws in
+            #expect(try await store.markProcessed(eventID: "evt_1"))
+            #expect(try await store.markProcessed(eventID: "evt_1") == false)
+            #expect(try await store.markProcessed(eventID: "evt_2"))
+            #expect(try await store.purgeProcessed(olderThan: Date().addingTimeInterval(-3600)) == 0)
+            #expect(try await store.markProcessed(eventID: "evt_2") == false)
+            #expect(try await store.purgeProcessed(olderThan: Date().addingTimeInterval(60)) == 2)
+            #expect(try await store.markProcessed(eventID: "evt_1"))
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func concurrentMarkProcessedHasOneFirst(_ backend: Backend) async throws {
+        let database = try TestDatabase(backend)
+        defer { database.remove() }
+        try await withStores(4, on: database) { stores async throws in
+            let firsts = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for index in 0..<20 {
+                    let store = stores[index % stores.count]
+                    group.addTask { try await store.markProcessed(eventID: "evt_dup") }
+                }
+                return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+            }
+            #expect(firsts == 1)
+        }
+    }
+
+    // MARK: Claims
+
+    @Test(arguments: Backend.available)
+    func claimsAreLeases(_ backend: Backend) async throws {
+        try await withStore(backend) { store, _ async throws in
+            let key = "lead:team_1:ada@example.com"
+            #expect(try await store.claim(key: key, owner: "w1", ttl: .seconds(30)))
+            #expect(try await store.claim(key: key, owner: "w2", ttl: .seconds(30)) == false)
+            #expect(try await store.claim(key: key, owner: "w1", ttl: .seconds(30)), "the owner renews")
+            #expect(try await store.release(key: key, owner: "w2") == false)
+            #expect(try await store.release(key: key, owner: "w1"))
+            #expect(try await store.claim(key: key, owner: "w2", ttl: .seconds(30)))
+            #expect(try await store.claim(key: "refresh:org_1", owner: "w1", ttl: .seconds(30)), "keys are independent")
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func anExpiredLeaseIsTakenOver(_ backend: Backend) async throws {
+        try await withStore(backend) { store, _ async throws in
+            #expect(try await store.claim(key: "refresh:org_1", owner: "crashed", ttl: .milliseconds(200)))
+            #expect(try await store.claim(key: "refresh:org_1", owner: "w2", ttl: .seconds(30)) == false)
+            try await Task.sleep(for: .milliseconds(400))
+            #expect(try await store.claim(key: "refresh:org_1", owner: "w2", ttl: .seconds(30)))
+            #expect(try await store.release(key: "refresh:org_1", owner: "crashed") == false)
+
+            #expect(try await store.claim(key: "lead:team_1:gone@example.com", owner: "w1", ttl: .milliseconds(100)))
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await store.purgeExpiredClaims() == 1, "only the expired lease goes")
+            #expect(try await store.claim(key: "refresh:org_1", owner: "w3", ttl: .seconds(30)) == false)
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func concurrentClaimsHaveOneWinner(_ backend: Backend) async throws {
+        let database = try TestDatabase(backend)
+        defer { database.remove() }
+        try await withStores(5, on: database) { stores async throws in
+            let winners = try await withThrowingTaskGroup(of: String?.self) { group in
+                for index in 0..<20 {
+                    let store = stores[index % stores.count]
+                    group.addTask {
+                        try await store.claim(key: "lead:team_1:bob@example.com", owner: "w\(index)", ttl: .seconds(30))
+                            ? "w\(index)" : nil
+                    }
+                }
+                return try await group.reduce(into: [String]()) { if let won = $1 { $0.append(won) } }
+            }
+            #expect(winners.count == 1)
+        }
+    }
+
+    // MARK: Migrations
+
+    @Test(arguments: Backend.available)
+    func migrationsAreRecordedAndIdempotent(_ backend: Backend) async throws {
+        try await withStore(backend) { store, database async throws in
+            let all = migrations.map(\.version)
+            #expect(try await store.migrationVersions() == all)
+            try await store.saveAccountLink(teamID: "t", docSendAccountID: "a", salesforceAccountID: "001")
+            let again = try await database.open()
+            #expect(try await again.migrationVersions() == all)
+            #expect(try await again.accountLink(teamID: "t", docSendAccountID: "a") == "001")
+            try await again.close()
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func concurrentOpensOfANewDatabaseMigrateOnce(_ backend: Backend) async throws {
+        let database = try TestDatabase(backend)
+        defer { database.remove() }
+        let stores = try await withThrowingTaskGroup(of: (any SyncStore).self) { group in
+            for _ in 0..<5 { group.addTask { try await database.open() } }
+            return try await group.reduce(into: [any SyncStore]()) { $0.append($1) }
+        }
+        for store in stores {
+            #expect(try await store.migrationVersions() == migrations.map(\.version))
+            try await store.close()
+        }
+    }
+
+    // MARK: Lifecycle
+
+    @Test(arguments: Backend.available)
+    func separateInstancesShareTheDatabase(_ backend: Backend) async throws {
+        let database = try TestDatabase(backend)
+        defer { database.remove() }
+        try await withStores(2, on: database) { stores async throws in
+            try await stores[0].saveTeamSettings(teamID: "team_1", json: json(#"{"a":1}"#))
+            let shared = try #require(try await stores[1].teamSettings(teamID: "team_1"))
+            #expect(try canonical(shared.json) == canonical(#"{"a":1}"#))
+            #expect(try await stores[1].markProcessed(eventID: "evt_1"))
+            #expect(try await stores[0].markProcessed(eventID: "evt_1") == false)
+        }
+    }
+
+    @Test func aClosedSQLiteStoreSaysSo() async throws {
+        let database = try TestDatabase(.sqlite)
+        defer { database.remove() }
+        let store = try await database.open()
+        try await store.close()
+        let error = await #expect(throws: StoreError.self) { _ = try await store.markProcessed(eventID: "e") }
+        #expect(error?.code == .closed)
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import Logging
+import Testing
+
+@testable import Store
+
+/// The backends the conformance suite runs against. PostgreSQL joins when `DOCSEND_TEST_POSTGRES_URL` is set
+/// (scripts/test starts a private server), and is required, not skipped, when `DOCSEND_TEST_REQUIRE_SERVICES=1`.
+enum Backend: String, Sendable, CaseIterable, CustomTestStringConvertible {
+    case sqlite
+    case postgres
+
+    static var postgresURL: String? {
+        ProcessInfo.processInfo.environment["DOCSEND_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    static var servicesRequired: Bool {
+        ProcessInfo.processInfo.environment["DOCSEND_TEST_REQUIRE_SERVICES"] == "1"
+    }
+
+    static var available: [Backend] {
+        postgresURL != nil || servicesRequired ? [.sqlite, .postgres] : [.sqlite]
+    }
+
+    var testDescription: String { self.rawValue }
+}
+
+/// One empty database for one test: a temporary SQLite file, or a fresh schema on the test PostgreSQL server, so
+/// that tests run in parallel. ``open(key:)`` opens another store instance (its own connections) on it.
+final class TestDatabase: Sendable {
+    let backend: Backend
+    let key: StoreEncryptionKey
+    private let location: StoreLocation
+    private let directory: URL?
+
+    init(_ backend: Backend) throws {
+        self.backend = backend
+        self.key = .random()
+        switch backend {
+        case .sqlite:
+            let directory = FileManager.default.temporaryDirectory
+                .appendingPathComponent("docsend-store-tests-\(UUID().uuidString)")
+            self.directory = directory
+            self.location = .sqlite(path: directory.appendingPathComponent("sync.db").path)
+        case .postgres:
+            guard let url = Backend.postgresURL else {
+                throw TestSetupError(
+                    "DOCSEND_TEST_POSTGRES_URL is not set but DOCSEND_TEST_REQUIRE_SERVICES=1: run scripts/test"
+                )
+            }
+            guard case .postgres(var location) = try StoreLocation(url: url) else {
+                throw TestSetupError("DOCSEND_TEST_POSTGRES_URL is not a postgres:// URL")
+            }
+            location.schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+            self.directory = nil
+            self.location = .postgres(location)
+        }
+    }
+
+    static let logger = Logger(label: "store-tests", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    /// Opens a new store instance on this test's database.
+    func open(key: StoreEncryptionKey? = nil) async throws -> any SyncStore {
+        let key = key ?? self.key
+        switch self.location {
+        case .sqlite(let path):
+            return try await SQLiteStore.open(path: path, encryptionKey: key, logger: Self.logger)
+        case .postgres(let postgres):
+            var configuration = postgres.clientConfiguration
+            // Many stores per test, many tests at once: keep each pool small.
+            configuration.options.maximumConnections = 4
+            return try await PostgresStore.open(
+                configuration: configuration, schema: postgres.schema, encryptionKey: key, logger: Self.logger
+            )
+        }
+    }
+
+    func remove() {
+        if let directory { try? FileManager.default.removeItem(at: directory) }
+    }
+}
+
+struct TestSetupError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Runs `body` with an empty database and one store open on it; closes and removes everything afterwards.
+func withStore(
+    _ backend: Backend,
+    _ body: (any SyncStore, TestDatabase) async throws -> Void
+) async throws {
+    let database = try TestDatabase(backend)
+    defer { database.remove() }
+    let store = try await database.open()
+    do {
+        try await body(store, database)
+    } catch {
+        try? await store.close()
+        throw error
+    }
+    try await store.close()
+}
+
+/// Opens `count` separate store instances (separate connections) on `database`, runs `body`, closes them.
+func withStores(
+    _ count: Int,
+    on database: TestDatabase,
+    _ body: ([any SyncStore]) async throws -> Void
+) async throws {
+    var stores: [any SyncStore] = []
+    for _ in 0..<count { stores.append(try await database.open()) }
+    do {
+        try await body(stores)
+    } catch {
+        for store in stores { try? await store.close() }
+        throw error
+    }
+    for store in stores { try await store.close() }
+}
+
+extension SyncStore {
+    func storedRefreshTokenBytes(teamID: String) async throws -> [UInt8]? {
+        switch self {
+        case let store as SQLiteStore: try await store.storedRefreshToken(teamID: teamID)
+        case let store as PostgresStore: try await store.storedRefreshToken(teamID: teamID)
+        default: nil
+        }
+    }
+
+    func migrationVersions() async throws -> [Int] {
+        switch self {
+        case let store as SQLiteStore: try await store.appliedMigrations()
+        case let store as PostgresStore: try await store.appliedMigrations()
+        default: []
+        }
+    }
+}
+
+func json(_ text: String) -> Data { Data(text.utf8) }
+
+/// The JSON text in a canonical form (sorted keys, no spaces): PostgreSQL's `jsonb` does not keep the bytes.
+func canonical(_ data: Data) throws -> String {
+    let object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+    return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+}
+
+func canonical(_ text: String) throws -> String { try canonical(Data(text.utf8)) }
