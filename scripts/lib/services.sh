@@ -5,7 +5,8 @@
 # A private RabbitMQ node has its own node name, ports, data, logs and config under one directory,
 # so it never touches another broker on the machine. Ports come from DOCSEND_PORT_BASE (default: the
 # first free base from 21670 up, in steps of 30, below the ephemeral port range):
-#   +1 AMQPS   +2 AMQP   +3 Erlang distribution   +4 management HTTP   +5 Prometheus   +6…+9 other servers
+#   +1 AMQPS   +2 AMQP   +3 Erlang distribution   +4 management HTTP   +5 Prometheus   +6 PostgreSQL
+#   +7 the Salesforce sandbox of scripts/run-local   +8, +9 spare
 
 services_log() { printf '[services] %s\n' "$*" >&2; }
 
