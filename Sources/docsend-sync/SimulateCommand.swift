@@ -26,10 +26,14 @@ extension DocsendSync {
         @Option(name: .shortAndLong, help: "Write JSON Lines to this file ('-' for standard output) instead of publishing.")
         var output: String?
 
+        @Option(help: "Print a `published N/COUNT` line every this many events.")
+        var progress = 100
+
         func validate() throws {
             guard count >= 0 else { throw ValidationError("--count must not be negative") }
             guard rate >= 0 else { throw ValidationError("--rate must not be negative") }
             guard (0...1).contains(duplicates) else { throw ValidationError("--duplicates is a share from 0 to 1") }
+            guard progress > 0 else { throw ValidationError("--progress must be at least 1") }
         }
 
         func run() async throws {
@@ -76,7 +80,7 @@ extension DocsendSync {
                     }
                     try await publisher.publish(event)
                     published += 1
-                    if published % 100 == 0 { say("published \(published)/\(count)") }
+                    if published % progress == 0 { say("published \(published)/\(count)") }
                 }
             } catch {
                 await connection.close()
