@@ -111,4 +111,36 @@ struct BrokerRestartDisruptiveTests {
         }
         try TestBroker.rabbitmqctl("start_app")
     }
+
+    @Test("A broker that stops answering is detected by missed heartbeats; the connection comes back when it answers again")
+    func frozenBroker() async throws {
+        let pidFile = try #require(ProcessInfo.processInfo.environment["DOCSEND_TEST_RABBITMQ_PID_FILE"], "set by scripts/test")
+        let pidText = try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let brokerPID = try #require(Int32(pidText))
+        var configuration = try TestBroker.configuration(heartbeat: 2)
+        configuration.connectTimeout = .seconds(2)
+        let connection = try await AMQPConnection.connect(configuration)
+        let queue = TestBroker.uniqueName()
+        try await connection.declare(Topology(queues: [.init(name: queue, arguments: ["x-queue-type": "quorum"])]))
+
+        // Frozen, the broker keeps its sockets open but sends nothing: only heartbeats can tell.
+        kill(brokerPID, SIGSTOP)
+        let frozenAt = ContinuousClock.now
+        do {
+            try await eventually(timeout: .seconds(20), "missed heartbeats noticed") { !connection.isConnected }
+        } catch {
+            kill(brokerPID, SIGCONT)
+            throw error
+        }
+        let noticedAfter = ContinuousClock.now - frozenAt
+        kill(brokerPID, SIGCONT)
+        #expect(noticedAfter < .seconds(12), "noticed after \(noticedAfter)")
+
+        try await eventually(timeout: .seconds(60), "reconnected after the broker answers again") { connection.isConnected }
+        try await connection.publish(AMQPMessage(exchange: "", routingKey: queue, body: Data("after".utf8)))
+        #expect(try await connection.queueStatus(queue).messages == 1)
+        #expect(connection.reconnections >= 1)
+        try await connection.deleteQueue(queue)
+        await connection.close()
+    }
 }
