@@ -132,12 +132,14 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore"]),
-        .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
+        // Helpers shared by the test targets that talk to the private broker of scripts/test.
+        .target(name: "TestSupport", dependencies: ["AMQP"], path: "Tests/TestSupport"),
+        .testTarget(name: "AMQPTests", dependencies: ["AMQP", "TestSupport"]),
         .testTarget(
             name: "HTTPTests",
             dependencies: ["HTTP", .product(name: "Hummingbird", package: "hummingbird")]
         ),
-        .testTarget(name: "FleetTests", dependencies: ["Fleet", "AMQP", "SyncCore"]),
+        .testTarget(name: "FleetTests", dependencies: ["Fleet", "AMQP", "SyncCore", "TestSupport"]),
         .testTarget(
             name: "SalesforceTests",
             dependencies: ["Salesforce", "SalesforceSandbox", "HTTP", .product(name: "Logging", package: "swift-log")]

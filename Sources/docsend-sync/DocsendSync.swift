@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Logging
 
 @main
@@ -29,4 +30,3 @@ func bootstrapLogging() {
     }
 }
 
-import Foundation

@@ -36,7 +36,16 @@ struct BrokerOptions: ParsableArguments {
 
     func topology() throws -> SyncTopology { try SyncTopology(config: config) }
 
-    func connect(as name: String) async throws -> AMQPConnection {
-        try await AMQPConnection.connect(AMQPConfiguration(config: config, connectionName: "docsend-sync \(name)"))
+    /// Runs `body` with a broker connection named `docsend-sync NAME`, closed when `body` returns or throws.
+    func withConnection<Result>(as name: String, _ body: (AMQPConnection) async throws -> Result) async throws -> Result {
+        let connection = try await AMQPConnection.connect(AMQPConfiguration(config: config, connectionName: "docsend-sync \(name)"))
+        do {
+            let result = try await body(connection)
+            await connection.close()
+            return result
+        } catch {
+            await connection.close()
+            throw error
+        }
     }
 }

@@ -23,16 +23,10 @@ extension DocsendSync {
         func run() async throws {
             bootstrapLogging()
             let topology = try broker.topology()
-            let connection = try await broker.connect(as: "publish")
-            let report: PublishReport
-            do {
-                report = try await publishEventFile(
+            let report = try await broker.withConnection(as: "publish") { connection in
+                try await publishEventFile(
                     at: file, with: EventPublisher(connection: connection, exchange: topology.activityExchange), window: window)
-            } catch {
-                await connection.close()
-                throw error
             }
-            await connection.close()
             say(report.description)
             if !report.failures.isEmpty { throw ExitCode(1) }
         }

@@ -68,11 +68,11 @@ extension DocsendSync {
             }
 
             let topology = try broker.topology()
-            let connection = try await broker.connect(as: "simulate")
-            let publisher = EventPublisher(connection: connection, exchange: topology.activityExchange)
-            let started = ContinuousClock.now
-            var published = 0
-            do {
+            let (rate, progress, count) = (self.rate, self.progress, self.count)
+            let published = try await broker.withConnection(as: "simulate") { connection in
+                let publisher = EventPublisher(connection: connection, exchange: topology.activityExchange)
+                let started = ContinuousClock.now
+                var published = 0
                 for event in events {
                     if rate > 0 {
                         let due = started + .seconds(Double(published) / rate)
@@ -82,11 +82,8 @@ extension DocsendSync {
                     published += 1
                     if published % progress == 0 { say("published \(published)/\(count)") }
                 }
-            } catch {
-                await connection.close()
-                throw error
+                return published
             }
-            await connection.close()
             say("published \(published) events (seed \(seed)) to \(topology.activityExchange)")
         }
     }

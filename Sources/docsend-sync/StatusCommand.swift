@@ -1,6 +1,7 @@
 import AMQP
 import ArgumentParser
 import Fleet
+import Foundation
 
 extension DocsendSync {
     struct Status: AsyncParsableCommand {
@@ -11,21 +12,22 @@ extension DocsendSync {
 
         func run() async throws {
             bootstrapLogging()
-            let topology = try broker.topology()
-            let connection = try await broker.connect(as: "status")
-            var missing = 0
-            print("queue".padding(toLength: 48, withPad: " ", startingAt: 0) + "  ready  consumers")
-            for queue in topology.topology.queues {
-                let name = queue.name.padding(toLength: 48, withPad: " ", startingAt: 0)
-                do {
-                    let status = try await connection.queueStatus(queue.name)
-                    print("\(name) \(String(status.messages).leftPadded(6)) \(String(status.consumers).leftPadded(10))")
-                } catch {
-                    missing += 1
-                    print("\(name)  missing (run `docsend-sync topology declare`)")
+            let queues = try broker.topology().topology.queues
+            let missing = try await broker.withConnection(as: "status") { connection in
+                var missing = 0
+                say("queue".padding(toLength: 48, withPad: " ", startingAt: 0) + "  ready  consumers")
+                for queue in queues {
+                    let name = queue.name.padding(toLength: 48, withPad: " ", startingAt: 0)
+                    do {
+                        let status = try await connection.queueStatus(queue.name)
+                        say("\(name) \(String(status.messages).leftPadded(6)) \(String(status.consumers).leftPadded(10))")
+                    } catch {
+                        missing += 1
+                        say("\(name)  missing (run `docsend-sync topology declare`)")
+                    }
                 }
+                return missing
             }
-            await connection.close()
             if missing > 0 { throw ExitCode(1) }
         }
     }
@@ -35,4 +37,3 @@ extension String {
     func leftPadded(_ width: Int) -> String { String(repeating: " ", count: max(0, width - count)) + self }
 }
 
-import Foundation

@@ -20,17 +20,12 @@ extension DocsendSync.Topology {
 
         func run() async throws {
             bootstrapLogging()
-            let topology = try broker.topology()
-            let connection = try await broker.connect(as: "topology declare")
-            do {
-                try await connection.declare(topology.topology, redeclareOnReconnect: false)
-            } catch {
-                await connection.close()
-                throw error
+            let declared = try broker.topology().topology
+            let brokerURL = try await broker.withConnection(as: "topology declare") { connection in
+                try await connection.declare(declared, redeclareOnReconnect: false)
+                return connection.configuration.redactedURL
             }
-            await connection.close()
-            let declared = topology.topology
-            say("declared \(declared.exchanges.count) exchanges, \(declared.queues.count) queues, \(declared.bindings.count) bindings on \(connection.configuration.redactedURL)")
+            say("declared \(declared.exchanges.count) exchanges, \(declared.queues.count) queues, \(declared.bindings.count) bindings on \(brokerURL)")
         }
     }
 

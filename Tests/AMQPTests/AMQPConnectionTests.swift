@@ -2,6 +2,7 @@ import AMQP
 import Foundation
 import Synchronization
 import Testing
+import TestSupport
 
 @Suite("AMQP on a real broker", .enabled(if: TestBroker.isAvailable))
 struct AMQPConnectionTests {

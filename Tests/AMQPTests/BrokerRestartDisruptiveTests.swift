@@ -1,6 +1,7 @@
 import AMQP
 import Foundation
 import Testing
+import TestSupport
 
 /// Tests that restart the shared broker. They would disturb every other test running at the same
 /// time, so they run only when `DOCSEND_TEST_DISRUPTIVE=1`, which `scripts/test` sets in a phase of

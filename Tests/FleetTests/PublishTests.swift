@@ -3,6 +3,7 @@ import Fleet
 import Foundation
 import SyncCore
 import Testing
+import TestSupport
 
 @Suite("Publishing events", .enabled(if: TestBroker.isAvailable))
 struct PublishTests {

@@ -3,19 +3,9 @@ import Fleet
 import Foundation
 import SyncCore
 import Testing
+import TestSupport
 
-enum TestBroker {
-    static let environment = ProcessInfo.processInfo.environment
-    static let url = environment["DOCSEND_TEST_AMQP_URL"]
-    static let node = environment["DOCSEND_TEST_RABBITMQ_NODE"]
-    static let isAvailable = url != nil || environment["DOCSEND_TEST_REQUIRE_SERVICES"] == "1"
-
-    static func connect(name: String = #function) async throws -> AMQPConnection {
-        var configuration = try AMQPConfiguration(url: url ?? "amqp://guest:guest@127.0.0.1:5672/")
-        configuration.connectionName = "docsend-sync tests: \(name)"
-        return try await AMQPConnection.connect(configuration)
-    }
-
+extension TestBroker {
     /// A topology with its own prefix and exchange, so that tests never share queues.
     static func isolatedTopology(retry: [Duration] = [.seconds(1), .seconds(3)], resync: Duration = .seconds(2), deliveryLimit: Int = 20) -> SyncTopology {
         let id = UUID().uuidString.prefix(8).lowercased()
@@ -28,24 +18,6 @@ enum TestBroker {
         for queue in topology.topology.queues { try await connection.deleteQueue(queue.name) }
         for exchange in topology.topology.exchanges { try await connection.deleteExchange(exchange.name) }
     }
-
-    static func rabbitmqctl(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        guard let node else { throw TestError("DOCSEND_TEST_RABBITMQ_NODE is not set") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["rabbitmqctl", "-n", node, "-q"] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
-    }
-}
-
-struct TestError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }
 
 /// The repository root, found from this file's path.
@@ -200,18 +172,9 @@ struct TopologyOnBrokerTests {
     @Test("The committed definitions file imports into RabbitMQ as is")
     func definitionsImport() throws {
         let path = repositoryRoot.appendingPathComponent("deploy/rabbitmq/definitions.json").path
-        let result = try TestBroker.rabbitmqctl(["import_definitions", path])
+        let result = try TestBroker.runRabbitmqctl(["import_definitions", path])
         #expect(result.status == 0, "\(result.output)")
-        let queues = try TestBroker.rabbitmqctl(["list_queues", "name", "type"]).output
+        let queues = try TestBroker.runRabbitmqctl(["list_queues", "name", "type"]).output
         #expect(queues.contains("docsend-sync.visits.resync.10m"))
     }
-}
-
-func eventually(timeout: Duration = .seconds(20), _ what: String, _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    throw TestError("timed out waiting for: \(what)")
 }

@@ -86,7 +86,8 @@ func expectError(
 /// Salesforce's SOQL string escaping, as a client must do it.
 func soqlEscape(_ s: String) -> String {
     var out = ""
-    for c in s {
+    // Unicode scalars, not Characters: "\r\n" is one Character and would match neither case.
+    for c in s.unicodeScalars {
         switch c {
         case "\\": out += "\\\\"
         case "'": out += "\\'"
@@ -94,7 +95,7 @@ func soqlEscape(_ s: String) -> String {
         case "\n": out += "\\n"
         case "\r": out += "\\r"
         case "\t": out += "\\t"
-        default: out.append(c)
+        default: out.unicodeScalars.append(c)
         }
     }
     return out

@@ -64,7 +64,7 @@ extension SandboxOrg {
                 continue
             }
             let (path, rawQuery) = splitURL(resolvedURL)
-            let segments = path.split(separator: "/").map { $0.removingPercentEncoding ?? String($0) }
+            let segments = Self.pathSegments(path)
             let result: RESTResult
             if segments.count >= 3, segments[0] == "services", segments[1] == "data", let v = Self.version(segments[2]) {
                 result = rest(

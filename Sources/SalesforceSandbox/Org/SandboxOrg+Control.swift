@@ -29,7 +29,7 @@ extension SandboxOrg {
     public func control(_ req: SandboxHTTPRequest) -> SandboxHTTPResponse {
         var path = req.path
         while path.count > 1, path.hasSuffix("/") { path.removeLast() }
-        let s = path.split(separator: "/").map { $0.removingPercentEncoding ?? String($0) }.dropFirst()
+        let s = Self.pathSegments(path).dropFirst()
         let m = req.method
         switch (m, Array(s)) {
         case ("GET", []):

@@ -74,7 +74,7 @@ extension SandboxOrg {
             return (.json(200, .array(versions)), false)
         default: break
         }
-        let segments = path.split(separator: "/", omittingEmptySubsequences: true).map { $0.removingPercentEncoding ?? String($0) }
+        let segments = Self.pathSegments(path)
         if segments.count == 3, segments[0] == "id" {
             return (identity(req, orgId: segments[1], userId: segments[2]), false)
         }
@@ -390,5 +390,13 @@ extension SandboxOrg {
             ("deletable", .bool(schema.deletable)), ("queryable", true), ("retrieveable", true),
             ("urls", ["sobject": .string(base), "describe": .string("\(base)/describe"), "rowTemplate": .string("\(base)/{ID}")]),
         ]))
+    }
+}
+
+extension SandboxOrg {
+    /// The segments of a still percent-encoded path, each decoded on its own, as Salesforce routes: an
+    /// encoded slash inside an external id stays inside its segment.
+    static func pathSegments(_ path: String) -> [String] {
+        path.split(separator: "/").map { $0.removingPercentEncoding ?? String($0) }
     }
 }
