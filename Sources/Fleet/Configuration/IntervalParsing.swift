@@ -1,3 +1,5 @@
+import Foundation
+
 /// Intervals as operators write them in configuration and as they appear in queue names:
 /// `250ms`, `5s`, `1m`, `10m`, `2h`. One unit per value; whole numbers only.
 public enum IntervalFormat {
@@ -31,5 +33,3 @@ public enum IntervalFormat {
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 }
-
-import Foundation
