@@ -171,8 +171,13 @@ struct TopologyOnBrokerTests {
 
     @Test("The committed definitions file imports into RabbitMQ as is")
     func definitionsImport() throws {
-        let path = repositoryRoot.appendingPathComponent("deploy/rabbitmq/definitions.json").path
-        let result = try TestBroker.runRabbitmqctl(["import_definitions", path])
+        // rabbitmqctl runs as the rabbitmq user, which may not read the checkout (a clone in a 0700
+        // directory): hand it a world-readable copy.
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("definitions-\(UUID()).json")
+        try FileManager.default.copyItem(at: repositoryRoot.appendingPathComponent("deploy/rabbitmq/definitions.json"), to: copy)
+        defer { try? FileManager.default.removeItem(at: copy) }
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: copy.path)
+        let result = try TestBroker.runRabbitmqctl(["import_definitions", copy.path])
         #expect(result.status == 0, "\(result.output)")
         let queues = try TestBroker.runRabbitmqctl(["list_queues", "name", "type"]).output
         #expect(queues.contains("docsend-sync.visits.resync.10m"))
