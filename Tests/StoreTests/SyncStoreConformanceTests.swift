@@ -308,9 +308,10 @@ struct SyncStoreConformanceTests {
     @Test(arguments: Backend.available)
     func anExpiredLeaseIsTakenOver(_ backend: Backend) async throws {
         try await withStore(backend) { store, _ async throws in
-            #expect(try await store.claim(key: "refresh:org_1", owner: "crashed", ttl: .milliseconds(200)))
+            // A lease long enough to still hold at the next call on a loaded machine, short enough to wait out.
+            #expect(try await store.claim(key: "refresh:org_1", owner: "crashed", ttl: .seconds(2)))
             #expect(try await store.claim(key: "refresh:org_1", owner: "w2", ttl: .seconds(30)) == false)
-            try await Task.sleep(for: .milliseconds(400))
+            try await Task.sleep(for: .milliseconds(2_500))
             #expect(try await store.claim(key: "refresh:org_1", owner: "w2", ttl: .seconds(30)))
             #expect(try await store.release(key: "refresh:org_1", owner: "crashed") == false)
 

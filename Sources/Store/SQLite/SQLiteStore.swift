@@ -350,9 +350,11 @@ public final class SQLiteStore: SyncStore {
     // MARK: Claims
 
     public func claim(key: String, owner: String, ttl: Duration) async throws -> Bool {
-        let now = Self.now()
-        let expiresAt = now + ttl.components.seconds * 1000 + ttl.components.attoseconds / 1_000_000_000_000_000
+        let ttlMilliseconds = ttl.components.seconds * 1000 + ttl.components.attoseconds / 1_000_000_000_000_000
         return try await self.connection.run { db in
+            // The clock is read once the connection's queue runs this, not when it was queued behind others.
+            let now = Self.now()
+            let expiresAt = now + ttlMilliseconds
             try db.query(
                 """
                 INSERT INTO claims (key, owner, expires_at) VALUES (?1, ?2, ?3)
