@@ -145,5 +145,80 @@ let migrations: [Migration] = [
             )
             """,
         ]
-    )
+    ),
+    // Per-object sync state for every kind of DocSend object (visits, document links, space links, ...) instead
+    // of visits only; and connections without a refresh token (OAuth client-credentials flow): the sealed token
+    // and its digest become nullable, both present or both absent.
+    Migration(
+        version: 2,
+        name: "per-object sync state; connections without a refresh token",
+        sqlite: [
+            """
+            CREATE TABLE sync_state (
+                team_id TEXT NOT NULL,
+                object_kind TEXT NOT NULL,
+                object_id TEXT NOT NULL,
+                state TEXT NOT NULL CHECK (json_valid(state)),
+                version INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                PRIMARY KEY (team_id, object_kind, object_id)
+            )
+            """,
+            """
+            INSERT INTO sync_state (team_id, object_kind, object_id, state, version, updated_at)
+            SELECT team_id, 'visit', visit_id, state, version, updated_at FROM visits
+            """,
+            "DROP TABLE visits",
+            // SQLite cannot drop NOT NULL with ALTER TABLE: rebuild the table (no index, trigger, view or
+            // foreign key refers to it), inside the migration's transaction.
+            """
+            CREATE TABLE salesforce_connections_v2 (
+                team_id TEXT PRIMARY KEY,
+                instance_url TEXT NOT NULL,
+                login_url TEXT NOT NULL,
+                client_id TEXT NOT NULL,
+                refresh_token_sealed BLOB,
+                refresh_token_digest BLOB,
+                needs_reauthentication INTEGER NOT NULL DEFAULT 0,
+                reauthentication_reason TEXT,
+                updated_at INTEGER NOT NULL,
+                CHECK ((refresh_token_sealed IS NULL) = (refresh_token_digest IS NULL))
+            )
+            """,
+            """
+            INSERT INTO salesforce_connections_v2 (team_id, instance_url, login_url, client_id, refresh_token_sealed,
+                refresh_token_digest, needs_reauthentication, reauthentication_reason, updated_at)
+            SELECT team_id, instance_url, login_url, client_id, refresh_token_sealed, refresh_token_digest,
+                needs_reauthentication, reauthentication_reason, updated_at
+            FROM salesforce_connections
+            """,
+            "DROP TABLE salesforce_connections",
+            "ALTER TABLE salesforce_connections_v2 RENAME TO salesforce_connections",
+        ],
+        postgres: [
+            """
+            CREATE TABLE sync_state (
+                team_id text NOT NULL,
+                object_kind text NOT NULL,
+                object_id text NOT NULL,
+                state jsonb NOT NULL,
+                version bigint NOT NULL,
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (team_id, object_kind, object_id)
+            )
+            """,
+            """
+            INSERT INTO sync_state (team_id, object_kind, object_id, state, version, updated_at)
+            SELECT team_id, 'visit', visit_id, state, version, updated_at FROM visits
+            """,
+            "DROP TABLE visits",
+            """
+            ALTER TABLE salesforce_connections
+                ALTER COLUMN refresh_token_sealed DROP NOT NULL,
+                ALTER COLUMN refresh_token_digest DROP NOT NULL,
+                ADD CONSTRAINT salesforce_connections_refresh_token_pair
+                    CHECK ((refresh_token_sealed IS NULL) = (refresh_token_digest IS NULL))
+            """,
+        ]
+    ),
 ]

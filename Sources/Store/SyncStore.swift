@@ -1,7 +1,7 @@
 import Foundation
 
 /// Everything the stateless workers remember between messages: team settings, Salesforce connections, account
-/// links, visit state, the ledger of Salesforce writes, processed event ids and cross-worker claims.
+/// links, per-object sync state, the ledger of Salesforce writes, processed event ids and cross-worker claims.
 ///
 /// Every operation is atomic on its own and safe when several worker processes use the same database at once
 /// (PostgreSQL: many hosts; SQLite: several processes on one host). Implementations: ``SQLiteStore`` and
@@ -16,14 +16,16 @@ public protocol SyncStore: Sendable {
 
     // MARK: Salesforce connections
 
-    /// The team's Salesforce connection with its refresh token decrypted, or `nil` when the team is not connected.
+    /// The team's Salesforce connection with its refresh token decrypted (`nil` for a client-credentials
+    /// connection), or `nil` when the team is not connected.
     ///
     /// Throws ``StoreError/Code/decryptionFailed`` when the stored token does not decrypt with the configured key.
     func connection(teamID: String) async throws -> SalesforceConnection?
     /// Creates or replaces the team's connection (after an OAuth login); clears nothing but what it is given.
     func saveConnection(_ connection: SalesforceConnection) async throws
     /// Replaces the refresh token only when the stored one is still `old` (compare-and-swap), so that two workers
-    /// refreshing with rotating tokens cannot clobber each other. Returns whether it replaced the token.
+    /// refreshing with rotating tokens cannot clobber each other. Returns whether it replaced the token: `false`
+    /// when the team has no connection, or a connection without a refresh token (client-credentials flow).
     func rotateRefreshToken(teamID: String, old: String, new: String) async throws -> Bool
     /// Flags the team's connection as needing a new OAuth login, with a reason shown to its admins.
     /// Returns `false` when the team has no connection.
@@ -37,24 +39,32 @@ public protocol SyncStore: Sendable {
     /// Links (or re-links) a DocSend account to a Salesforce Account id.
     func saveAccountLink(teamID: String, docSendAccountID: String, salesforceAccountID: String) async throws
 
-    // MARK: Visit state
+    // MARK: Sync state
 
-    /// A visit's state and version, or `nil` when nothing was saved for it yet.
-    func loadVisit(teamID: String, visitID: String) async throws -> VisitRecord?
-    /// Saves a visit's state when its stored version is still `expectedVersion` (`nil`: the visit must not exist
-    /// yet) and returns the new version. Throws ``StoreError/Code/versionConflict`` when someone saved first.
-    func saveVisit(teamID: String, visitID: String, state: Data, expectedVersion: Int64?) async throws -> Int64
+    /// A DocSend object's sync state and version, or `nil` when nothing was saved for it yet. Each kind has its
+    /// own ids: the same `objectID` under two kinds names two objects.
+    func loadState(teamID: String, kind: SyncObjectKind, objectID: String) async throws -> StateRecord?
+    /// Saves a DocSend object's sync state (valid JSON) when its stored version is still `expectedVersion`
+    /// (`nil`: no state may exist for it yet) and returns the new version, 1 for the first save. Throws
+    /// ``StoreError/Code/versionConflict`` when someone saved first.
+    func saveState(
+        teamID: String,
+        kind: SyncObjectKind,
+        objectID: String,
+        state: Data,
+        expectedVersion: Int64?
+    ) async throws -> Int64
 
     // MARK: Ledger of Salesforce writes
 
     /// The Salesforce object written for a DocSend object, if any.
-    func ledgerEntry(teamID: String, kind: LedgerObjectKind, objectID: String) async throws -> LedgerEntry?
+    func ledgerEntry(teamID: String, kind: SyncObjectKind, objectID: String) async throws -> LedgerEntry?
     /// Records the Salesforce object written for a DocSend object unless one is already recorded, and returns the
     /// entry that is stored: the caller's when it was first, the earlier one otherwise. Two workers racing on the
     /// same visit both get the same Task id back.
     func recordLedgerEntry(
         teamID: String,
-        kind: LedgerObjectKind,
+        kind: SyncObjectKind,
         objectID: String,
         salesforceType: String,
         salesforceID: String
@@ -111,9 +121,10 @@ public struct SalesforceConnection: Sendable, Equatable, CustomStringConvertible
     public var loginURL: String
     /// The connected app's client id.
     public var clientID: String
-    /// The OAuth refresh token (encrypted at rest).
-    public var refreshToken: String
-    /// Whether an admin must log in again (refresh token revoked or expired).
+    /// The OAuth refresh token (encrypted at rest); `nil` for a connection made with the OAuth client-credentials
+    /// flow, which has no refresh token (a worker requests a new access token with the client's credentials).
+    public var refreshToken: String?
+    /// Whether an admin must log in again (refresh token revoked or expired, client credentials refused).
     public var needsReauthentication: Bool
     /// Why, when ``needsReauthentication`` is set.
     public var reauthenticationReason: String?
@@ -126,7 +137,7 @@ public struct SalesforceConnection: Sendable, Equatable, CustomStringConvertible
         instanceURL: String,
         loginURL: String,
         clientID: String,
-        refreshToken: String,
+        refreshToken: String?,
         needsReauthentication: Bool = false,
         reauthenticationReason: String? = nil,
         updatedAt: Date? = nil
@@ -143,16 +154,16 @@ public struct SalesforceConnection: Sendable, Equatable, CustomStringConvertible
 
     public var description: String {
         "SalesforceConnection(teamID: \(self.teamID), instanceURL: \(self.instanceURL), loginURL: \(self.loginURL), "
-            + "clientID: \(self.clientID), refreshToken: <redacted>, needsReauthentication: "
-            + "\(self.needsReauthentication))"
+            + "clientID: \(self.clientID), refreshToken: \(self.refreshToken == nil ? "nil" : "<redacted>"), "
+            + "needsReauthentication: \(self.needsReauthentication))"
     }
 
     public var debugDescription: String { self.description }
 }
 
-/// A visit's opaque state (JSON) and its version for optimistic concurrency.
-public struct VisitRecord: Sendable, Equatable {
-    /// The state, as JSON (the shape belongs to the visit worker).
+/// A DocSend object's opaque sync state (JSON) and its version for optimistic concurrency.
+public struct StateRecord: Sendable, Equatable {
+    /// The state, as JSON (the shape belongs to the worker that syncs the object).
     public var state: Data
     /// Starts at 1 and grows by one with every save.
     public var version: Int64
@@ -167,21 +178,22 @@ public struct VisitRecord: Sendable, Equatable {
     }
 }
 
-/// Which kind of DocSend object a ledger entry is for.
-public struct LedgerObjectKind: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+/// Names the kind of DocSend object, both for the ledger (which Salesforce object was written for it) and for the
+/// sync state (what a worker keeps about it): an object is identified by its team, kind and id.
+public struct SyncObjectKind: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     /// The stored name.
     public var rawValue: String
     /// Creates a kind from its stored name.
     public init(rawValue: String) { self.rawValue = rawValue }
 
-    /// A visit's Task.
-    public static let visit = LedgerObjectKind(rawValue: "visit")
-    /// A document link's Task.
-    public static let link = LedgerObjectKind(rawValue: "link")
-    /// A space link's Task.
-    public static let spaceLink = LedgerObjectKind(rawValue: "space_link")
-    /// A Lead created for an unmatched visitor email (object id: the lowercased email).
-    public static let lead = LedgerObjectKind(rawValue: "lead")
+    /// A visit (ledger: its Task).
+    public static let visit = SyncObjectKind(rawValue: "visit")
+    /// A document link (ledger: its Task).
+    public static let link = SyncObjectKind(rawValue: "link")
+    /// A space link (ledger: its Task).
+    public static let spaceLink = SyncObjectKind(rawValue: "space_link")
+    /// An unmatched visitor email (object id: the lowercased email; ledger: the Lead created for it).
+    public static let lead = SyncObjectKind(rawValue: "lead")
 
     public var description: String { self.rawValue }
 }
@@ -191,7 +203,7 @@ public struct LedgerEntry: Sendable, Equatable {
     /// The DocSend team.
     public var teamID: String
     /// The kind of DocSend object.
-    public var kind: LedgerObjectKind
+    public var kind: SyncObjectKind
     /// The DocSend object's id.
     public var objectID: String
     /// The Salesforce object type (`Task`, `Lead`, ...).
@@ -204,7 +216,7 @@ public struct LedgerEntry: Sendable, Equatable {
     /// Creates a value.
     public init(
         teamID: String,
-        kind: LedgerObjectKind,
+        kind: SyncObjectKind,
         objectID: String,
         salesforceType: String,
         salesforceID: String,

@@ -112,6 +112,52 @@ struct SyncStoreConformanceTests {
         }
     }
 
+    @Test(arguments: Backend.available)
+    func clientCredentialsConnectionRoundTrip(_ backend: Backend) async throws {
+        try await withStore(backend) { store, _ async throws in
+            var connection = Self.connection("team_1")
+            connection.refreshToken = nil
+            #expect(connection.description.contains("refreshToken: nil"))
+            try await store.saveConnection(connection)
+            var loaded = try #require(try await store.connection(teamID: "team_1"))
+            #expect(loaded.refreshToken == nil)
+            #expect(loaded.instanceURL == "https://acme.my.salesforce.com")
+            #expect(loaded.loginURL == "https://login.salesforce.com")
+            #expect(loaded.clientID == "3MVG9-client")
+            #expect(!loaded.needsReauthentication)
+            #expect(try await store.storedRefreshTokenBytes(teamID: "team_1") == nil)
+
+            #expect(try await store.markNeedsReauthentication(teamID: "team_1", reason: "invalid_client"))
+            loaded = try #require(try await store.connection(teamID: "team_1"))
+            #expect(loaded.needsReauthentication)
+            #expect(loaded.reauthenticationReason == "invalid_client")
+            #expect(loaded.refreshToken == nil)
+
+            // Switching flows either way replaces the token columns.
+            try await store.saveConnection(Self.connection("team_1", token: "refresh-1"))
+            loaded = try #require(try await store.connection(teamID: "team_1"))
+            #expect(loaded.refreshToken == "refresh-1")
+            #expect(!loaded.description.contains("refresh-1"))
+            #expect(loaded.description.contains("refreshToken: <redacted>"))
+            try await store.saveConnection(connection)
+            #expect(try await store.connection(teamID: "team_1")?.refreshToken == nil)
+            #expect(try await store.connection(teamID: "team_1") != nil)
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func rotatingAConnectionWithoutRefreshTokenReturnsFalse(_ backend: Backend) async throws {
+        try await withStore(backend) { store, _ async throws in
+            var connection = Self.connection("team_1")
+            connection.refreshToken = nil
+            try await store.saveConnection(connection)
+            #expect(try await store.rotateRefreshToken(teamID: "team_1", old: "", new: "b") == false)
+            #expect(try await store.rotateRefreshToken(teamID: "team_1", old: "refresh-1", new: "b") == false)
+            #expect(try await store.connection(teamID: "team_1")?.refreshToken == nil)
+            #expect(try await store.storedRefreshTokenBytes(teamID: "team_1") == nil)
+        }
+    }
+
     // MARK: Encryption
 
     @Test(arguments: Backend.available)
@@ -157,47 +203,146 @@ struct SyncStoreConformanceTests {
         }
     }
 
-    // MARK: Visit state
+    // MARK: Sync state
 
     @Test(arguments: Backend.available)
-    func visitOptimisticConcurrency(_ backend: Backend) async throws {
+    func stateOptimisticConcurrency(_ backend: Backend) async throws {
         try await withStore(backend) { store, _ async throws in
-            #expect(try await store.loadVisit(teamID: "team_1", visitID: "v1") == nil)
-            #expect(try await store.saveVisit(teamID: "team_1", visitID: "v1", state: json(#"{"syncs":1}"#), expectedVersion: nil) == 1)
-            let first = try #require(try await store.loadVisit(teamID: "team_1", visitID: "v1"))
+            #expect(try await store.loadState(teamID: "team_1", kind: .visit, objectID: "v1") == nil)
+            #expect(
+                try await store.saveState(
+                    teamID: "team_1", kind: .visit, objectID: "v1", state: json(#"{"syncs":1}"#), expectedVersion: nil
+                ) == 1
+            )
+            let first = try #require(try await store.loadState(teamID: "team_1", kind: .visit, objectID: "v1"))
             #expect(first.version == 1)
             #expect(try canonical(first.state) == canonical(#"{"syncs":1}"#))
+            #expect(abs(first.updatedAt.timeIntervalSinceNow) < 60)
 
-            #expect(try await store.saveVisit(teamID: "team_1", visitID: "v1", state: json(#"{"syncs":2}"#), expectedVersion: 1) == 2)
+            #expect(
+                try await store.saveState(
+                    teamID: "team_1", kind: .visit, objectID: "v1", state: json(#"{"syncs":2}"#), expectedVersion: 1
+                ) == 2
+            )
             // A worker that loaded version 1 lost the race.
             let stale = await #expect(throws: StoreError.self) {
-                _ = try await store.saveVisit(teamID: "team_1", visitID: "v1", state: json(#"{"syncs":9}"#), expectedVersion: 1)
+                _ = try await store.saveState(
+                    teamID: "team_1", kind: .visit, objectID: "v1", state: json(#"{"syncs":9}"#), expectedVersion: 1
+                )
             }
             #expect(stale?.code == .versionConflict)
+            // A version from the future conflicts too.
+            let future = await #expect(throws: StoreError.self) {
+                _ = try await store.saveState(
+                    teamID: "team_1", kind: .visit, objectID: "v1", state: json("{}"), expectedVersion: 3
+                )
+            }
+            #expect(future?.code == .versionConflict)
             // Two workers both seeing "no state yet": the second insert conflicts too.
             let duplicate = await #expect(throws: StoreError.self) {
-                _ = try await store.saveVisit(teamID: "team_1", visitID: "v1", state: json("{}"), expectedVersion: nil)
+                _ = try await store.saveState(
+                    teamID: "team_1", kind: .visit, objectID: "v1", state: json("{}"), expectedVersion: nil
+                )
             }
             #expect(duplicate?.code == .versionConflict)
-            let last = try #require(try await store.loadVisit(teamID: "team_1", visitID: "v1"))
+            // Updating state that was never saved conflicts: nothing is at that version.
+            let missing = await #expect(throws: StoreError.self) {
+                _ = try await store.saveState(
+                    teamID: "team_1", kind: .visit, objectID: "v2", state: json("{}"), expectedVersion: 1
+                )
+            }
+            #expect(missing?.code == .versionConflict)
+            #expect(try await store.loadState(teamID: "team_1", kind: .visit, objectID: "v2") == nil)
+
+            let last = try #require(try await store.loadState(teamID: "team_1", kind: .visit, objectID: "v1"))
             #expect(last.version == 2)
             #expect(try canonical(last.state) == canonical(#"{"syncs":2}"#))
         }
     }
 
     @Test(arguments: Backend.available)
-    func concurrentVisitSavesHaveOneWinner(_ backend: Backend) async throws {
+    func stateIsKeyedByTeamKindAndObject(_ backend: Backend) async throws {
+        try await withStore(backend) { store, _ async throws in
+            // The same id under every kind, and under another team: independent objects, each from version 1.
+            let kinds: [SyncObjectKind] = [.visit, .link, .spaceLink, .lead]
+            for (index, kind) in kinds.enumerated() {
+                #expect(
+                    try await store.saveState(
+                        teamID: "team_1", kind: kind, objectID: "obj_1", state: json(#"{"kind":\#(index)}"#),
+                        expectedVersion: nil
+                    ) == 1
+                )
+            }
+            #expect(
+                try await store.saveState(
+                    teamID: "team_2", kind: .link, objectID: "obj_1", state: json(#"{"team":2}"#), expectedVersion: nil
+                ) == 1
+            )
+            // Saving one kind's state moves only its version.
+            #expect(
+                try await store.saveState(
+                    teamID: "team_1", kind: .link, objectID: "obj_1",
+                    state: json(#"{"visitors":["ada@example.com"],"not_synced_reason":null}"#), expectedVersion: 1
+                ) == 2
+            )
+            for (index, kind) in kinds.enumerated() where kind != .link {
+                let record = try #require(try await store.loadState(teamID: "team_1", kind: kind, objectID: "obj_1"))
+                #expect(record.version == 1, "\(kind)")
+                #expect(try canonical(record.state) == canonical(#"{"kind":\#(index)}"#), "\(kind)")
+            }
+            let link = try #require(try await store.loadState(teamID: "team_1", kind: .link, objectID: "obj_1"))
+            #expect(link.version == 2)
+            #expect(
+                try canonical(link.state) == canonical(#"{"not_synced_reason":null,"visitors":["ada@example.com"]}"#)
+            )
+            let other = try #require(try await store.loadState(teamID: "team_2", kind: .link, objectID: "obj_1"))
+            #expect(other.version == 1)
+            #expect(try canonical(other.state) == canonical(#"{"team":2}"#))
+            #expect(try await store.loadState(teamID: "team_2", kind: .visit, objectID: "obj_1") == nil)
+            let unknown = SyncObjectKind(rawValue: "other")
+            #expect(try await store.loadState(teamID: "team_1", kind: unknown, objectID: "obj_1") == nil)
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func stateRejectsInvalidJSON(_ backend: Backend) async throws {
+        try await withStore(backend) { store, _ async throws in
+            let error = await #expect(throws: StoreError.self) {
+                _ = try await store.saveState(
+                    teamID: "team_1", kind: .spaceLink, objectID: "sl_1", state: json("{not json"), expectedVersion: nil
+                )
+            }
+            #expect(error?.code == .invalidData)
+            #expect(try await store.loadState(teamID: "team_1", kind: .spaceLink, objectID: "sl_1") == nil)
+            // The table checks it too, for writers that bypass the store.
+            let raw = await #expect(throws: StoreError.self) {
+                try await store.execute(
+                    sql: backend.insertStateSQL(
+                        teamID: "team_1", kind: "space_link", objectID: "sl_1", state: "{not json"
+                    )
+                )
+            }
+            #expect(raw?.code == .backend)
+            #expect(try await store.loadState(teamID: "team_1", kind: .spaceLink, objectID: "sl_1") == nil)
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func concurrentStateSavesHaveOneWinner(_ backend: Backend) async throws {
         let database = try TestDatabase(backend)
         defer { database.remove() }
         try await withStores(5, on: database) { stores async throws in
-            _ = try await stores[0].saveVisit(teamID: "team_1", visitID: "v1", state: json("{}"), expectedVersion: nil)
+            _ = try await stores[0].saveState(
+                teamID: "team_1", kind: .link, objectID: "l1", state: json("{}"), expectedVersion: nil
+            )
             let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
                 for index in 0..<20 {
                     let store = stores[index % stores.count]
                     group.addTask {
                         do {
-                            _ = try await store.saveVisit(
-                                teamID: "team_1", visitID: "v1", state: json(#"{"by":\#(index)}"#), expectedVersion: 1
+                            _ = try await store.saveState(
+                                teamID: "team_1", kind: .link, objectID: "l1", state: json(#"{"by":\#(index)}"#),
+                                expectedVersion: 1
                             )
                             return true
                         } catch let error as StoreError where error.code == .versionConflict {
@@ -208,7 +353,34 @@ struct SyncStoreConformanceTests {
                 return try await group.reduce(into: [Bool]()) { $0.append($1) }
             }
             #expect(outcomes.filter { $0 }.count == 1)
-            #expect(try await stores[2].loadVisit(teamID: "team_1", visitID: "v1")?.version == 2)
+            #expect(try await stores[2].loadState(teamID: "team_1", kind: .link, objectID: "l1")?.version == 2)
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func concurrentFirstStateSavesHaveOneWinner(_ backend: Backend) async throws {
+        let database = try TestDatabase(backend)
+        defer { database.remove() }
+        try await withStores(5, on: database) { stores async throws in
+            let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for index in 0..<20 {
+                    let store = stores[index % stores.count]
+                    group.addTask {
+                        do {
+                            _ = try await store.saveState(
+                                teamID: "team_1", kind: .visit, objectID: "v1", state: json(#"{"by":\#(index)}"#),
+                                expectedVersion: nil
+                            )
+                            return true
+                        } catch let error as StoreError where error.code == .versionConflict {
+                            return false
+                        }
+                    }
+                }
+                return try await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0 }.count == 1)
+            #expect(try await stores[1].loadState(teamID: "team_1", kind: .visit, objectID: "v1")?.version == 1)
         }
     }
 
@@ -368,6 +540,77 @@ struct SyncStoreConformanceTests {
             #expect(try await store.migrationVersions() == migrations.map(\.version))
             try await store.close()
         }
+    }
+
+    @Test(arguments: Backend.available)
+    func migrationTwoKeepsVisitsAndConnections(_ backend: Backend) async throws {
+        let database = try TestDatabase(backend)
+        defer { database.remove() }
+
+        // A database at schema version 1, with a visit's state and a connection in it.
+        let old = try await database.open(migratingThrough: 1)
+        var connectionBefore: SalesforceConnection
+        do {
+            #expect(try await old.migrationVersions() == [1])
+            try await old.execute(sql: backend.insertVersion1VisitSQL)
+            try await old.saveConnection(Self.connection("team_1", token: "refresh-v1"))
+            #expect(try await old.markNeedsReauthentication(teamID: "team_1", reason: "invalid_grant: expired"))
+            connectionBefore = try #require(try await old.connection(teamID: "team_1"))
+        } catch {
+            try? await old.close()
+            throw error
+        }
+        try await old.close()
+
+        // Opening it normally applies migration 2 and keeps both rows.
+        let store = try await database.open()
+        do {
+            #expect(try await store.migrationVersions() == migrations.map(\.version))
+            let visit = try #require(try await store.loadState(teamID: "team_1", kind: .visit, objectID: "v1"))
+            #expect(visit.version == 3)
+            #expect(try canonical(visit.state) == canonical(#"{"syncs":3}"#))
+            #expect(abs(visit.updatedAt.timeIntervalSince(Backend.version1VisitUpdatedAt)) < 0.001)
+            // It was a visit: no other kind has it.
+            #expect(try await store.loadState(teamID: "team_1", kind: .link, objectID: "v1") == nil)
+            // The version carries on.
+            let stale = await #expect(throws: StoreError.self) {
+                _ = try await store.saveState(
+                    teamID: "team_1", kind: .visit, objectID: "v1", state: json("{}"), expectedVersion: 2
+                )
+            }
+            #expect(stale?.code == .versionConflict)
+            #expect(
+                try await store.saveState(
+                    teamID: "team_1", kind: .visit, objectID: "v1", state: json(#"{"syncs":4}"#), expectedVersion: 3
+                ) == 4
+            )
+            // The old table is gone.
+            await #expect(throws: StoreError.self) { try await store.execute(sql: "DELETE FROM visits") }
+
+            let connection = try #require(try await store.connection(teamID: "team_1"))
+            #expect(connection == connectionBefore)
+            #expect(connection.refreshToken == "refresh-v1")
+            #expect(connection.needsReauthentication)
+            #expect(connection.reauthenticationReason == "invalid_grant: expired")
+            // The digest came along: compare-and-swap still works on the migrated row.
+            #expect(try await store.rotateRefreshToken(teamID: "team_1", old: "other", new: "x") == false)
+            #expect(try await store.rotateRefreshToken(teamID: "team_1", old: "refresh-v1", new: "refresh-v2"))
+            #expect(try await store.connection(teamID: "team_1")?.refreshToken == "refresh-v2")
+            // The token columns are nullable now, but only together.
+            var clientCredentials = Self.connection("team_2")
+            clientCredentials.refreshToken = nil
+            try await store.saveConnection(clientCredentials)
+            #expect(try await store.connection(teamID: "team_2")?.refreshToken == nil)
+            let halfToken = await #expect(throws: StoreError.self) {
+                try await store.execute(sql: backend.insertConnectionWithDigestOnlySQL)
+            }
+            #expect(halfToken?.code == .backend)
+            #expect(try await store.connection(teamID: "team_3") == nil)
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        try await store.close()
     }
 
     // MARK: Lifecycle

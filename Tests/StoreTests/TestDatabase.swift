@@ -23,6 +23,60 @@ enum Backend: String, Sendable, CaseIterable, CustomTestStringConvertible {
     }
 
     var testDescription: String { self.rawValue }
+
+    /// When the visit of ``insertVersion1VisitSQL`` was last saved.
+    static let version1VisitUpdatedAt = Date(timeIntervalSince1970: 1_700_000_000)
+
+    /// A row of the schema-1 `visits` table (gone since migration 2): team_1's visit v1 at version 3.
+    var insertVersion1VisitSQL: String {
+        switch self {
+        case .sqlite:
+            """
+            INSERT INTO visits (team_id, visit_id, state, version, updated_at)
+            VALUES ('team_1', 'v1', '{"syncs": 3}', 3, 1700000000000)
+            """
+        case .postgres:
+            """
+            INSERT INTO visits (team_id, visit_id, state, version, updated_at)
+            VALUES ('team_1', 'v1', '{"syncs": 3}', 3, to_timestamp(1700000000))
+            """
+        }
+    }
+
+    /// A `sync_state` row written straight to the table (no quotes in the arguments).
+    func insertStateSQL(teamID: String, kind: String, objectID: String, state: String) -> String {
+        switch self {
+        case .sqlite:
+            """
+            INSERT INTO sync_state (team_id, object_kind, object_id, state, version, updated_at)
+            VALUES ('\(teamID)', '\(kind)', '\(objectID)', '\(state)', 1, 0)
+            """
+        case .postgres:
+            """
+            INSERT INTO sync_state (team_id, object_kind, object_id, state, version)
+            VALUES ('\(teamID)', '\(kind)', '\(objectID)', '\(state)', 1)
+            """
+        }
+    }
+
+    /// A connection for team_3 with a token digest but no sealed token, which the schema refuses.
+    var insertConnectionWithDigestOnlySQL: String {
+        switch self {
+        case .sqlite:
+            """
+            INSERT INTO salesforce_connections (team_id, instance_url, login_url, client_id, refresh_token_sealed,
+                refresh_token_digest, updated_at)
+            VALUES ('team_3', 'https://x.my.salesforce.com', 'https://login.salesforce.com', 'c', NULL, x'00', 0)
+            """
+        case .postgres:
+            """
+            INSERT INTO salesforce_connections (team_id, instance_url, login_url, client_id, refresh_token_sealed,
+                refresh_token_digest)
+            VALUES ('team_3', 'https://x.my.salesforce.com', 'https://login.salesforce.com', 'c', NULL,
+                decode('00', 'hex'))
+            """
+        }
+    }
 }
 
 /// One empty database for one test: a temporary SQLite file, or a fresh schema on the test PostgreSQL server, so
@@ -59,18 +113,24 @@ final class TestDatabase: Sendable {
 
     static let logger = Logger(label: "store-tests", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    /// Opens a new store instance on this test's database.
-    func open(key: StoreEncryptionKey? = nil) async throws -> any SyncStore {
+    /// Opens a new store instance on this test's database, migrating it up to `lastMigration` (default: all).
+    func open(
+        key: StoreEncryptionKey? = nil,
+        migratingThrough lastMigration: Int = .max
+    ) async throws -> any SyncStore {
         let key = key ?? self.key
         switch self.location {
         case .sqlite(let path):
-            return try await SQLiteStore.open(path: path, encryptionKey: key, logger: Self.logger)
+            return try await SQLiteStore.open(
+                path: path, encryptionKey: key, logger: Self.logger, migratingThrough: lastMigration
+            )
         case .postgres(let postgres):
             var configuration = postgres.clientConfiguration
             // Many stores per test, many tests at once: keep each pool small.
             configuration.options.maximumConnections = 4
             return try await PostgresStore.open(
-                configuration: configuration, schema: postgres.schema, encryptionKey: key, logger: Self.logger
+                configuration: configuration, schema: postgres.schema, encryptionKey: key, logger: Self.logger,
+                migratingThrough: lastMigration
             )
         }
     }
@@ -125,6 +185,15 @@ extension SyncStore {
         case let store as SQLiteStore: try await store.storedRefreshToken(teamID: teamID)
         case let store as PostgresStore: try await store.storedRefreshToken(teamID: teamID)
         default: nil
+        }
+    }
+
+    /// Runs SQL that returns no rows straight on the database.
+    func execute(sql: String) async throws {
+        switch self {
+        case let store as SQLiteStore: try await store.execute(sql: sql)
+        case let store as PostgresStore: try await store.execute(sql: sql)
+        default: throw TestSetupError("execute(sql:) needs a SQLiteStore or a PostgresStore")
         }
     }
 

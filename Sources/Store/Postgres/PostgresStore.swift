@@ -28,6 +28,22 @@ public final class PostgresStore: SyncStore {
         openTimeout: Duration = .seconds(30),
         logger: Logger
     ) async throws -> PostgresStore {
+        try await Self.open(
+            configuration: configuration, schema: schema, encryptionKey: encryptionKey, openTimeout: openTimeout,
+            logger: logger, migratingThrough: Int.max
+        )
+    }
+
+    /// Connects, applying pending migrations up to version `lastMigration` only (tests build a database at an
+    /// older schema version with it).
+    static func open(
+        configuration: PostgresClient.Configuration,
+        schema: String? = nil,
+        encryptionKey: StoreEncryptionKey,
+        openTimeout: Duration = .seconds(30),
+        logger: Logger,
+        migratingThrough lastMigration: Int
+    ) async throws -> PostgresStore {
         var configuration = configuration
         if let schema {
             guard Self.isPlainIdentifier(schema) else {
@@ -46,7 +62,7 @@ public final class PostgresStore: SyncStore {
         let server = "\(configuration.host ?? "?"):\(configuration.port ?? 0)"
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await store.migrate() }
+                group.addTask { try await store.migrate(through: lastMigration) }
                 group.addTask {
                     try await Task.sleep(for: openTimeout)
                     throw StoreError(
@@ -79,10 +95,10 @@ public final class PostgresStore: SyncStore {
         return name.unicodeScalars.allSatisfy { $0 == "_" || ("a"..."z").contains($0) || ("0"..."9").contains($0) }
     }
 
-    /// Applies pending migrations in one transaction holding a transaction-level advisory lock: a second process
-    /// opening the same database waits for the first, then finds them applied. DDL is transactional in PostgreSQL,
-    /// so a failing migration leaves the previous version intact.
-    private func migrate() async throws {
+    /// Applies pending migrations (up to version `lastMigration`) in one transaction holding a transaction-level
+    /// advisory lock: a second process opening the same database waits for the first, then finds them applied. DDL
+    /// is transactional in PostgreSQL, so a failing migration leaves the previous version intact.
+    private func migrate(through lastMigration: Int) async throws {
         let lockName = "docsend-sync schema migrations \(self.schema ?? "public")"
         let schema = self.schema
         let logger = self.logger
@@ -106,7 +122,8 @@ public final class PostgresStore: SyncStore {
                     done.insert(version)
                 }
                 var applied: [Int] = []
-                for migration in migrations where !done.contains(migration.version) {
+                for migration in migrations
+                where migration.version <= lastMigration && !done.contains(migration.version) {
                     for statement in migration.postgres {
                         try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                     }
@@ -200,7 +217,7 @@ public final class PostgresStore: SyncStore {
             """,
             "reading a Salesforce connection"
         ) { row in
-            try row.decode((String, String, String, Data, Bool, String?, Date).self)
+            try row.decode((String, String, String, Data?, Bool, String?, Date).self)
         }.first
         guard let (instanceURL, loginURL, clientID, sealed, needsReauthentication, reason, updatedAt) = row else {
             return nil
@@ -210,7 +227,7 @@ public final class PostgresStore: SyncStore {
             instanceURL: instanceURL,
             loginURL: loginURL,
             clientID: clientID,
-            refreshToken: try self.cipher.open(Array(sealed), teamID: teamID),
+            refreshToken: try sealed.map { try self.cipher.open(Array($0), teamID: teamID) },
             needsReauthentication: needsReauthentication,
             reauthenticationReason: reason,
             updatedAt: updatedAt
@@ -218,8 +235,9 @@ public final class PostgresStore: SyncStore {
     }
 
     public func saveConnection(_ connection: SalesforceConnection) async throws {
-        let sealed = Data(try self.cipher.seal(connection.refreshToken, teamID: connection.teamID))
-        let digest = Data(self.cipher.digest(connection.refreshToken))
+        // A client-credentials connection has no refresh token: both columns are NULL.
+        let sealed = try connection.refreshToken.map { Data(try self.cipher.seal($0, teamID: connection.teamID)) }
+        let digest = connection.refreshToken.map { Data(self.cipher.digest($0)) }
         _ = try await self.count(
             """
             INSERT INTO salesforce_connections (team_id, instance_url, login_url, client_id, refresh_token_sealed,
@@ -241,6 +259,7 @@ public final class PostgresStore: SyncStore {
         let sealed = Data(try self.cipher.seal(new, teamID: teamID))
         let oldDigest = Data(self.cipher.digest(old))
         let newDigest = Data(self.cipher.digest(new))
+        // A connection without a refresh token has a NULL digest, which equals nothing: no row changes.
         return try await self.count(
             """
             UPDATE salesforce_connections
@@ -288,52 +307,65 @@ public final class PostgresStore: SyncStore {
         )
     }
 
-    // MARK: Visit state
+    // MARK: Sync state
 
-    public func loadVisit(teamID: String, visitID: String) async throws -> VisitRecord? {
+    public func loadState(teamID: String, kind: SyncObjectKind, objectID: String) async throws -> StateRecord? {
         try await self.rows(
-            "SELECT state::text, version, updated_at FROM visits WHERE team_id = \(teamID) AND visit_id = \(visitID)",
-            "reading a visit"
+            """
+            SELECT state::text, version, updated_at FROM sync_state
+            WHERE team_id = \(teamID) AND object_kind = \(kind.rawValue) AND object_id = \(objectID)
+            """,
+            "reading sync state"
         ) { row in
             let (state, version, updatedAt) = try row.decode((String, Int64, Date).self)
-            return VisitRecord(state: Data(state.utf8), version: version, updatedAt: updatedAt)
+            return StateRecord(state: Data(state.utf8), version: version, updatedAt: updatedAt)
         }.first
     }
 
-    public func saveVisit(teamID: String, visitID: String, state: Data, expectedVersion: Int64?) async throws -> Int64 {
-        let text = try state.validatedJSON("the state of visit \(visitID)")
+    public func saveState(
+        teamID: String,
+        kind: SyncObjectKind,
+        objectID: String,
+        state: Data,
+        expectedVersion: Int64?
+    ) async throws -> Int64 {
+        let text = try state.validatedJSON("the state of \(kind) \(objectID)")
         if let expectedVersion {
             let saved = try await self.count(
                 """
-                UPDATE visits SET state = \(text)::jsonb, version = version + 1, updated_at = now()
-                WHERE team_id = \(teamID) AND visit_id = \(visitID) AND version = \(expectedVersion)
+                UPDATE sync_state SET state = \(text)::jsonb, version = version + 1, updated_at = now()
+                WHERE team_id = \(teamID) AND object_kind = \(kind.rawValue) AND object_id = \(objectID)
+                    AND version = \(expectedVersion)
                 RETURNING 1
                 """,
-                "saving a visit"
+                "saving sync state"
             )
             guard saved == 1 else {
-                throw StoreError(.versionConflict, "visit \(visitID) of team \(teamID) is no longer at version \(expectedVersion)")
+                throw StoreError(
+                    .versionConflict,
+                    "the state of \(kind) \(objectID) of team \(teamID) is no longer at version \(expectedVersion)"
+                )
             }
             return expectedVersion + 1
         }
         let inserted = try await self.count(
             """
-            INSERT INTO visits (team_id, visit_id, state, version, updated_at)
-            VALUES (\(teamID), \(visitID), \(text)::jsonb, 1, now())
-            ON CONFLICT (team_id, visit_id) DO NOTHING
+            INSERT INTO sync_state (team_id, object_kind, object_id, state, version, updated_at)
+            VALUES (\(teamID), \(kind.rawValue), \(objectID), \(text)::jsonb, 1, now())
+            ON CONFLICT (team_id, object_kind, object_id) DO NOTHING
             RETURNING 1
             """,
-            "saving a new visit"
+            "saving new sync state"
         )
         guard inserted == 1 else {
-            throw StoreError(.versionConflict, "visit \(visitID) of team \(teamID) was already saved")
+            throw StoreError(.versionConflict, "the state of \(kind) \(objectID) of team \(teamID) was already saved")
         }
         return 1
     }
 
     // MARK: Ledger
 
-    public func ledgerEntry(teamID: String, kind: LedgerObjectKind, objectID: String) async throws -> LedgerEntry? {
+    public func ledgerEntry(teamID: String, kind: SyncObjectKind, objectID: String) async throws -> LedgerEntry? {
         try await self.rows(
             """
             SELECT salesforce_type, salesforce_id, created_at FROM ledger
@@ -351,7 +383,7 @@ public final class PostgresStore: SyncStore {
 
     public func recordLedgerEntry(
         teamID: String,
-        kind: LedgerObjectKind,
+        kind: SyncObjectKind,
         objectID: String,
         salesforceType: String,
         salesforceID: String
@@ -431,10 +463,17 @@ public final class PostgresStore: SyncStore {
 }
 
 extension PostgresStore {
-    /// The refresh token's bytes as stored (tests check that they are not the plaintext).
+    /// Runs SQL statements that return no rows, as they are (tests write rows the API cannot, such as an older
+    /// schema's).
+    func execute(sql: String) async throws {
+        _ = try await self.count(PostgresQuery(unsafeSQL: sql), "running SQL")
+    }
+
+    /// The refresh token's bytes as stored (tests check that they are not the plaintext); `nil` when the team has
+    /// no connection or a connection without a refresh token.
     func storedRefreshToken(teamID: String) async throws -> [UInt8]? {
         try await self.rows(
             "SELECT refresh_token_sealed FROM salesforce_connections WHERE team_id = \(teamID)", "reading a token"
-        ) { row in Array(try row.decode(Data.self)) }.first
+        ) { row in try row.decode(Data?.self).map(Array.init) }.first ?? nil
     }
 }

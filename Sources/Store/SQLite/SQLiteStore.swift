@@ -23,6 +23,21 @@ public final class SQLiteStore: SyncStore {
         busyTimeout: Duration = .seconds(10),
         logger: Logger
     ) async throws -> SQLiteStore {
+        try await Self.open(
+            path: path, encryptionKey: encryptionKey, busyTimeout: busyTimeout, logger: logger,
+            migratingThrough: Int.max
+        )
+    }
+
+    /// Opens the database, applying pending migrations up to version `lastMigration` only (tests build a database
+    /// at an older schema version with it).
+    static func open(
+        path: String,
+        encryptionKey: StoreEncryptionKey,
+        busyTimeout: Duration = .seconds(10),
+        logger: Logger,
+        migratingThrough lastMigration: Int
+    ) async throws -> SQLiteStore {
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -32,7 +47,7 @@ public final class SQLiteStore: SyncStore {
         let connection = try await SQLiteConnection.open(path: path, busyTimeout: busyTimeout)
         let store = SQLiteStore(connection: connection, cipher: TokenCipher(key: encryptionKey), logger: logger)
         do {
-            try await store.migrate()
+            try await store.migrate(through: lastMigration)
         } catch {
             await connection.close()
             throw error
@@ -46,9 +61,9 @@ public final class SQLiteStore: SyncStore {
         self.logger = logger
     }
 
-    /// Applies pending migrations inside one `BEGIN IMMEDIATE` transaction: a second process opening the same file
-    /// waits, then finds them applied.
-    private func migrate() async throws {
+    /// Applies pending migrations (up to version `lastMigration`) inside one `BEGIN IMMEDIATE` transaction: a
+    /// second process opening the same file waits, then finds them applied.
+    private func migrate(through lastMigration: Int) async throws {
         let path = self.connection.path
         let applied: [Migration] = try await self.connection.run { db in
             do {
@@ -61,7 +76,8 @@ public final class SQLiteStore: SyncStore {
                     )
                     let done = Set(try db.query("SELECT version FROM schema_migrations").compactMap { $0.first?.integer })
                     var applied: [Migration] = []
-                    for migration in migrations where !done.contains(Int64(migration.version)) {
+                    for migration in migrations
+                    where migration.version <= lastMigration && !done.contains(Int64(migration.version)) {
                         for statement in migration.sqlite { try db.execute(statement) }
                         try db.query(
                             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
@@ -142,7 +158,7 @@ public final class SQLiteStore: SyncStore {
             instanceURL: row[0].text ?? "",
             loginURL: row[1].text ?? "",
             clientID: row[2].text ?? "",
-            refreshToken: try self.cipher.open(row[3].blob ?? [], teamID: teamID),
+            refreshToken: try row[3].blob.map { try self.cipher.open($0, teamID: teamID) },
             needsReauthentication: (row[4].integer ?? 0) != 0,
             reauthenticationReason: row[5].text,
             updatedAt: Self.date(row[6])
@@ -150,8 +166,9 @@ public final class SQLiteStore: SyncStore {
     }
 
     public func saveConnection(_ connection: SalesforceConnection) async throws {
-        let sealed = try self.cipher.seal(connection.refreshToken, teamID: connection.teamID)
-        let digest = self.cipher.digest(connection.refreshToken)
+        // A client-credentials connection has no refresh token: both columns are NULL.
+        let sealed = try connection.refreshToken.map { try self.cipher.seal($0, teamID: connection.teamID) }
+        let digest = connection.refreshToken.map { self.cipher.digest($0) }
         try await self.connection.run { db in
             try db.query(
                 """
@@ -167,7 +184,7 @@ public final class SQLiteStore: SyncStore {
                 """,
                 [
                     .text(connection.teamID), .text(connection.instanceURL), .text(connection.loginURL),
-                    .text(connection.clientID), .blob(sealed), .blob(digest),
+                    .text(connection.clientID), sealed.map { .blob($0) } ?? .null, digest.map { .blob($0) } ?? .null,
                     .integer(connection.needsReauthentication ? 1 : 0),
                     connection.reauthenticationReason.map { .text($0) } ?? .null, .integer(Self.now()),
                 ]
@@ -179,6 +196,7 @@ public final class SQLiteStore: SyncStore {
         let sealed = try self.cipher.seal(new, teamID: teamID)
         let oldDigest = self.cipher.digest(old)
         let newDigest = self.cipher.digest(new)
+        // A connection without a refresh token has a NULL digest, which equals nothing: no row changes.
         return try await self.connection.run { db in
             try db.query(
                 """
@@ -230,46 +248,61 @@ public final class SQLiteStore: SyncStore {
         }
     }
 
-    // MARK: Visit state
+    // MARK: Sync state
 
-    public func loadVisit(teamID: String, visitID: String) async throws -> VisitRecord? {
+    public func loadState(teamID: String, kind: SyncObjectKind, objectID: String) async throws -> StateRecord? {
         try await self.connection.run { db in
             guard let row = try db.query(
-                "SELECT state, version, updated_at FROM visits WHERE team_id = ?1 AND visit_id = ?2",
-                [.text(teamID), .text(visitID)]
+                """
+                SELECT state, version, updated_at FROM sync_state
+                WHERE team_id = ?1 AND object_kind = ?2 AND object_id = ?3
+                """,
+                [.text(teamID), .text(kind.rawValue), .text(objectID)]
             ).first else { return nil }
-            return VisitRecord(state: Data(row[0].blob ?? []), version: row[1].integer ?? 0, updatedAt: Self.date(row[2]))
+            return StateRecord(
+                state: Data(row[0].blob ?? []), version: row[1].integer ?? 0, updatedAt: Self.date(row[2])
+            )
         }
     }
 
-    public func saveVisit(teamID: String, visitID: String, state: Data, expectedVersion: Int64?) async throws -> Int64 {
-        let text = try state.validatedJSON("the state of visit \(visitID)")
+    public func saveState(
+        teamID: String,
+        kind: SyncObjectKind,
+        objectID: String,
+        state: Data,
+        expectedVersion: Int64?
+    ) async throws -> Int64 {
+        let text = try state.validatedJSON("the state of \(kind) \(objectID)")
         return try await self.connection.run { db in
             if let expectedVersion {
                 try db.query(
                     """
-                    UPDATE visits SET state = ?3, version = version + 1, updated_at = ?4
-                    WHERE team_id = ?1 AND visit_id = ?2 AND version = ?5
+                    UPDATE sync_state SET state = ?4, version = version + 1, updated_at = ?5
+                    WHERE team_id = ?1 AND object_kind = ?2 AND object_id = ?3 AND version = ?6
                     """,
-                    [.text(teamID), .text(visitID), .text(text), .integer(Self.now()), .integer(expectedVersion)]
+                    [.text(teamID), .text(kind.rawValue), .text(objectID), .text(text), .integer(Self.now()),
+                     .integer(expectedVersion)]
                 )
                 guard db.changes == 1 else {
                     throw StoreError(
                         .versionConflict,
-                        "visit \(visitID) of team \(teamID) is no longer at version \(expectedVersion)"
+                        "the state of \(kind) \(objectID) of team \(teamID) is no longer at version \(expectedVersion)"
                     )
                 }
                 return expectedVersion + 1
             }
             try db.query(
                 """
-                INSERT INTO visits (team_id, visit_id, state, version, updated_at) VALUES (?1, ?2, ?3, 1, ?4)
-                ON CONFLICT (team_id, visit_id) DO NOTHING
+                INSERT INTO sync_state (team_id, object_kind, object_id, state, version, updated_at)
+                VALUES (?1, ?2, ?3, ?4, 1, ?5)
+                ON CONFLICT (team_id, object_kind, object_id) DO NOTHING
                 """,
-                [.text(teamID), .text(visitID), .text(text), .integer(Self.now())]
+                [.text(teamID), .text(kind.rawValue), .text(objectID), .text(text), .integer(Self.now())]
             )
             guard db.changes == 1 else {
-                throw StoreError(.versionConflict, "visit \(visitID) of team \(teamID) was already saved")
+                throw StoreError(
+                    .versionConflict, "the state of \(kind) \(objectID) of team \(teamID) was already saved"
+                )
             }
             return 1
         }
@@ -277,7 +310,7 @@ public final class SQLiteStore: SyncStore {
 
     // MARK: Ledger
 
-    public func ledgerEntry(teamID: String, kind: LedgerObjectKind, objectID: String) async throws -> LedgerEntry? {
+    public func ledgerEntry(teamID: String, kind: SyncObjectKind, objectID: String) async throws -> LedgerEntry? {
         try await self.connection.run { db in
             try Self.ledgerRow(&db, teamID: teamID, kind: kind, objectID: objectID)
         }
@@ -285,7 +318,7 @@ public final class SQLiteStore: SyncStore {
 
     public func recordLedgerEntry(
         teamID: String,
-        kind: LedgerObjectKind,
+        kind: SyncObjectKind,
         objectID: String,
         salesforceType: String,
         salesforceID: String
@@ -312,7 +345,7 @@ public final class SQLiteStore: SyncStore {
     private static func ledgerRow(
         _ db: inout SQLiteDatabase,
         teamID: String,
-        kind: LedgerObjectKind,
+        kind: SyncObjectKind,
         objectID: String
     ) throws -> LedgerEntry? {
         guard let row = try db.query(
@@ -387,7 +420,14 @@ public final class SQLiteStore: SyncStore {
 }
 
 extension SQLiteStore {
-    /// The refresh token's bytes as stored (tests check that they are not the plaintext).
+    /// Runs SQL statements that return no rows, as they are (tests write rows the API cannot, such as an older
+    /// schema's).
+    func execute(sql: String) async throws {
+        try await self.connection.run { db in try db.execute(sql) }
+    }
+
+    /// The refresh token's bytes as stored (tests check that they are not the plaintext); `nil` when the team has
+    /// no connection or a connection without a refresh token.
     func storedRefreshToken(teamID: String) async throws -> [UInt8]? {
         try await self.connection.run { db in
             try db.query(
