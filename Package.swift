@@ -144,7 +144,9 @@ let package = Package(
             name: "SalesforceTests",
             dependencies: ["Salesforce", "SalesforceSandbox", "HTTP", .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "SalesforceSandboxTests", dependencies: ["SalesforceSandbox", "HTTP"]),
+        // SyncCore only for the check that the activity-demo seed matches the activity simulator's teams
+        // (the sandbox library itself never depends on SyncCore).
+        .testTarget(name: "SalesforceSandboxTests", dependencies: ["SalesforceSandbox", "HTTP", "SyncCore"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "Logging", package: "swift-log")]),
     ]
 )

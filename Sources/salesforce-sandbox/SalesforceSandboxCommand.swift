@@ -15,7 +15,7 @@ struct SalesforceSandboxCommand: AsyncParsableCommand {
     @Option(help: "Port to bind; 0 picks a free port (printed on start).")
     var port = 8443
 
-    @Option(help: "Seed JSON file (default: the built-in demo seed).")
+    @Option(help: "A built-in seed (demo, activity-demo) or a seed JSON file (default: demo). A file called like a built-in seed needs a path: ./demo.")
     var seed: String?
 
     @Flag(help: "Start with an empty org instead of the demo seed (ignored with --seed).")
@@ -52,7 +52,7 @@ struct SalesforceSandboxCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var s = try seed.map { try SandboxSeed.load(path: $0) } ?? (empty ? SandboxSeed() : SandboxSeed.demo)
+        var s = try seed.map { try SandboxSeed.builtIn(named: $0) ?? SandboxSeed.load(path: $0) } ?? (empty ? SandboxSeed() : SandboxSeed.demo)
         if let apiMax { s.limits = LimitsSeed(dailyApiRequests: apiMax, used: s.limits?.used) }
         if let tokenLifetime { s.accessTokenLifetimeSeconds = tokenLifetime }
         if latencyMs != nil || faultSeed != nil || !fault.isEmpty {

@@ -148,7 +148,9 @@ struct RecordStore: Sendable {
 
     // MARK: Writes through the API (validated)
 
-    mutating func create(type: String, body: JSONObject, now: Date, userId: String?) throws(SalesforceError) -> String {
+    mutating func create(
+        type: String, body: JSONObject, now: Date, userId: String?, duplicates: DuplicatePolicy = .none
+    ) throws(SalesforceError) -> String {
         guard let schema = schema(type) else { throw SalesforceError.notFound() }
         guard schema.createable else {
             throw SalesforceError("INVALID_TYPE_FOR_OPERATION", "entity type \(schema.name) does not support insert")
@@ -175,6 +177,7 @@ struct RecordStore: Sendable {
             throw SalesforceError("REQUIRED_FIELD_MISSING", "Required fields are missing: [\(missing.joined(separator: ", "))]", fields: missing)
         }
         try checkRecordRules(fields, schema: schema, existingId: nil)
+        try checkDuplicates(fields, schema: schema, policy: duplicates)
         let id = nextId(schema)
         fields["Id"] = .string(id)
         stampNew(&fields, schema: schema, now: now, userId: userId)

@@ -8,7 +8,9 @@ extension SandboxOrg {
 
     /// `POST composite`: up to 25 subrequests with `@{ref.path}` references, optional `allOrNone`
     /// rollback; always HTTP 200 with a `compositeResponse` entry per subrequest. One API call.
-    func composite(body: Data, version: String, userId: String) throws(SalesforceError) -> RESTResult {
+    func composite(
+        body: Data, headers requestHeaders: [(name: String, value: String)], version: String, userId: String
+    ) throws(SalesforceError) -> RESTResult {
         let request = try parseObjectBody(body)
         guard let subs = request["compositeRequest"]?.arrayValue else {
             throw SalesforceError("INVALID_INPUT", "compositeRequest: required field is missing")
@@ -42,6 +44,7 @@ extension SandboxOrg {
             }
         }
         let snapshot = store
+        let mark = changeMark
         var results: [(ref: String, status: Int, body: JSONValue?, headers: JSONObject)] = []
         var values: [String: JSONValue] = [:]
         var failed = false
@@ -69,7 +72,8 @@ extension SandboxOrg {
             if segments.count >= 3, segments[0] == "services", segments[1] == "data", let v = Self.version(segments[2]) {
                 result = rest(
                     method: method, segments: Array(segments.dropFirst(3)), query: SandboxHTTPRequest.parseForm(rawQuery),
-                    body: resolvedBody?.data ?? Data(), headers: [], version: v, userId: userId, topLevel: false)
+                    body: resolvedBody?.data ?? Data(), headers: subrequestHeaders(o, inheriting: requestHeaders), version: v, userId: userId,
+                    topLevel: false)
             } else {
                 result = .error(.notFound())
             }
@@ -84,6 +88,7 @@ extension SandboxOrg {
         }
         if allOrNone && failed {
             store = snapshot
+            rollBackChanges(to: mark)
             for i in results.indices where results[i].status < 300 {
                 results[i] = (results[i].ref, 400, .array([Self.processingHalted.restJSON]), JSONObject())
             }
@@ -95,6 +100,20 @@ extension SandboxOrg {
             ]))
         }
         return RESTResult(status: 200, body: ["compositeResponse": .array(response)])
+    }
+
+    /// A subrequest's `httpHeaders`, plus the composite request's `Sforce-Duplicate-Rule-Header` when the
+    /// subrequest sets none (the header of the composite request applies to each of its saves).
+    private func subrequestHeaders(_ sub: JSONObject, inheriting outer: [(name: String, value: String)]) -> [(name: String, value: String)] {
+        var out: [(name: String, value: String)] = []
+        for (name, value) in sub["httpHeaders"]?.objectValue ?? JSONObject() {
+            if let text = value.stringValue { out.append((name, text)) }
+        }
+        let duplicateHeader = "Sforce-Duplicate-Rule-Header"
+        if !out.contains(where: { $0.name.caseInsensitiveCompare(duplicateHeader) == .orderedSame }) {
+            out += outer.filter { $0.name.caseInsensitiveCompare(duplicateHeader) == .orderedSame }
+        }
+        return out
     }
 
     private func splitURL(_ url: String) -> (String, String) {
@@ -172,7 +191,9 @@ extension SandboxOrg {
     // MARK: sObject Collections
 
     /// `POST|PATCH|DELETE composite/sobjects`: up to 200 records, results in input order. One API call.
-    func collections(method: String, query: [String: String], body: Data, version: String, userId: String) throws(SalesforceError) -> RESTResult {
+    func collections(
+        method: String, query: [String: String], body: Data, headers: [(name: String, value: String)], version: String, userId: String
+    ) throws(SalesforceError) -> RESTResult {
         let items: [JSONValue]
         let allOrNone: Bool
         if method == "DELETE" {
@@ -192,10 +213,11 @@ extension SandboxOrg {
             throw SalesforceError("EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records into this call")
         }
         let snapshot = store
+        let mark = changeMark
         var results: [(id: String?, error: SalesforceError?)] = []
         for item in items {
             do throws(SalesforceError) {
-                results.append((try collectionItem(method: method, item, userId: userId), nil))
+                results.append((try collectionItem(method: method, item, headers: headers, userId: userId), nil))
             } catch {
                 let id = method == "POST" ? nil : (item.stringValue ?? item["Id"]?.stringValue)
                 results.append((id, error))
@@ -204,6 +226,7 @@ extension SandboxOrg {
         let anyFailed = results.contains { $0.error != nil }
         if allOrNone && anyFailed {
             store = snapshot
+            rollBackChanges(to: mark)
             let rolledBack = SalesforceError(
                 "ALL_OR_NONE_OPERATION_ROLLED_BACK", "Record rolled back because not all records were valid and the request was using AllOrNone header")
             results = results.map { r in r.error == nil ? ((method == "POST" ? nil : r.id), rolledBack) : r }
@@ -218,12 +241,14 @@ extension SandboxOrg {
         return RESTResult(status: 200, body: .array(out))
     }
 
-    private func collectionItem(method: String, _ item: JSONValue, userId: String) throws(SalesforceError) -> String {
+    private func collectionItem(
+        method: String, _ item: JSONValue, headers: [(name: String, value: String)], userId: String
+    ) throws(SalesforceError) -> String {
         if method == "DELETE" {
             let id = item.stringValue ?? ""
             guard let full = SalesforceID.normalize(id) else { throw SalesforceError("MALFORMED_ID", "malformed id \(id)") }
             guard let type = store.objectName(forId: full) else { throw SalesforceError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id") }
-            try store.delete(type: type, id: full, now: Date())
+            try apiDelete(type: type, id: full)
             return full
         }
         guard var fields = item.objectValue else { throw SalesforceError("INVALID_INPUT", "Each record must be a JSON object") }
@@ -233,13 +258,13 @@ extension SandboxOrg {
         guard store.schema(type) != nil else { throw SalesforceError("INVALID_TYPE", "sObject type '\(type)' is not supported.") }
         fields["attributes"] = nil
         if method == "POST" {
-            return try store.create(type: type, body: fields, now: Date(), userId: userId)
+            return try apiCreate(type: type, body: fields, userId: userId, headers: headers)
         }
         guard let idKey = fields.keys.first(where: { $0.caseInsensitiveCompare("Id") == .orderedSame }), let id = fields[idKey]?.stringValue else {
             throw SalesforceError("MISSING_ARGUMENT", "Id not specified in an update call")
         }
         fields[idKey] = nil
-        try store.update(type: type, id: id, body: fields, now: Date(), userId: userId)
+        try apiUpdate(type: type, id: id, body: fields, userId: userId)
         return SalesforceID.normalize(id) ?? id
     }
 }

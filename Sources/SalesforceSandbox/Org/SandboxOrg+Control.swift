@@ -38,6 +38,7 @@ extension SandboxOrg {
                     "GET /_sandbox/records/{type}", "POST /_sandbox/records/{type}", "GET /_sandbox/requests", "DELETE /_sandbox/requests",
                     "POST /_sandbox/reset", "POST /_sandbox/seed", "GET|PUT|DELETE /_sandbox/faults", "POST /_sandbox/faults/rules",
                     "GET|PUT /_sandbox/limits", "POST|DELETE /_sandbox/tokens", "PUT /_sandbox/tokens/lifetime", "GET|PUT /_sandbox/info",
+                    "GET|PUT|DELETE /_sandbox/duplicate-rules", "GET /_sandbox/changes?after=N",
                 ],
             ])
         case ("GET", ["info"]):
@@ -130,6 +131,36 @@ extension SandboxOrg {
         case ("DELETE", ["tokens"]):
             expireAllAccessTokens()
             return SandboxHTTPResponse(status: 204)
+        case ("GET", ["duplicate-rules"]):
+            return Self.encode(duplicateRuleSet)
+        case ("PUT", ["duplicate-rules"]):
+            switch Self.decode([DuplicateRuleSeed].self, req.body) {
+            case .success(let rules):
+                do throws(SalesforceError) {
+                    try setDuplicateRules(rules)
+                } catch {
+                    return Self.controlError(400, error.message)
+                }
+                return Self.encode(duplicateRuleSet)
+            case .failure(let e): return Self.controlError(400, e.message)
+            }
+        case ("DELETE", ["duplicate-rules"]):
+            duplicateRuleSet = []
+            return SandboxHTTPResponse(status: 204)
+        case ("GET", ["changes"]):
+            var after = 0
+            if let text = req.query["after"] {
+                guard let n = Int(text.trimmingCharacters(in: .whitespaces)), n >= 0 else {
+                    return Self.controlError(400, "after must be a whole number ≥ 0, got \(text)")
+                }
+                after = n
+            }
+            let page = changeFeed.page(after: after)
+            return .json(200, .object(JSONObject([
+                ("changes", .array(page.changes.map(\.json))),
+                ("last", .number(Double(page.changes.last?.seq ?? changeFeed.lastSeq))),
+                ("more", .bool(page.more)),
+            ])))
         case ("PUT", ["tokens", "lifetime"]):
             guard let o = try? JSONValue.parse(req.body).objectValue else { return Self.controlError(400, "expected {\"seconds\":N|null}") }
             setAccessTokenLifetime(seconds: o["seconds"]?.numberValue)

@@ -184,16 +184,16 @@ extension SandboxOrg {
             guard s.count == 2 else { throw SalesforceError.notFound() }
             return RESTResult(status: 200, body: try nextPage(locator: s[1], version: version))
         case "sobjects":
-            return try sobjects(method: method, s: Array(s.dropFirst()), query: query, body: body, version: version, userId: userId)
+            return try sobjects(method: method, s: Array(s.dropFirst()), query: query, body: body, headers: headers, version: version, userId: userId)
         case "composite":
             if s.count == 1 {
                 try allow(method, ["POST"])
                 guard topLevel else { throw SalesforceError("INVALID_REQUEST", "Composite requests cannot be nested") }
-                return try composite(body: body, version: version, userId: userId)
+                return try composite(body: body, headers: headers, version: version, userId: userId)
             }
             if s.count == 2, s[1] == "sobjects" {
                 try allow(method, ["POST", "PATCH", "DELETE"])
-                return try collections(method: method, query: query, body: body, version: version, userId: userId)
+                return try collections(method: method, query: query, body: body, headers: headers, version: version, userId: userId)
             }
             throw SalesforceError.notFound()
         default:
@@ -288,7 +288,9 @@ extension SandboxOrg {
         return o
     }
 
-    private func sobjects(method: String, s: [String], query: [String: String], body: Data, version: String, userId: String) throws(SalesforceError) -> RESTResult {
+    private func sobjects(
+        method: String, s: [String], query: [String: String], body: Data, headers: [(name: String, value: String)], version: String, userId: String
+    ) throws(SalesforceError) -> RESTResult {
         let base = "/services/data/v\(version)/sobjects"
         if s.isEmpty {
             try allow(method, ["GET"])
@@ -302,7 +304,7 @@ extension SandboxOrg {
             if method == "GET" {
                 return RESTResult(status: 200, body: ["objectDescribe": describeSummary(schema, version: version), "recentItems": []])
             }
-            let id = try store.create(type: schema.name, body: try parseObjectBody(body), now: Date(), userId: userId)
+            let id = try apiCreate(type: schema.name, body: try parseObjectBody(body), userId: userId, headers: headers)
             return RESTResult(status: 201, body: ["id": .string(id), "success": true, "errors": []], headers: [("Location", "\(base)/\(schema.name)/\(id)")])
         case 2 where s[1] == "describe":
             try allow(method, ["GET"])
@@ -317,15 +319,17 @@ extension SandboxOrg {
                 let r = try store.existingRecord(schema: schema, id: id)
                 return RESTResult(status: 200, body: recordJSON(r, fields: try fieldsParam(query, schema: schema), version: version))
             case "PATCH":
-                try store.update(type: schema.name, id: id, body: try parseObjectBody(body), now: Date(), userId: userId)
+                try apiUpdate(type: schema.name, id: id, body: try parseObjectBody(body), userId: userId)
                 return RESTResult(status: 204)
             default:
-                try store.delete(type: schema.name, id: id, now: Date())
+                try apiDelete(type: schema.name, id: id)
                 return RESTResult(status: 204)
             }
         case 3:
             try allow(method, ["GET", "PATCH", "DELETE"])
-            return try externalId(method: method, schema: schema, fieldName: s[1], value: s[2], query: query, body: body, version: version, userId: userId)
+            return try externalId(
+                method: method, schema: schema, fieldName: s[1], value: s[2], query: query, body: body, headers: headers, version: version,
+                userId: userId)
         default:
             throw SalesforceError.notFound()
         }
@@ -347,7 +351,8 @@ extension SandboxOrg {
     }
 
     private func externalId(
-        method: String, schema: ObjectSchema, fieldName: String, value: String, query: [String: String], body: Data, version: String, userId: String
+        method: String, schema: ObjectSchema, fieldName: String, value: String, query: [String: String], body: Data,
+        headers: [(name: String, value: String)], version: String, userId: String
     ) throws(SalesforceError) -> RESTResult {
         guard let field = schema.field(fieldName), field.externalId || field.name == "Id" else {
             throw SalesforceError(status: 404, "NOT_FOUND", "Provided external ID field does not exist or is not accessible: \(fieldName)")
@@ -367,17 +372,17 @@ extension SandboxOrg {
             return RESTResult(status: 200, body: recordJSON(r, fields: try fieldsParam(query, schema: schema), version: version))
         case "DELETE":
             guard let r = matches.first else { throw SalesforceError.notFound() }
-            try store.delete(type: schema.name, id: r.id, now: Date())
+            try apiDelete(type: schema.name, id: r.id)
             return RESTResult(status: 204)
         default:
             var fields = try parseObjectBody(body)
             if let key = fields.keys.first(where: { $0.caseInsensitiveCompare(field.name) == .orderedSame }) { fields[key] = nil }
             if let r = matches.first {
-                try store.update(type: schema.name, id: r.id, body: fields, now: Date(), userId: userId)
+                try apiUpdate(type: schema.name, id: r.id, body: fields, userId: userId, operation: .upsertUpdate)
                 return RESTResult(status: 200, body: ["id": .string(r.id), "success": true, "errors": [], "created": false])
             }
             if field.name != "Id" { fields[field.name] = .string(value) }
-            let id = try store.create(type: schema.name, body: fields, now: Date(), userId: userId)
+            let id = try apiCreate(type: schema.name, body: fields, userId: userId, headers: headers, operation: .upsertCreate)
             return RESTResult(status: 201, body: ["id": .string(id), "success": true, "errors": [], "created": true])
         }
     }

@@ -143,6 +143,10 @@ public actor SandboxOrg {
     var logSerial = 0
     var cursors: [String: QueryCursor] = [:]
     var cursorSerial = 0
+    /// Duplicate rules with canonical object and field names.
+    var duplicateRuleSet: [DuplicateRuleSeed] = []
+    /// Successful record writes through the Salesforce routes.
+    var changeFeed = ChangeFeed()
     let initialSeed: SandboxSeed
     /// `scheme://host:port` the org advertises as `instance_url`.
     public internal(set) var baseURL: String
@@ -164,11 +168,13 @@ public actor SandboxOrg {
         self.apiUsed = seed.limits?.used ?? 0
         self.faults = FaultEngine(seed.faults ?? FaultSettings())
         self.tokenLifetime = seed.accessTokenLifetimeSeconds
+        self.duplicateRuleSet = try state.store.validatedDuplicateRules(seed.duplicateRules ?? [])
     }
 
     func setBaseURL(_ url: String) { baseURL = url }
 
-    /// Adds a seed to the current org (records, users, fields, clients, tokens; limits and faults replaced when given).
+    /// Adds a seed to the current org (records, users, fields, clients, tokens; limits, faults and duplicate
+    /// rules replaced when given).
     public func apply(_ seed: SandboxSeed) throws {
         var state = SeedLoader(store: store, orgId: orgId)
         state.defaultUserId = defaultUserId.isEmpty ? nil : defaultUserId
@@ -176,6 +182,8 @@ public actor SandboxOrg {
         state.refreshTokens = refreshTokens
         state.accessTokens = accessTokens
         try state.apply(seed, replacing: false)
+        var rules: [DuplicateRuleSeed]?
+        if let given = seed.duplicateRules { rules = try state.store.validatedDuplicateRules(given) }
         store = state.store
         defaultUserId = state.defaultUserId ?? defaultUserId
         clients = state.clients
@@ -187,19 +195,24 @@ public actor SandboxOrg {
         }
         if let f = seed.faults { faults.replace(f) }
         if let t = seed.accessTokenLifetimeSeconds { tokenLifetime = t }
+        if let rules { duplicateRuleSet = rules }
     }
 
-    /// Back to a fresh org loaded with `seed` (default: the seed it started with). Clears the request log.
+    /// Back to a fresh org loaded with `seed` (default: the seed it started with). Clears the request log
+    /// and the change feed (its `seq` starts again at 1).
     public func reset(to seed: SandboxSeed? = nil) throws {
-        store = RecordStore(schemas: ObjectSchema.standardObjects())
+        let s = seed ?? initialSeed
+        let newOrgId = SalesforceID.normalize(s.orgId ?? "") ?? orgId
+        var state = SeedLoader(store: RecordStore(schemas: ObjectSchema.standardObjects()), orgId: newOrgId)
+        try state.apply(s, replacing: true)
+        let rules = try state.store.validatedDuplicateRules(s.duplicateRules ?? [])
         codes = [:]
         cursors = [:]
         log = []
         logSerial = 0
-        let s = seed ?? initialSeed
-        orgId = SalesforceID.normalize(s.orgId ?? "") ?? orgId
-        var state = SeedLoader(store: store, orgId: orgId)
-        try state.apply(s, replacing: true)
+        changeFeed = ChangeFeed()
+        duplicateRuleSet = rules
+        orgId = newOrgId
         store = state.store
         defaultUserId = state.defaultUserId ?? ""
         clients = state.clients

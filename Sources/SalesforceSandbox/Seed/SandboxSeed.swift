@@ -24,6 +24,8 @@ public struct SandboxSeed: Sendable, Codable, Equatable {
     public var faults: FaultSettings?
     /// Access tokens expire this many seconds after issue (nil: never).
     public var accessTokenLifetimeSeconds: Double?
+    /// Duplicate rules checked when records are created through the Salesforce routes (nil: none).
+    public var duplicateRules: [DuplicateRuleSeed]?
 
     /// Creates a value.
     public init(
@@ -31,7 +33,7 @@ public struct SandboxSeed: Sendable, Codable, Equatable {
         taskStatuses: [TaskStatusSeed]? = nil, customFields: [String: [CustomFieldSeed]]? = nil,
         customTaskFields: [CustomFieldSeed]? = nil, oauthClients: [OAuthClientSeed]? = nil,
         accessTokens: [AccessTokenSeed]? = nil, limits: LimitsSeed? = nil, faults: FaultSettings? = nil,
-        accessTokenLifetimeSeconds: Double? = nil
+        accessTokenLifetimeSeconds: Double? = nil, duplicateRules: [DuplicateRuleSeed]? = nil
     ) {
         self.orgId = orgId
         self.users = users
@@ -44,6 +46,7 @@ public struct SandboxSeed: Sendable, Codable, Equatable {
         self.limits = limits
         self.faults = faults
         self.accessTokenLifetimeSeconds = accessTokenLifetimeSeconds
+        self.duplicateRules = duplicateRules
     }
 
     /// Decodes a seed from JSON.

@@ -126,7 +126,9 @@ extension ActivitySimulator {
         /// Space names used when a team names none.
         public static let defaultSpaceNames = ["Data Room", "Onboarding Kit", "Partner Portal", "Due Diligence"]
 
-        /// The demo team, `team_demo`, matching the demo Salesforce org.
+        /// The demo team, `team_demo`. Its Salesforce side is the sandbox seed `activity-demo`
+        /// (`SandboxSeed.activityDemo`, `salesforce-sandbox --seed activity-demo`), which holds the records of
+        /// both default teams in one org; a test in `SalesforceSandboxTests` fails when the two drift apart.
         public static let demo = Team(
             id: "team_demo", weight: 3,
             memberEmails: ["sam.seller@docsend-demo.example", "alex.owner@docsend-demo.example"],
@@ -138,23 +140,24 @@ extension ActivitySimulator {
                 "margaret.hamilton@hooli.example", "dennis.ritchie@piedpiper.example", "barbara.liskov@hooli.example",
             ],
             accounts: [
-                Account(name: "Acme Corporation", salesforceAccountID: "001Dm00000AcmeCoAAA"),
-                Account(name: "Globex", salesforceAccountID: "001Dm00000GlobexAAA"),
-                Account(name: "Initech"),  // an Account with exactly this name exists in the org
-                Account(name: "Hooli"),  // likewise
+                Account(name: "Acme Corporation", salesforceAccountID: "001Dm0000AcmeCoIQI"),
+                Account(name: "Globex", salesforceAccountID: "001Dm0000GlobexIQA"),
+                Account(name: "Initech", isInSalesforce: true),  // one Account with exactly this name exists in the org
+                Account(name: "Hooli", isInSalesforce: true),  // likewise
                 Account(name: "Wayne Enterprises"),  // not in Salesforce
             ])
 
-        /// A second, smaller team, `team_northwind`, with its own org.
+        /// A second, smaller team, `team_northwind` (its Salesforce records are in the same sandbox seed as
+        /// ``demo``'s).
         public static let northwind = Team(
             id: "team_northwind", weight: 1,
             memberEmails: ["nina.sales@northwind.example"],
             knownContactEmails: ["john.mccarthy@contoso.example", "frances.allen@fabrikam.example"],
             knownLeadEmails: ["ken.thompson@tailspin.example"],
             accounts: [
-                Account(name: "Contoso", salesforceAccountID: "001Dm00000ContosAAA"),
-                Account(name: "Fabrikam"),
-                Account(name: "Tailspin Toys"),
+                Account(name: "Contoso", salesforceAccountID: "001Dm0000ContosIQA"),
+                Account(name: "Fabrikam", isInSalesforce: true),  // one Account with exactly this name exists in the org
+                Account(name: "Tailspin Toys"),  // not in Salesforce (its people are Leads so far)
             ])
     }
 
@@ -162,13 +165,20 @@ extension ActivitySimulator {
     public struct Account: Sendable, Hashable {
         /// `account.name`; matched by exact name when there is no ``salesforceAccountID``.
         public var name: String
-        /// `account.salesforce_account_id`, when the DocSend account is linked to a Salesforce Account.
+        /// `account.salesforce_account_id`, when the DocSend account is linked to a Salesforce Account (an
+        /// 18-character Salesforce id of an Account in the team's org).
         public var salesforceAccountID: String?
+        /// For an account without ``salesforceAccountID``: exactly one Account with exactly this ``name``
+        /// exists in the team's Salesforce org, so matching by name finds it. `false`: no Account has this
+        /// name. Not used to generate events; it documents the org the team expects (and lets a test check a
+        /// seeded sandbox org against it). Linked accounts are in Salesforce by their id whatever this says.
+        public var isInSalesforce: Bool
 
         /// Creates an account.
-        public init(name: String, salesforceAccountID: String? = nil) {
+        public init(name: String, salesforceAccountID: String? = nil, isInSalesforce: Bool = false) {
             self.name = name
             self.salesforceAccountID = salesforceAccountID
+            self.isInSalesforce = isInSalesforce
         }
     }
 }
