@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Module map (how an event travels): SyncCore (contract, rules) -> AMQP (broker) -> Fleet (topology,
-// publisher, workers' composition) -> Salesforce (REST client over HTTP). C libraries stay behind
+// configuration, publisher) -> Workers (visit, link and lead workers over Store and Salesforce, the REST
+// client over HTTP). C libraries stay behind
 // CRabbitMQ / CCurl / CShims and never leak past AMQP and HTTP.
 
 let package = Package(
@@ -19,6 +20,7 @@ let package = Package(
         .library(name: "Salesforce", targets: ["Salesforce"]),
         .library(name: "SalesforceSandbox", targets: ["SalesforceSandbox"]),
         .library(name: "Store", targets: ["Store"]),
+        .library(name: "Workers", targets: ["Workers"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -97,6 +99,17 @@ let package = Package(
             ]
         ),
 
+        // MARK: The workers (visit, link, lead), their retry and parking policy, and team administration
+        .target(
+            name: "Workers",
+            dependencies: [
+                "AMQP", "HTTP", "Salesforce", "Store", "SyncCore", "Fleet",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
         // MARK: Salesforce emulator
         .target(
             name: "SalesforceSandbox",
@@ -111,7 +124,7 @@ let package = Package(
         .executableTarget(
             name: "docsend-sync",
             dependencies: [
-                "Fleet",
+                "Fleet", "Workers", "Store", "HTTP", "SyncCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -147,6 +160,13 @@ let package = Package(
         // SyncCore only for the check that the activity-demo seed matches the activity simulator's teams
         // (the sandbox library itself never depends on SyncCore).
         .testTarget(name: "SalesforceSandboxTests", dependencies: ["SalesforceSandbox", "HTTP", "SyncCore"]),
+        .testTarget(
+            name: "WorkersTests",
+            dependencies: [
+                "Workers", "Fleet", "AMQP", "Store", "Salesforce", "SalesforceSandbox", "SyncCore", "HTTP", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "Logging", package: "swift-log")]),
     ]
 )

@@ -23,8 +23,11 @@ struct BrokerOptions: ParsableArguments {
     @Option(name: .customLong("resync-interval"), help: "Visit re-sync period, e.g. 10m (DOCSEND_SYNC_TOPOLOGY_RESYNC_INTERVAL).")
     var resyncInterval: String?
 
-    var config: ConfigReader {
-        var overrides: [String: String] = [:]
+    var config: ConfigReader { config(adding: [:]) }
+
+    /// The configuration with these flags and `more` (other commands' flags) over the environment.
+    func config(adding more: [String: String]) -> ConfigReader {
+        var overrides = more
         overrides["amqp.url"] = amqpURL
         overrides["amqp.caFile"] = caFile
         overrides["topology.prefix"] = prefix

@@ -79,6 +79,8 @@ extension SyncTopology {
     /// - `topology.exchange` (string, optional, default `docsend.activity`): the public topic exchange.
     /// - `topology.retryIntervals` (list, optional, default `5s,1m,10m`): one retry tier per interval.
     /// - `topology.resyncInterval` (interval, optional, default `10m`): the visit re-sync period.
+    /// - `topology.visitorRefreshDelay` (interval, optional, default `10s`): how long a link's new visitors are
+    ///   gathered before its Task is updated once for all of them.
     /// - `topology.deliveryLimit` (integer, optional, default 20): deliveries without a settlement before a
     ///   message is parked by the broker.
     public init(config: ConfigReader) throws {
@@ -109,6 +111,12 @@ extension SyncTopology {
                 throw ConfigurationError(key: "topology.resyncInterval", problem: "expected an interval such as 10m or 30s, got \(text)")
             }
             resyncInterval = interval
+        }
+        if let text = config.string(forKey: "topology.visitorRefreshDelay") {
+            guard let interval = IntervalFormat.parse(text) else {
+                throw ConfigurationError(key: "topology.visitorRefreshDelay", problem: "expected an interval such as 10s, got \(text)")
+            }
+            visitorRefreshDelay = interval
         }
         if let text = config.string(forKey: "topology.deliveryLimit") {
             guard let limit = Int(text), limit > 0 else {

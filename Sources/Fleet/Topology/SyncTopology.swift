@@ -5,11 +5,13 @@ import AMQP
 /// ```
 /// docsend.activity (topic, public)  visit.*               -> <prefix>.visits
 ///                                   link.*, space_link.*  -> <prefix>.links
+///                                   visit.started         -> <prefix>.links (new visitors of a link)
 /// <prefix>.work (direct, internal)  routing key = queue name: lead requests, retries and re-syncs
 ///                                   coming back, parked messages
 /// <prefix>.delay (direct)           routing key = tier queue name
 ///   <prefix>.<role>.retry.<interval>   TTL = interval, dead-letters to <prefix>.work / <prefix>.<role>
 ///   <prefix>.visits.resync.<interval>  the periodic visit re-sync tier
+///   <prefix>.links.refresh.<interval>  batches a burst of new link visitors into one Task update
 /// <prefix>.parking                  what failed for good, with headers saying why
 /// ```
 ///
@@ -35,17 +37,20 @@ public struct SyncTopology: Sendable, Equatable {
     public var activityExchange: String
     public var retryIntervals: [Duration]
     public var resyncInterval: Duration
+    /// How long new visitors of a link are gathered before the link's Task is updated once for all of them.
+    public var visitorRefreshDelay: Duration
     public var deliveryLimit: Int
 
     public init(
         prefix: String = "docsend-sync", activityExchange: String = "docsend.activity",
         retryIntervals: [Duration] = [.seconds(5), .seconds(60), .seconds(600)], resyncInterval: Duration = .seconds(600),
-        deliveryLimit: Int = 20
+        visitorRefreshDelay: Duration = .seconds(10), deliveryLimit: Int = 20
     ) {
         self.prefix = prefix
         self.activityExchange = activityExchange
         self.retryIntervals = retryIntervals
         self.resyncInterval = resyncInterval
+        self.visitorRefreshDelay = visitorRefreshDelay
         self.deliveryLimit = deliveryLimit
     }
 
@@ -59,7 +64,7 @@ public struct SyncTopology: Sendable, Equatable {
     public func eventBindings(_ role: Role) -> [String] {
         switch role {
         case .visits: return ["visit.*"]
-        case .links: return ["link.*", "space_link.*"]
+        case .links: return ["link.*", "space_link.*", "visit.started"]
         case .leads: return []  // lead requests are internal, through the work exchange
         }
     }
@@ -74,6 +79,13 @@ public struct SyncTopology: Sendable, Equatable {
     /// The tier that brings a visit back for its periodic re-sync.
     public var resyncTier: Tier {
         Tier(queue: "\(queue(.visits)).resync.\(IntervalFormat.format(resyncInterval))", target: queue(.visits), interval: resyncInterval)
+    }
+
+    /// The tier that brings a link back to update its Task with the visitors gathered meanwhile.
+    public var visitorRefreshTier: Tier {
+        Tier(
+            queue: "\(queue(.links)).refresh.\(IntervalFormat.format(visitorRefreshDelay))", target: queue(.links),
+            interval: visitorRefreshDelay)
     }
 
     /// The tier for the `attempt`-th retry (1-based); `nil` when the attempts are used up.
@@ -104,7 +116,7 @@ public struct SyncTopology: Sendable, Equatable {
                 bindings.append(.init(exchange: activityExchange, queue: queue(role), routingKey: key))
             }
         }
-        let tiers = Role.allCases.flatMap(retryTiers) + [resyncTier]
+        let tiers = Role.allCases.flatMap(retryTiers) + [resyncTier, visitorRefreshTier]
         for tier in tiers {
             var arguments = quorum
             arguments["x-message-ttl"] = .int(IntervalFormat.wholeMilliseconds(tier.interval))

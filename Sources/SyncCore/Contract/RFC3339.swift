@@ -125,3 +125,18 @@ enum RFC3339 {
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }
+
+/// Salesforce's datetime values (`2026-11-24T10:00:00.000+0000`: RFC 3339 but for the offset's missing colon).
+public enum SalesforceDateTime {
+    /// Parses a datetime field value; `nil` when it is none.
+    public static func parse(_ text: String?) -> Date? {
+        guard var text else { return nil }
+        let scalars = Array(text.unicodeScalars)
+        if scalars.count >= 5, scalars[scalars.count - 5] == "+" || scalars[scalars.count - 5] == "-",
+            scalars.suffix(4).allSatisfy({ ("0"..."9").contains($0) })
+        {
+            text.insert(":", at: text.index(text.endIndex, offsetBy: -2))
+        }
+        return RFC3339.parse(text)
+    }
+}

@@ -1,0 +1,138 @@
+import AMQP
+import Fleet
+import Foundation
+import Logging
+import Salesforce
+import Store
+import SyncCore
+
+/// The lead worker (`docsend-sync worker leads`): makes the Lead of an unmatched visitor email (team option
+/// *Create new leads for unmatched emails*), then sends the visit back to the visit worker to write its Task
+/// on it.
+///
+/// One email never gets two Leads, however many visits by the same new visitor arrive at once on however
+/// many workers:
+/// 1. the worker takes the store's lease `lead:<team>:<email>` (other workers wait for it);
+/// 2. under the lease, a Lead already made for the email (the ledger), or a Lead or Contact that exists in
+///    Salesforce by now (a fresh query), is used as it is;
+/// 3. otherwise it creates the Lead (LastName, FirstName, Company, Email, LeadSource `DocSend`) and records
+///    it in the ledger before giving the lease up.
+///
+/// Salesforce's duplicate rules: when a create is refused with `DUPLICATES_DETECTED`, the worker looks for
+/// the duplicate by email and uses it; when there is none by email (a rule on other fields, with an *alert*
+/// action), it saves with `Sforce-Duplicate-Rule-Header: allowSave=true`. A *block* rule the worker cannot
+/// satisfy parks the request with Salesforce's error.
+public struct LeadWorker: MessageHandler {
+    let orgs: TeamOrgs
+    let connection: AMQPConnection
+    let topology: SyncTopology
+    /// Who holds the leases this worker takes (unique per process).
+    let owner: String
+    /// How long a lease lasts if its holder dies.
+    let leaseDuration: Duration
+    /// How long a worker waits for another's lease before retrying later.
+    let leaseWait: Duration
+
+    /// A worker creating Leads through `orgs`.
+    public init(
+        orgs: TeamOrgs, connection: AMQPConnection, topology: SyncTopology,
+        owner: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8))",
+        leaseDuration: Duration = .seconds(60), leaseWait: Duration = .seconds(30)
+    ) {
+        self.orgs = orgs
+        self.connection = connection
+        self.topology = topology
+        self.owner = owner
+        self.leaseDuration = leaseDuration
+        self.leaseWait = leaseWait
+    }
+
+    public func handle(_ delivery: AMQPDelivery, logger: Logger) async throws {
+        guard delivery.properties.type == InternalMessage.leadRequestType else {
+            throw WorkFailure.badMessage(
+                code: "unexpected_message_type",
+                "\(delivery.properties.type ?? "a message without type") does not belong on \(topology.queue(.leads))")
+        }
+        let request = try InternalMessage.decode(LeadRequest.self, from: delivery.body)
+        guard let email = Matching.normalizedEmail(request.visitorEmail)?.lowercased() else {
+            throw WorkFailure.badMessage(code: "lead_request_without_email", "the lead request has no visitor email")
+        }
+        var logger = logger
+        logger[metadataKey: "team"] = .string(request.teamID)
+        logger[metadataKey: "visit"] = .string(request.visitID)
+        do {
+            let person = try await withLease("lead:\(request.teamID):\(email)") {
+                try await findOrCreateLead(request, email: email, logger: logger)
+            }
+            let ready = LeadReady(
+                teamID: request.teamID, visitID: request.visitID, personID: person.id, personKind: person.kind)
+            try await connection.publish(
+                InternalMessage.message(
+                    ready, type: InternalMessage.leadReadyType, exchange: topology.workExchange,
+                    routingKey: topology.queue(.visits), messageID: "lead-ready:\(request.teamID):\(request.visitID)"))
+        } catch {
+            await orgs.noteFailure(error, teamID: request.teamID)
+            throw error
+        }
+    }
+
+    private func findOrCreateLead(_ request: LeadRequest, email: String, logger: Logger) async throws
+        -> SalesforcePerson
+    {
+        let store = orgs.store
+        if let entry = try await store.ledgerEntry(teamID: request.teamID, kind: .lead, objectID: email) {
+            logger.debug("the visitor's Lead was made before", metadata: ["lead": "\(entry.salesforceID)"])
+            return SalesforcePerson(kind: .lead, id: entry.salesforceID, email: email, isConverted: false, lastModifiedDate: entry.createdAt)
+        }
+        let org = try await orgs.org(teamID: request.teamID, logger: logger)
+        if let existing = Matching.person(forEmail: email, among: try await org.people(email: email, logger: logger)) {
+            logger.info("the visitor is in Salesforce by now", metadata: ["person": "\(existing.id)"])
+            return existing
+        }
+        let draft: LeadDraft
+        switch LeadDraft.make(visitor: request.visitor, accountName: request.accountName) {
+        case .success(let made): draft = made
+        case .failure(let failure):
+            throw WorkFailure.permanent(code: "lead_not_creatable", "no Lead can be made from this visitor: \(failure)")
+        }
+        let id: String
+        do {
+            id = try await org.client.create("Lead", fields: draft.fields, logger: logger)
+        } catch let error as SalesforceError where error.code == .duplicatesDetected {
+            if let duplicate = Matching.person(forEmail: email, among: try await org.people(email: email, logger: logger)) {
+                logger.info("Salesforce's duplicate rule points at an existing record", metadata: ["person": "\(duplicate.id)"])
+                return duplicate
+            }
+            logger.info("a duplicate rule matched on other fields; saving anyway (allowSave)")
+            id = try await org.client.create(
+                "Lead", fields: draft.fields, headers: ["Sforce-Duplicate-Rule-Header": "allowSave=true"],
+                logger: logger)
+        }
+        let entry = try await store.recordLedgerEntry(
+            teamID: request.teamID, kind: .lead, objectID: email, salesforceType: "Lead", salesforceID: id)
+        logger.info("Lead created", metadata: ["lead": "\(entry.salesforceID)"])
+        return SalesforcePerson(kind: .lead, id: entry.salesforceID, email: email, isConverted: false, lastModifiedDate: entry.createdAt)
+    }
+
+    /// Runs `body` holding the store's lease on `key`, waiting for another holder up to ``leaseWait``.
+    private func withLease<Result: Sendable>(_ key: String, _ body: () async throws -> Result) async throws -> Result {
+        let store = orgs.store
+        let deadline = ContinuousClock.now + leaseWait
+        var pause = Duration.milliseconds(20)
+        while try await !store.claim(key: key, owner: owner, ttl: leaseDuration) {
+            guard ContinuousClock.now < deadline else {
+                throw WorkFailure.retryable(code: "lead_lease_busy", "another worker held \(key) for too long")
+            }
+            try await Task.sleep(for: pause)
+            pause = min(pause * 2, .milliseconds(500))
+        }
+        do {
+            let result = try await body()
+            try await store.release(key: key, owner: owner)
+            return result
+        } catch {
+            _ = try? await store.release(key: key, owner: owner)
+            throw error
+        }
+    }
+}

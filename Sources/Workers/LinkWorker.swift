@@ -1,0 +1,216 @@
+import AMQP
+import Fleet
+import Foundation
+import Logging
+import Salesforce
+import Store
+import SyncCore
+
+/// What the link worker keeps per document link or space link (the store's `link` / `space_link` state).
+struct StoredLink: Codable, Sendable, Equatable {
+    /// The `link.created` / `space_link.created` event, in its wire form, once seen (the Task is re-rendered
+    /// from it when visitors change).
+    var creation: Data?
+    /// The Task's id, once written.
+    var taskID: String?
+    /// The visitors the Task lists.
+    var visitors = LinkVisitorList()
+    /// Visitors seen since, not on the Task yet.
+    var pending: [PendingVisitor] = []
+    /// A `docsend-sync.link.refresh` is on its way.
+    var refreshScheduled = false
+    /// Why the link is not synced, when it is not.
+    var notSynced: NotSyncedRecord?
+
+    /// How many pending visitors are kept at most (the list itself keeps ``LinkVisitorList/maximumCount``).
+    static let pendingLimit = LinkVisitorList.maximumCount
+}
+
+/// A visitor of a link from a `visit.started`, waiting to be listed on the link's Task.
+struct PendingVisitor: Codable, Sendable, Equatable {
+    var visitID: String
+    var email: String
+    var name: String?
+    var startedAt: Date
+}
+
+/// The link worker (`docsend-sync worker links`): a Task on the Salesforce Account for each document link and
+/// space link created on a DocSend account associated with one (design §1 items 2 and 3), and the document
+/// link Task's visitors list kept up to date.
+///
+/// New visitors come from `visit.started` events (the links queue is bound to them too). They are gathered
+/// in the link's state, and the first one of a burst schedules one `docsend-sync.link.refresh` through the
+/// visitor-refresh tier; when it comes back, the Task is updated once with everyone gathered meanwhile. A
+/// visitor seen before the link's own `link.created` is listed when the Task is created.
+public struct LinkWorker: MessageHandler {
+    let orgs: TeamOrgs
+    let connection: AMQPConnection
+    let topology: SyncTopology
+
+    /// A worker writing through `orgs`.
+    public init(orgs: TeamOrgs, connection: AMQPConnection, topology: SyncTopology) {
+        self.orgs = orgs
+        self.connection = connection
+        self.topology = topology
+    }
+
+    public func handle(_ delivery: AMQPDelivery, logger: Logger) async throws {
+        if delivery.properties.type == InternalMessage.linkRefreshType {
+            let refresh = try InternalMessage.decode(LinkVisitorRefresh.self, from: delivery.body)
+            try await update(teamID: refresh.teamID, kind: .link, objectID: refresh.linkID, logger: logger) {
+                stored, logger in
+                stored.refreshScheduled = false
+                try await writeVisitors(&stored, teamID: refresh.teamID, linkID: refresh.linkID, logger: logger)
+            }
+            return
+        }
+        let event = try Event.decode(from: delivery.body)
+        switch event.payload {
+        case .linkCreated(let link):
+            try await update(teamID: event.teamID, kind: .link, objectID: link.linkID, logger: logger) { stored, logger in
+                guard stored.creation == nil else { return }  // a duplicate
+                stored.creation = event.encoded()
+                try await createTask(&stored, teamID: event.teamID, event: event, logger: logger)
+            }
+        case .spaceLinkCreated(let spaceLink):
+            try await update(teamID: event.teamID, kind: .spaceLink, objectID: spaceLink.spaceLinkID, logger: logger) {
+                stored, logger in
+                guard stored.creation == nil else { return }
+                stored.creation = event.encoded()
+                try await createTask(&stored, teamID: event.teamID, event: event, logger: logger)
+            }
+        case .visitStarted(let visit):
+            guard let email = Matching.normalizedEmail(visit.visitor.email) else { return }
+            try await update(teamID: event.teamID, kind: .link, objectID: visit.linkID, logger: logger) { stored, _ in
+                let listed = stored.visitors.visitors.first { Matching.emailsMatch($0.email, email) }
+                let addsNothing = listed != nil && (listed?.name != nil || visit.visitor.name == nil)
+                guard !addsNothing, stored.pending.count < StoredLink.pendingLimit,
+                    !stored.pending.contains(where: { $0.visitID == visit.visitID })
+                else { return }
+                stored.pending.append(
+                    PendingVisitor(visitID: visit.visitID, email: email, name: visit.visitor.name, startedAt: visit.startedAt))
+                if stored.taskID != nil, !stored.refreshScheduled {
+                    try await scheduleRefresh(teamID: event.teamID, linkID: visit.linkID)
+                    stored.refreshScheduled = true
+                }
+            }
+        case .visitUpdated:
+            return  // progress of a visit: the visit worker's business
+        }
+    }
+
+    /// Routes and writes a new link or space link Task (with the visitors already gathered).
+    private func createTask(_ stored: inout StoredLink, teamID: String, event: Event, logger: Logger) async throws {
+        let org = try await orgs.org(teamID: teamID, logger: logger)
+        let now = Date()
+        let account: AccountInfo?
+        let creator: String
+        switch event.payload {
+        case .linkCreated(let link): (account, creator) = (link.account, link.creatorEmail)
+        case .spaceLinkCreated(let spaceLink): (account, creator) = (spaceLink.account, spaceLink.creatorEmail)
+        default: return
+        }
+        let linked = try await org.linkedAccount(account)
+        let accounts = try await org.accountCandidates(for: linked, logger: logger)
+        let users = try await org.users(email: creator, logger: logger)
+        let route: LinkRoute
+        switch event.payload {
+        case .linkCreated(var link):
+            link.account = linked
+            route = LinkRouting.route(link, settings: org.settings, accounts: accounts, users: users)
+        case .spaceLinkCreated(var spaceLink):
+            spaceLink.account = linked
+            route = LinkRouting.route(spaceLink, settings: org.settings, accounts: accounts, users: users)
+        default: return
+        }
+        switch route {
+        case .notSynced(let reason):
+            stored.notSynced = NotSyncedRecord(reason, at: now)
+            logger.info("link not synced", metadata: ["reason": "\(reason.code)"])
+        case .task(let accountID, let ownerID):
+            let context = org.taskContext(.account(accountID), .logged, ownerID: ownerID)
+            let refreshed = stored.visitors.refreshed(with: pendingVisits(stored), linkID: linkID(event))
+            let task: RenderedTask
+            let kind: SyncObjectKind
+            switch event.payload {
+            case .linkCreated(let link):
+                task = try TaskRendering.linkTask(link, visitors: refreshed.list, context: context)
+                kind = .link
+            case .spaceLinkCreated(let spaceLink):
+                task = try TaskRendering.spaceLinkTask(spaceLink, context: context)
+                kind = .spaceLink
+            default: return
+            }
+            let result = try await org.client.upsert(
+                "Task", externalIDField: task.externalIDField, value: task.externalID, fields: task.fields,
+                logger: logger)
+            if case .created(let id) = result {
+                stored.taskID = try await orgs.store.recordLedgerEntry(
+                    teamID: teamID, kind: kind, objectID: task.externalID, salesforceType: "Task", salesforceID: id
+                ).salesforceID
+            } else if case .updated(let id) = result {
+                stored.taskID = id ?? stored.taskID ?? "unknown"
+            }
+            stored.visitors = refreshed.list
+            stored.pending = []
+            logger.info("link Task written", metadata: ["task": "\(stored.taskID ?? "?")", "account": "\(accountID)"])
+        }
+    }
+
+    /// Writes the gathered visitors onto the link's Task, once, when they change its list.
+    private func writeVisitors(_ stored: inout StoredLink, teamID: String, linkID: String, logger: Logger) async throws {
+        guard stored.taskID != nil, !stored.pending.isEmpty, let creation = stored.creation,
+            case .linkCreated(let link) = try Event.decode(from: creation).payload
+        else { return }
+        let refreshed = stored.visitors.refreshed(with: pendingVisits(stored), linkID: linkID)
+        if refreshed.needsUpdate {
+            let org = try await orgs.org(teamID: teamID, logger: logger)
+            let task = try TaskRendering.linkTask(
+                link, visitors: refreshed.list, context: org.taskContext(.unrelated, .logged, ownerID: nil))
+            _ = try await org.client.upsert(
+                "Task", externalIDField: task.externalIDField, value: task.externalID, fields: task.updateFields,
+                logger: logger)
+            logger.info("link Task visitors updated", metadata: ["visitors": "\(refreshed.list.visitors.count)"])
+        }
+        stored.visitors = refreshed.list
+        stored.pending = []
+    }
+
+    private func pendingVisits(_ stored: StoredLink) -> [VisitStarted] {
+        guard let creation = stored.creation, let event = try? Event.decode(from: creation) else { return [] }
+        let id = linkID(event)
+        return stored.pending.map {
+            VisitStarted(
+                visitID: $0.visitID, linkID: id, linkOwnerEmail: "", document: DocumentInfo(id: "", name: "", url: ""),
+                account: nil, visitor: VisitorInfo(email: $0.email, name: $0.name), analyticsURL: "",
+                startedAt: $0.startedAt)
+        }
+    }
+
+    private func linkID(_ event: Event) -> String {
+        switch event.payload {
+        case .linkCreated(let link): link.linkID
+        case .spaceLinkCreated(let spaceLink): spaceLink.spaceLinkID
+        default: ""
+        }
+    }
+
+    private func scheduleRefresh(teamID: String, linkID: String) async throws {
+        try await connection.publish(
+            InternalMessage.message(
+                LinkVisitorRefresh(teamID: teamID, linkID: linkID), type: InternalMessage.linkRefreshType,
+                exchange: topology.delayExchange, routingKey: topology.visitorRefreshTier.queue,
+                messageID: "link-refresh:\(teamID):\(linkID):\(UUID().uuidString.prefix(8))"))
+    }
+
+    /// Loads the link's state, lets `body` change it, saves it when nobody saved first (else starts over).
+    private func update(
+        teamID: String, kind: SyncObjectKind, objectID: String, logger: Logger,
+        _ body: (inout StoredLink, Logger) async throws -> Void
+    ) async throws {
+        var logger = logger
+        logger[metadataKey: "team"] = .string(teamID)
+        logger[metadataKey: kind == .spaceLink ? "space_link" : "link"] = .string(objectID)
+        try await orgs.updateState(teamID: teamID, kind: kind, objectID: objectID, initial: StoredLink(), logger: logger, body)
+    }
+}

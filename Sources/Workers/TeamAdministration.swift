@@ -1,0 +1,113 @@
+import Foundation
+import HTTP
+import Logging
+import Salesforce
+import Store
+import SyncCore
+
+/// What `docsend-sync team` does, until DocSend's admin API takes over: connecting a team's org, changing its
+/// settings (checked against the org), showing both.
+public struct TeamAdministration: Sendable {
+    let store: any SyncStore
+    let app: SalesforceAppSettings
+    let http: HTTPClient
+    let logger: Logger
+
+    /// Administration over `store`, reaching Salesforce through `http`.
+    public init(store: any SyncStore, app: SalesforceAppSettings, http: HTTPClient, logger: Logger) {
+        self.store = store
+        self.app = app
+        self.http = http
+        self.logger = logger
+    }
+
+    /// What a connection check found.
+    public struct ConnectionCheck: Sendable {
+        /// Where the org's REST API is.
+        public var instanceURL: String
+        /// Problems of the team's settings against the org's Task fields (external ids, mapping); empty when fine.
+        public var problems: [FieldMappingProblem]
+    }
+
+    /// Signs in with `refreshToken` (or, when `nil`, the client-credentials flow), reads the org's Task fields,
+    /// and stores the connection (the token encrypted). Nothing is stored when signing in fails.
+    public func connect(teamID: String, loginURL: String, clientID: String, refreshToken: String?) async throws
+        -> ConnectionCheck
+    {
+        let configuration = SalesforceConfiguration(
+            loginURL: loginURL, clientID: clientID, clientSecret: app.clientSecret, apiVersion: app.apiVersion,
+            requestTimeout: app.requestTimeout)
+        let rotated = TokenBox(refreshToken)
+        let client = SalesforceClient(
+            configuration: configuration, credentials: refreshToken.map { .refreshToken($0) } ?? .clientCredentials,
+            httpClient: http, backgroundActivityLogger: logger,
+            onRefreshTokenRotated: { new in rotated.value.withLock { $0 = new } })
+        let fields = try await taskFields(client)
+        guard let instanceURL = client.instanceURL else {
+            throw WorkFailure.permanent(code: "no_instance_url", "Salesforce's token response named no instance URL")
+        }
+        try await store.saveConnection(
+            SalesforceConnection(
+                teamID: teamID, instanceURL: instanceURL, loginURL: configuration.loginURL, clientID: clientID,
+                refreshToken: rotated.value.withLock { $0 }))
+        let settings = try await settings(teamID: teamID)
+        return ConnectionCheck(instanceURL: instanceURL, problems: Self.problems(settings, fields))
+    }
+
+    /// The team's settings (the defaults when it has none yet).
+    public func settings(teamID: String) async throws -> TeamSettings {
+        guard let stored = try await store.teamSettings(teamID: teamID) else { return TeamSettings() }
+        return try JSONDecoder().decode(TeamSettings.self, from: stored.json)
+    }
+
+    /// The team's connection, if any (its description never shows the token).
+    public func connection(teamID: String) async throws -> SalesforceConnection? {
+        try await store.connection(teamID: teamID)
+    }
+
+    /// Changes the team's settings. A change to the field mapping or the external-id fields is checked against
+    /// the org's Task fields first (the team must be connected) and refused with every problem found.
+    @discardableResult
+    public func updateSettings(teamID: String, _ change: (inout TeamSettings) -> Void) async throws -> TeamSettings {
+        let current = try await settings(teamID: teamID)
+        var updated = current
+        change(&updated)
+        if updated.fieldMapping != current.fieldMapping || updated.externalIDFields != current.externalIDFields {
+            let fields = try await withClient(teamID: teamID) { try await taskFields($0) }
+            let problems = Self.problems(updated, fields)
+            guard problems.isEmpty else { throw FieldMappingValidationError(problems: problems) }
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        try await store.saveTeamSettings(teamID: teamID, json: try encoder.encode(updated))
+        return updated
+    }
+
+    /// Links a DocSend account to a Salesforce Account id (checked to exist in the org).
+    public func linkAccount(teamID: String, docSendAccountID: String, salesforceAccountID: String) async throws {
+        _ = try await withClient(teamID: teamID) {
+            try await $0.get("Account", id: salesforceAccountID, fields: ["Id"], logger: logger)
+        }
+        try await store.saveAccountLink(
+            teamID: teamID, docSendAccountID: docSendAccountID, salesforceAccountID: salesforceAccountID)
+    }
+
+    private func withClient<Result: Sendable>(teamID: String, _ body: (SalesforceClient) async throws -> Result)
+        async throws -> Result
+    {
+        let orgs = TeamOrgs(store: store, app: app, http: http, logger: logger)
+        return try await body(try await orgs.client(teamID: teamID))
+    }
+
+    private func taskFields(_ client: SalesforceClient) async throws -> [TaskFieldDescription] {
+        try await client.describe("Task", logger: logger).fields.map {
+            TaskFieldDescription(
+                name: $0.name, type: $0.type, length: $0.length, custom: $0.custom, createable: $0.createable,
+                updateable: $0.updateable)
+        }
+    }
+
+    private static func problems(_ settings: TeamSettings, _ fields: [TaskFieldDescription]) -> [FieldMappingProblem] {
+        settings.externalIDFields.problems(against: fields) + settings.fieldMapping.problems(against: fields)
+    }
+}

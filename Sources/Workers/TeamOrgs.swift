@@ -1,0 +1,256 @@
+import Foundation
+import HTTP
+import Logging
+import Salesforce
+import Store
+import SyncCore
+import Synchronization
+
+/// The connected app the fleet uses for every team's org (the per-team parts, instance and login URL and
+/// refresh token, come from the store).
+public struct SalesforceAppSettings: Sendable {
+    /// The OAuth host `team connect` uses when none is given: `https://login.salesforce.com`, a My Domain URL,
+    /// or the sandbox's base URL.
+    public var loginURL: String
+    /// The connected app's consumer key.
+    public var clientID: String?
+    /// The consumer secret.
+    public var clientSecret: String?
+    /// The pinned REST API version.
+    public var apiVersion: String
+    /// The limit for one HTTP exchange with Salesforce.
+    public var requestTimeout: Duration
+    /// Concurrent REST requests per org and process.
+    public var maxRequestsInFlight: Int
+
+    /// Creates settings; the defaults are Salesforce's production login and the client's defaults.
+    public init(
+        loginURL: String = "https://login.salesforce.com", clientID: String? = nil, clientSecret: String? = nil,
+        apiVersion: String = "v62.0", requestTimeout: Duration = .seconds(30), maxRequestsInFlight: Int = 10
+    ) {
+        self.loginURL = loginURL
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+        self.apiVersion = apiVersion
+        self.requestTimeout = requestTimeout
+        self.maxRequestsInFlight = maxRequestsInFlight
+    }
+}
+
+/// One team's org as a handler uses it: a signed-in client, the team's settings and what the org is set up with.
+struct TeamOrg: Sendable {
+    let teamID: String
+    let client: SalesforceClient
+    let settings: TeamSettings
+    let metadata: OrgMetadata
+    let orgs: TeamOrgs
+
+    /// The Task context for a Task on `relations`.
+    func taskContext(_ relations: TaskRelations, _ disposition: TaskDisposition, ownerID: String?) -> TaskContext {
+        TaskContext(
+            relations: relations, disposition: disposition, ownerID: ownerID, statuses: metadata.statuses,
+            mapping: metadata.mapping, externalIDFields: settings.externalIDFields)
+    }
+}
+
+/// What the workers need to know of an org's set-up: Task statuses and the field mapping checked against the
+/// Task's fields.
+struct OrgMetadata: Sendable {
+    var statuses: [TaskStatusRecord]
+    var mapping: ResolvedFieldMapping
+}
+
+/// Every team's Salesforce client, settings and org metadata, shared by the handlers of one process.
+///
+/// - Clients are made from the team's stored connection and kept: their access token lives as long as the
+///   process. A refresh token the org rotates is stored at once (compare-and-swap, so two processes cannot
+///   clobber each other); a token changed by another process or a new login is picked up on the next message.
+/// - A connection flagged as needing a new login fails fast; a refusal from Salesforce flags it.
+/// - Settings are read from the store on every message (an admin's change applies at once); Task statuses and
+///   the Task's fields are cached for ``metadataLifetime``, and forgotten when Salesforce says a field is gone.
+public final class TeamOrgs: Sendable {
+    private struct Entry {
+        var client: SalesforceClient
+        var connectionKey: String
+        /// The refresh token `client` holds (nil: client credentials).
+        var refreshToken: TokenBox
+        var metadata: (value: OrgMetadata, mapping: FieldMapping, loadedAt: ContinuousClock.Instant)?
+        var users: [String: (user: SalesforceUser?, loadedAt: ContinuousClock.Instant)] = [:]
+    }
+
+    let store: any SyncStore
+    let app: SalesforceAppSettings
+    let http: HTTPClient
+    let logger: Logger
+    let metadataLifetime: Duration
+    private let entries = Mutex<[String: Entry]>([:])
+
+    /// Orgs over `store`'s connections, through `http`.
+    public init(
+        store: any SyncStore, app: SalesforceAppSettings, http: HTTPClient, logger: Logger,
+        metadataLifetime: Duration = .seconds(300)
+    ) {
+        self.store = store
+        self.app = app
+        self.http = http
+        self.logger = logger
+        self.metadataLifetime = metadataLifetime
+    }
+
+    /// The team's settings as stored, or the defaults of a newly connected team.
+    func settings(teamID: String) async throws -> TeamSettings {
+        guard let stored = try await store.teamSettings(teamID: teamID) else { return TeamSettings() }
+        do {
+            return try JSONDecoder().decode(TeamSettings.self, from: stored.json)
+        } catch {
+            throw WorkFailure.permanent(code: "team_settings_invalid", "the settings of team \(teamID) do not decode: \(error)")
+        }
+    }
+
+    /// The team's org, signed in and described.
+    func org(teamID: String, logger: Logger) async throws -> TeamOrg {
+        let settings = try await settings(teamID: teamID)
+        let client = try await client(teamID: teamID)
+        let metadata = try await metadata(teamID: teamID, client: client, settings: settings, logger: logger)
+        return TeamOrg(teamID: teamID, client: client, settings: settings, metadata: metadata, orgs: self)
+    }
+
+    /// The team's client, made (or re-made) from its stored connection.
+    func client(teamID: String) async throws -> SalesforceClient {
+        guard let connection = try await store.connection(teamID: teamID) else {
+            throw WorkFailure.permanent(
+                code: "team_not_connected",
+                "team \(teamID) has no Salesforce connection (docsend-sync team connect); replay once it has")
+        }
+        if connection.needsReauthentication {
+            throw WorkFailure.permanent(
+                code: "salesforce_reauthentication_required",
+                "team \(teamID)'s Salesforce connection needs a new login: \(connection.reauthenticationReason ?? "")")
+        }
+        let key = [connection.instanceURL, connection.loginURL, connection.clientID].joined(separator: "\n")
+        return entries.withLock { entries in
+            if let entry = entries[teamID], entry.connectionKey == key {
+                let known = entry.refreshToken.value.withLock { $0 }
+                if known != connection.refreshToken {
+                    // Another process rotated the token, or an admin connected again.
+                    entry.refreshToken.value.withLock { $0 = connection.refreshToken }
+                    entry.client.reset(credentials: Self.credentials(connection))
+                }
+                return entry.client
+            }
+            let entry = makeEntry(connection, key: key)
+            entries[teamID] = entry
+            return entry.client
+        }
+    }
+
+    private static func credentials(_ connection: SalesforceConnection) -> SalesforceCredentials {
+        connection.refreshToken.map { .refreshToken($0) } ?? .clientCredentials
+    }
+
+    private func makeEntry(_ connection: SalesforceConnection, key: String) -> Entry {
+        let teamID = connection.teamID
+        let current = TokenBox(connection.refreshToken)
+        let store = self.store
+        let logger = self.logger
+        let configuration = SalesforceConfiguration(
+            loginURL: connection.loginURL, clientID: connection.clientID, clientSecret: app.clientSecret,
+            apiVersion: app.apiVersion, requestTimeout: app.requestTimeout,
+            maxRequestsInFlight: app.maxRequestsInFlight)
+        let client = SalesforceClient(
+            configuration: configuration, credentials: Self.credentials(connection),
+            httpClient: http, backgroundActivityLogger: logger,
+            onRefreshTokenRotated: { [current] new in
+                let old = current.value.withLock { token in
+                    defer { token = new }
+                    return token
+                }
+                guard let old else { return }
+                do {
+                    if try await store.rotateRefreshToken(teamID: teamID, old: old, new: new) {
+                        logger.info("stored the org's rotated refresh token", metadata: ["team": "\(teamID)"])
+                    }
+                } catch {
+                    logger.error("could not store a rotated refresh token", metadata: ["team": "\(teamID)", "error": "\(error)"])
+                }
+            })
+        return Entry(client: client, connectionKey: key, refreshToken: current)
+    }
+
+    /// Records what a Salesforce failure says about the team's connection: a refused refresh flags it for a
+    /// new login, a missing field makes the metadata be read again.
+    func noteFailure(_ error: any Error, teamID: String) async {
+        guard let error = error as? SalesforceError else { return }
+        if error.classification == .needsReauthentication {
+            _ = try? await store.markNeedsReauthentication(teamID: teamID, reason: error.description)
+            entries.withLock { _ = $0.removeValue(forKey: teamID) }
+            logger.error("the team's Salesforce connection needs a new login", metadata: ["team": "\(teamID)", "error": "\(error)"])
+        } else if error.code == .invalidField || error.code == .invalidOrNullForRestrictedPicklist {
+            entries.withLock { $0[teamID]?.metadata = nil }
+        }
+    }
+
+    private func metadata(teamID: String, client: SalesforceClient, settings: TeamSettings, logger: Logger)
+        async throws -> OrgMetadata
+    {
+        let now = ContinuousClock.now
+        if let cached = entries.withLock({ $0[teamID]?.metadata }), cached.mapping == settings.fieldMapping,
+            now - cached.loadedAt < metadataLifetime
+        {
+            return cached.value
+        }
+        let statusRows = try await client.query(
+            .select(["ApiName", "MasterLabel", "IsClosed", "IsDefault"], from: "TaskStatus"), logger: logger)
+        let statuses = statusRows.map { row in
+            TaskStatusRecord(
+                apiName: row["ApiName"]?.stringValue, masterLabel: row["MasterLabel"]?.stringValue ?? "",
+                isClosed: row["IsClosed"]?.boolValue ?? false, isDefault: row["IsDefault"]?.boolValue ?? false)
+        }
+        let description = try await client.describe("Task", logger: logger)
+        let fields = description.fields.map {
+            TaskFieldDescription(
+                name: $0.name, type: $0.type, length: $0.length, custom: $0.custom, createable: $0.createable,
+                updateable: $0.updateable)
+        }
+        var problems = settings.externalIDFields.problems(against: fields)
+        var mapping = ResolvedFieldMapping.none
+        switch settings.fieldMapping.resolve(against: fields) {
+        case .success(let resolved): mapping = resolved
+        case .failure(let error): problems += error.problems
+        }
+        if !problems.isEmpty {
+            throw WorkFailure.permanent(
+                code: "field_mapping_invalid",
+                "team \(teamID)'s Task fields do not fit its settings: "
+                    + problems.map(\.description).joined(separator: "; "))
+        }
+        let metadata = OrgMetadata(statuses: statuses, mapping: mapping)
+        entries.withLock { $0[teamID]?.metadata = (metadata, settings.fieldMapping, now) }
+        return metadata
+    }
+
+    /// The active User with `email` (cached like the metadata), or `nil`.
+    func user(teamID: String, email: String?, client: SalesforceClient, logger: Logger) async throws -> [SalesforceUser] {
+        guard let email = Matching.normalizedEmail(email)?.lowercased() else { return [] }
+        let now = ContinuousClock.now
+        if let cached = entries.withLock({ $0[teamID]?.users[email] }), now - cached.loadedAt < metadataLifetime {
+            return cached.user.map { [$0] } ?? []
+        }
+        let rows = try await client.query(
+            .select(["Id", "Email", "IsActive"], from: "User").where(.equals("Email", .string(email))), logger: logger)
+        let users = rows.compactMap { row -> SalesforceUser? in
+            guard let id = row.id else { return nil }
+            return SalesforceUser(
+                id: id, email: row["Email"]?.stringValue ?? "", isActive: row["IsActive"]?.boolValue ?? false)
+        }
+        let chosen = Matching.user(forEmail: email, among: users)
+        entries.withLock { $0[teamID]?.users[email] = (chosen, now) }
+        return chosen.map { [$0] } ?? []
+    }
+}
+
+/// A refresh token shared between a client's rotation callback and the cache.
+final class TokenBox: Sendable {
+    let value: Mutex<String?>
+    init(_ value: String?) { self.value = Mutex(value) }
+}

@@ -1,0 +1,101 @@
+import Configuration
+import Fleet
+import Foundation
+import Store
+
+/// Everything a worker process reads from configuration besides the broker and the topology.
+///
+/// ## Configuration keys
+/// - `store.url` (string, optional): `sqlite:///ABSOLUTE/PATH` or `postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=…`;
+///   default: the SQLite file `sync.db` in `data.directory`.
+/// - `data.directory` (string, optional, default `./data`): where the embedded SQLite store lives.
+/// - `store.encryptionKey` (string, secret, required): 32 bytes, base64 (`openssl rand -base64 32`); encrypts
+///   Salesforce refresh tokens at rest.
+/// - `salesforce.loginURL` (string, optional, default `https://login.salesforce.com`): the OAuth host used by
+///   `team connect` (each connection keeps the one it was made with).
+/// - `salesforce.clientID` / `salesforce.clientSecret` (strings; the secret is secret): the connected app.
+/// - `salesforce.apiVersion` (string, optional, default `v62.0`).
+/// - `salesforce.requestTimeout` (interval, optional, default `30s`).
+/// - `salesforce.maxRequestsInFlight` (integer, optional, default 10): per org and process.
+/// - `salesforce.caFile` (string, optional): a PEM bundle of extra CAs to trust for Salesforce (a TLS front of the
+///   sandbox, a proxy).
+/// - `worker.concurrency` (integer, optional, default 8): messages in work at once, per role and process.
+/// - `worker.prefetch` (integer, optional, default twice the concurrency): unacknowledged deliveries per role.
+/// - `worker.drainTimeout` (interval, optional, default `30s`): how long SIGTERM waits for messages in work.
+public struct WorkerConfiguration: Sendable {
+    /// The store URL.
+    public var storeURL: String
+    /// The key sealing refresh tokens.
+    public var encryptionKey: StoreEncryptionKey
+    /// The connected app.
+    public var salesforce: SalesforceAppSettings
+    /// Extra CAs to trust for Salesforce.
+    public var salesforceCAFile: String?
+    /// Messages in work at once, per role.
+    public var concurrency: Int
+    /// Unacknowledged deliveries, per role.
+    public var prefetch: Int
+    /// How long a graceful stop waits.
+    public var drainTimeout: Duration
+
+    /// Reads the keys above.
+    public init(config: ConfigReader) throws {
+        storeURL = try Self.storeURL(config: config)
+        guard let key = config.string(forKey: "store.encryptionKey", isSecret: true), !key.isEmpty else {
+            throw ConfigurationError(
+                key: "store.encryptionKey", problem: "required: 32 random bytes in base64 (openssl rand -base64 32)")
+        }
+        do {
+            encryptionKey = try StoreEncryptionKey(base64: key)
+        } catch {
+            throw ConfigurationError(key: "store.encryptionKey", problem: "expected 32 bytes in base64")
+        }
+        salesforce = try Self.salesforce(config: config)
+        salesforceCAFile = config.string(forKey: "salesforce.caFile")
+        concurrency = try Self.positive(config, "worker.concurrency", default: 8)
+        prefetch = try Self.positive(config, "worker.prefetch", default: concurrency * 2)
+        drainTimeout = try Self.interval(config, "worker.drainTimeout", default: .seconds(30))
+    }
+
+    /// The store URL alone (`team` commands need no worker settings).
+    public static func storeURL(config: ConfigReader) throws -> String {
+        if let url = config.string(forKey: "store.url", isSecret: true), !url.isEmpty {
+            do {
+                _ = try StoreLocation(url: url)
+            } catch let error as StoreError {
+                throw ConfigurationError(key: "store.url", problem: error.message)
+            }
+            return url
+        }
+        let directory = config.string(forKey: "data.directory") ?? "./data"
+        let absolute = URL(fileURLWithPath: directory, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+        return "sqlite://" + absolute.standardizedFileURL.appendingPathComponent(StoreLocation.defaultSQLiteFileName).path
+    }
+
+    /// The connected app's settings.
+    public static func salesforce(config: ConfigReader) throws -> SalesforceAppSettings {
+        SalesforceAppSettings(
+            loginURL: config.string(forKey: "salesforce.loginURL") ?? "https://login.salesforce.com",
+            clientID: config.string(forKey: "salesforce.clientID"),
+            clientSecret: config.string(forKey: "salesforce.clientSecret", isSecret: true),
+            apiVersion: config.string(forKey: "salesforce.apiVersion") ?? "v62.0",
+            requestTimeout: try interval(config, "salesforce.requestTimeout", default: .seconds(30)),
+            maxRequestsInFlight: try positive(config, "salesforce.maxRequestsInFlight", default: 10))
+    }
+
+    static func positive(_ config: ConfigReader, _ key: String, default value: Int) throws -> Int {
+        guard let text = config.string(forKey: ConfigKey(key)) else { return value }
+        guard let number = Int(text), number > 0 else {
+            throw ConfigurationError(key: key, problem: "expected a positive whole number, got \(text)")
+        }
+        return number
+    }
+
+    static func interval(_ config: ConfigReader, _ key: String, default value: Duration) throws -> Duration {
+        guard let text = config.string(forKey: ConfigKey(key)) else { return value }
+        guard let interval = IntervalFormat.parse(text) else {
+            throw ConfigurationError(key: key, problem: "expected an interval such as 30s or 2m, got \(text)")
+        }
+        return interval
+    }
+}

@@ -1,0 +1,75 @@
+import AMQP
+import ArgumentParser
+import Configuration
+import Fleet
+import Foundation
+import Logging
+import Workers
+
+/// Store and Salesforce flags shared by `worker` and `team`; each overrides its environment variable. Secrets
+/// (`store.encryptionKey`, `salesforce.clientSecret`) come from the environment only, never from flags that
+/// other users of the host can read in the process list.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .customLong("store-url"), help: "sqlite:///PATH or postgres://… (DOCSEND_SYNC_STORE_URL).")
+    var storeURL: String?
+
+    @Option(name: .customLong("data-dir"), help: "Directory of the embedded SQLite store, default ./data (DOCSEND_SYNC_DATA_DIRECTORY).")
+    var dataDirectory: String?
+
+    @Option(name: .customLong("salesforce-login-url"), help: "OAuth host (DOCSEND_SYNC_SALESFORCE_LOGIN_URL).")
+    var loginURL: String?
+
+    @Option(name: .customLong("salesforce-client-id"), help: "Connected app consumer key (DOCSEND_SYNC_SALESFORCE_CLIENT_ID).")
+    var clientID: String?
+
+    var overrides: [String: String] {
+        var overrides: [String: String] = [:]
+        overrides["store.url"] = storeURL
+        overrides["data.directory"] = dataDirectory
+        overrides["salesforce.loginURL"] = loginURL
+        overrides["salesforce.clientID"] = clientID
+        return overrides
+    }
+}
+
+extension DocsendSync {
+    struct Worker: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run workers: visits, links, leads, or all of them in one process.",
+            discussion: """
+                Any number of processes of each role can run side by side against one broker and one store \
+                (PostgreSQL for several hosts). SIGTERM or SIGINT drains the messages in work and exits 0.
+                """)
+
+        enum Role: String, ExpressibleByArgument, CaseIterable {
+            case visits, links, leads, all
+        }
+
+        @Argument(help: "visits, links, leads or all.")
+        var role: Role
+
+        @OptionGroup var broker: BrokerOptions
+        @OptionGroup var store: StoreOptions
+
+        @Option(help: "Messages in work at once per role (DOCSEND_SYNC_WORKER_CONCURRENCY).")
+        var concurrency: Int?
+
+        @Option(help: "Unacknowledged deliveries per role (DOCSEND_SYNC_WORKER_PREFETCH).")
+        var prefetch: Int?
+
+        func run() async throws {
+            bootstrapLogging()
+            var overrides = store.overrides
+            overrides["worker.concurrency"] = concurrency.map(String.init)
+            overrides["worker.prefetch"] = prefetch.map(String.init)
+            let config = broker.config(adding: overrides)
+            let roles: [SyncTopology.Role] =
+                role == .all ? SyncTopology.Role.allCases : [SyncTopology.Role(rawValue: role.rawValue)!]
+            let name = "docsend-sync worker \(role.rawValue) (pid \(ProcessInfo.processInfo.processIdentifier))"
+            try await WorkerProcess.run(
+                roles: roles, amqp: AMQPConfiguration(config: config, connectionName: name),
+                topology: try SyncTopology(config: config), configuration: try WorkerConfiguration(config: config),
+                logger: Logger(label: "docsend-sync.worker"))
+        }
+    }
+}

@@ -1,0 +1,309 @@
+import AMQP
+import Fleet
+import HTTP
+import Foundation
+import Logging
+import SalesforceSandbox
+import ServiceLifecycle
+import Store
+import SyncCore
+import TestSupport
+import Testing
+
+@testable import Workers
+
+/// The store backends the end-to-end tests run on. PostgreSQL joins when `DOCSEND_TEST_POSTGRES_URL` is set
+/// (scripts/test starts a private server), and is required when `DOCSEND_TEST_REQUIRE_SERVICES=1`.
+enum StoreBackend: String, Sendable, CaseIterable, CustomTestStringConvertible {
+    case sqlite, postgres
+
+    static var postgresURL: String? {
+        ProcessInfo.processInfo.environment["DOCSEND_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    static var available: [StoreBackend] {
+        postgresURL != nil || ProcessInfo.processInfo.environment["DOCSEND_TEST_REQUIRE_SERVICES"] == "1"
+            ? [.sqlite, .postgres] : [.sqlite]
+    }
+
+    var testDescription: String { rawValue }
+}
+
+/// One end-to-end world for one test: the private broker with a topology of its own (a unique prefix, so
+/// tests run side by side), a Salesforce sandbox over HTTP, an empty store on the chosen backend, and the demo
+/// team connected to the sandbox. Workers run in this process (``runWorkers(_:instances:_:)``) or as real
+/// `docsend-sync worker` processes (``spawnWorker(_:)``).
+final class FleetHarness: Sendable {
+    static let teamID = "team_demo"
+    /// Quiet, unless `DOCSEND_TEST_LOG_LEVEL` asks for the workers' logs (on standard error).
+    static let logger: Logger = {
+        let name = ProcessInfo.processInfo.environment["DOCSEND_TEST_LOG_LEVEL"] ?? ""
+        guard let level = Logger.Level(rawValue: name) else {
+            return Logger(label: "workers-tests", factory: { _ in SwiftLogNoOpLogHandler() })
+        }
+        var logger = Logger(label: "workers-tests", factory: { StreamLogHandler.standardError(label: $0) })
+        logger.logLevel = level
+        return logger
+    }()
+    /// `.build/debug/docsend-sync`, built by `swift build --build-tests`.
+    static let binary = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent(".build/debug/docsend-sync").path
+
+    let backend: StoreBackend
+    let sandbox: SalesforceSandbox
+    let topology: SyncTopology
+    let storeURL: String
+    let key: StoreEncryptionKey
+    let store: any SyncStore
+    let broker: AMQPConnection
+    let directory: URL
+
+    private init(
+        backend: StoreBackend, sandbox: SalesforceSandbox, topology: SyncTopology, storeURL: String,
+        key: StoreEncryptionKey, store: any SyncStore, broker: AMQPConnection, directory: URL
+    ) {
+        self.backend = backend
+        self.sandbox = sandbox
+        self.topology = topology
+        self.storeURL = storeURL
+        self.key = key
+        self.store = store
+        self.broker = broker
+        self.directory = directory
+    }
+
+    /// Starts a world; `body` runs in it and everything is torn down afterwards, also when it throws.
+    static func with(
+        _ backend: StoreBackend, seed: SandboxSeed = .workerTests, settings: TeamSettings = TeamSettings(),
+        resyncInterval: Duration = .seconds(2), retryIntervals: [Duration] = [.milliseconds(300), .milliseconds(600)],
+        visitorRefreshDelay: Duration = .milliseconds(500), name: String = #function,
+        _ body: (FleetHarness) async throws -> Void
+    ) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("docsend-workers-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let unique = TestBroker.uniqueName(name)
+        let topology = SyncTopology(
+            prefix: unique, activityExchange: "\(unique).activity", retryIntervals: retryIntervals,
+            resyncInterval: resyncInterval, visitorRefreshDelay: visitorRefreshDelay, deliveryLimit: 20)
+        let storeURL: String
+        switch backend {
+        case .sqlite:
+            storeURL = "sqlite://" + directory.appendingPathComponent("sync.db").path
+        case .postgres:
+            let base = try #require(StoreBackend.postgresURL, "DOCSEND_TEST_POSTGRES_URL is not set: run scripts/test")
+            let schema = "w_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+            storeURL = base + (base.contains("?") ? "&" : "?") + "schema=\(schema)"
+        }
+        let key = StoreEncryptionKey.random()
+        let sandbox = try await SalesforceSandbox.start(configuration: .init(port: 0, seed: seed))
+        let store = try await openStore(url: storeURL, encryptionKey: key, logger: logger)
+        let broker = try await TestBroker.connect(name: name)
+        let harness = FleetHarness(
+            backend: backend, sandbox: sandbox, topology: topology, storeURL: storeURL, key: key, store: store,
+            broker: broker, directory: directory)
+        do {
+            try await broker.declare(topology.topology, redeclareOnReconnect: false)
+            try await harness.connectTeam(settings: settings)
+            try await body(harness)
+        } catch {
+            await harness.tearDown()
+            throw error
+        }
+        await harness.tearDown()
+    }
+
+    private func tearDown() async {
+        for queue in topology.topology.queues { try? await broker.deleteQueue(queue.name) }
+        for exchange in topology.topology.exchanges { try? await broker.deleteExchange(exchange.name) }
+        await broker.close()
+        try? await store.close()
+        await sandbox.shutdown()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Connects the demo team to the sandbox with the demo client's refresh token, and saves `settings`.
+    func connectTeam(_ teamID: String = FleetHarness.teamID, settings: TeamSettings) async throws {
+        try await store.saveConnection(
+            SalesforceConnection(
+                teamID: teamID, instanceURL: sandbox.baseURL, loginURL: sandbox.baseURL,
+                clientID: SandboxSeed.Demo.clientId, refreshToken: SandboxSeed.Demo.refreshToken))
+        try await saveSettings(settings, teamID: teamID)
+    }
+
+    func saveSettings(_ settings: TeamSettings, teamID: String = FleetHarness.teamID) async throws {
+        try await store.saveTeamSettings(teamID: teamID, json: try JSONEncoder().encode(settings))
+    }
+
+    var app: SalesforceAppSettings {
+        SalesforceAppSettings(
+            loginURL: sandbox.baseURL, clientID: SandboxSeed.Demo.clientId, clientSecret: SandboxSeed.Demo.clientSecret,
+            requestTimeout: .seconds(3))
+    }
+
+    // MARK: Workers
+
+    /// Runs `instances` in-process worker sets of `roles` (each with its own broker connection and Salesforce
+    /// clients, like separate processes) while `body` runs, then stops them gracefully.
+    func runWorkers(
+        _ roles: [SyncTopology.Role] = SyncTopology.Role.allCases, instances: Int = 1, concurrency: Int = 4,
+        _ body: () async throws -> Void
+    ) async throws {
+        var connections: [AMQPConnection] = []
+        var services: [any Service] = []
+        let http = try HTTPClientBox()
+        for _ in 0..<instances {
+            let connection = try await TestBroker.connect(name: "worker")
+            connections.append(connection)
+            let orgs = TeamOrgs(store: store, app: app, http: http.client, logger: Self.logger)
+            services += WorkerProcess.workers(
+                roles: roles, connection: connection, topology: topology, orgs: orgs, concurrency: concurrency,
+                prefetch: concurrency * 2, logger: Self.logger)
+        }
+        let group = ServiceGroup(configuration: .init(services: services, logger: Self.logger))
+        let running = Task { try await group.run() }
+        do {
+            try await body()
+        } catch {
+            await group.triggerGracefulShutdown()
+            _ = try? await running.value
+            for connection in connections { await connection.close() }
+            throw error
+        }
+        await group.triggerGracefulShutdown()
+        try await running.value
+        for connection in connections { await connection.close() }
+    }
+
+    /// The environment a `docsend-sync worker` process of this world reads.
+    var workerEnvironment: [String: String] {
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("DOCSEND_SYNC_") }
+        environment["DOCSEND_SYNC_AMQP_URL"] = TestBroker.url ?? "amqp://guest:guest@127.0.0.1:5672/"
+        environment["DOCSEND_SYNC_TOPOLOGY_PREFIX"] = topology.prefix
+        environment["DOCSEND_SYNC_TOPOLOGY_EXCHANGE"] = topology.activityExchange
+        environment["DOCSEND_SYNC_TOPOLOGY_RETRY_INTERVALS"] = topology.retryIntervals.map(IntervalFormat.format).joined(separator: ",")
+        environment["DOCSEND_SYNC_TOPOLOGY_RESYNC_INTERVAL"] = IntervalFormat.format(topology.resyncInterval)
+        environment["DOCSEND_SYNC_TOPOLOGY_VISITOR_REFRESH_DELAY"] = IntervalFormat.format(topology.visitorRefreshDelay)
+        environment["DOCSEND_SYNC_STORE_URL"] = storeURL
+        environment["DOCSEND_SYNC_STORE_ENCRYPTION_KEY"] = key.base64
+        environment["DOCSEND_SYNC_SALESFORCE_CLIENT_SECRET"] = SandboxSeed.Demo.clientSecret
+        environment["DOCSEND_SYNC_SALESFORCE_REQUEST_TIMEOUT"] = "10s"
+        environment["DOCSEND_SYNC_LOG_LEVEL"] = "debug"
+        return environment
+    }
+
+    /// Starts a `docsend-sync worker ROLE` process of this world; its output goes to a log file in the world's
+    /// directory.
+    func spawnWorker(_ role: String, arguments: [String] = []) throws -> WorkerProcessHandle {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["worker", role, "--concurrency", "4"] + arguments
+        process.environment = workerEnvironment
+        let log = directory.appendingPathComponent("worker-\(role)-\(UUID().uuidString.prefix(6)).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        return WorkerProcessHandle(process: process, log: log)
+    }
+
+    // MARK: Events and what landed
+
+    func publish(_ event: Event) async throws {
+        try await EventPublisher(connection: broker, exchange: topology.activityExchange).publish(event)
+    }
+
+    /// Live Tasks of the sandbox.
+    func tasks() async -> [SandboxRecord] {
+        await sandbox.org.records("Task").filter { !$0.isDeleted }
+    }
+
+    /// Live Tasks whose `field` is `value`.
+    func tasks(_ field: String, _ value: String) async -> [SandboxRecord] {
+        await tasks().filter { $0[field]?.stringValue == value }
+    }
+
+    /// Live Leads with `email` (case-insensitive).
+    func leads(email: String) async -> [SandboxRecord] {
+        await sandbox.org.records("Lead").filter {
+            !$0.isDeleted && $0["Email"]?.stringValue?.lowercased() == email.lowercased()
+        }
+    }
+
+    /// How many successful upserts reached the Task with this visit id (each sync is one).
+    func visitWrites(_ visitID: String) async -> Int {
+        await sandbox.org.requests().filter {
+            $0.method == "PATCH" && $0.path.hasSuffix("/sobjects/Task/DocSend_Visit_Id__c/\(visitID)")
+                && ($0.status ?? 0) < 300
+        }.count
+    }
+
+    /// The visit worker's stored state of a visit.
+    func visitState(_ visitID: String) async throws -> StoredVisit? {
+        try await store.loadState(teamID: Self.teamID, kind: .visit, objectID: visitID).map {
+            try JSONDecoder().decode(StoredVisit.self, from: $0.state)
+        }
+    }
+
+    /// The link worker's stored state of a link.
+    func linkState(_ linkID: String, kind: SyncObjectKind = .link) async throws -> StoredLink? {
+        try await store.loadState(teamID: Self.teamID, kind: kind, objectID: linkID).map {
+            try JSONDecoder().decode(StoredLink.self, from: $0.state)
+        }
+    }
+
+    /// Messages in the parking queue, read and requeued (peeked) through a short consumer.
+    func parked(timeout: Duration = .seconds(1)) async throws -> [AMQPDelivery] {
+        let consumer = try await broker.consume(queue: topology.parkingQueue, prefetch: 100)
+        var found: [AMQPDelivery] = []
+        let deadline = ContinuousClock.now + timeout
+        let expected = try await broker.queueStatus(topology.parkingQueue).messages
+        var iterator = consumer.makeAsyncIterator()
+        while found.count < expected, ContinuousClock.now < deadline {
+            guard let delivery = try await iterator.next() else { break }
+            found.append(delivery)
+        }
+        consumer.cancel()
+        for delivery in found { delivery.nack(requeue: true) }
+        return found
+    }
+}
+
+/// A worker process started by a test; killed (SIGKILL) when the test forgets to stop it.
+final class WorkerProcessHandle: @unchecked Sendable {
+    let process: Process
+    let log: URL
+
+    init(process: Process, log: URL) {
+        self.process = process
+        self.log = log
+    }
+
+    var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+    func kill() {
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    func terminate(timeout: Duration = .seconds(30)) async -> Int32? {
+        Foundation.kill(process.processIdentifier, SIGTERM)
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        if process.isRunning {
+            kill()
+            return nil
+        }
+        return process.terminationStatus
+    }
+
+    deinit { if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) } }
+}
+
+/// An HTTP client shut down when the box goes away.
+final class HTTPClientBox: Sendable {
+    let client: HTTPClient
+    init() throws { client = try HTTPClient() }
+    deinit { client.shutdown() }
+}

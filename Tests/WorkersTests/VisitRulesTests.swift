@@ -1,0 +1,216 @@
+import Foundation
+import SalesforceSandbox
+import Store
+import SyncCore
+import TestSupport
+import Testing
+
+@testable import Workers
+
+/// Design §1 item 1, one rule per test: real broker, sandbox over HTTP, each store backend.
+@Suite("Visit rules end to end", .enabled(if: TestBroker.isAvailable), .timeLimit(.minutes(2)))
+struct VisitRulesTests {
+    /// Publishes `event`, runs the visit and lead workers until `done` holds, and returns the visit's Task(s).
+    private func sync(
+        _ harness: FleetHarness, _ events: [Event], until what: String, _ done: @escaping () async throws -> Bool
+    ) async throws {
+        try await harness.runWorkers([.visits, .leads]) {
+            for event in events { try await harness.publish(event) }
+            try await eventually(timeout: .seconds(30), what, done)
+        }
+    }
+
+    private func onlyTask(_ harness: FleetHarness, visit: String) async throws -> SandboxRecord {
+        let tasks = await harness.tasks("DocSend_Visit_Id__c", visit)
+        #expect(tasks.count == 1)
+        return try #require(tasks.first)
+    }
+
+    @Test("a Contact match: a closed Task on the Contact, related to the account, owned by the link owner",
+          arguments: StoreBackend.available)
+    func contactMatch(backend: StoreBackend) async throws {
+        try await FleetHarness.with(backend) { harness in
+            let event = Events.started(email: "ALICE@acme.example", name: "Alice Anders", account: Events.acme)
+            guard case .visitStarted(let visit) = event.payload else { return }
+            try await sync(harness, [event], until: "the Task") { await harness.visitWrites(visit.visitID) > 0 }
+            let task = try await onlyTask(harness, visit: visit.visitID)
+            #expect(task["WhoId"]?.stringValue == SandboxSeed.Ids.alice)
+            #expect(task["WhatId"]?.stringValue == SandboxSeed.Ids.acme)
+            #expect(task["Status"]?.stringValue == "Completed")
+            #expect(task["OwnerId"]?.stringValue == SandboxSeed.Ids.rep)
+            #expect(task["Subject"]?.stringValue == "DocSend: Alice Anders viewed \"Q4 Pricing Proposal.pdf\"")
+            let comments = try #require(task["Description"]?.stringValue)
+            for line in [
+                "Document name: Q4 Pricing Proposal.pdf", "Account name: Acme Corp", "Visit duration: 0 s",
+                "Percent viewed: 0%", "Full analytics: https://docsend.example/analytics/\(visit.visitID)",
+            ] {
+                #expect(comments.contains(line), "\(line) missing from \(comments)")
+            }
+            let state = try #require(try await harness.visitState(visit.visitID))
+            #expect(state.taskID == task.id)
+            let ledger = try await harness.store.ledgerEntry(teamID: FleetHarness.teamID, kind: .visit, objectID: visit.visitID)
+            #expect(ledger?.salesforceID == task.id)
+        }
+    }
+
+    @Test("a Lead match: a Task on the Lead with no WhatId", arguments: StoreBackend.available)
+    func leadMatch(backend: StoreBackend) async throws {
+        try await FleetHarness.with(backend) { harness in
+            let event = Events.started(email: "carol@initech.example", account: AccountInfo(id: "acct_initech", name: "Initech"))
+            guard case .visitStarted(let visit) = event.payload else { return }
+            try await sync(harness, [event], until: "the Task") { await harness.visitWrites(visit.visitID) > 0 }
+            let task = try await onlyTask(harness, visit: visit.visitID)
+            #expect(task["WhoId"]?.stringValue == SandboxSeed.Ids.carol)
+            #expect(task["WhatId"] == nil || task["WhatId"] == .null)
+            #expect(task["Status"]?.stringValue == "Completed")
+        }
+    }
+
+    @Test("a converted Lead is not matched: the visit is not synced, with its reason", arguments: StoreBackend.available)
+    func convertedLeadSkipped(backend: StoreBackend) async throws {
+        try await FleetHarness.with(backend) { harness in
+            let event = Events.started(email: "eve@oldco.example")
+            guard case .visitStarted(let visit) = event.payload else { return }
+            try await sync(harness, [event], until: "the visit recorded as not synced") {
+                try await harness.visitState(visit.visitID)?.notSynced != nil
+            }
+            #expect(await harness.tasks("DocSend_Visit_Id__c", visit.visitID).isEmpty)
+            let state = try #require(try await harness.visitState(visit.visitID))
+            #expect(state.notSynced?.code == "unmatched_email_and_no_account")
+            #expect(state.sync.isFinished)
+        }
+    }
+
+    @Test("account fallback by the event's linked Account id", arguments: StoreBackend.available)
+    func accountFallbackByLinkedID(backend: StoreBackend) async throws {
+        try await FleetHarness.with(backend) { harness in
+            let account = AccountInfo(id: "acct_globex", name: "Globex Corporation", salesforceAccountID: SandboxSeed.Ids.globex)
+            let event = Events.started(email: "nobody@globex.example", account: account)
+            guard case .visitStarted(let visit) = event.payload else { return }
+            try await sync(harness, [event], until: "the Task") { await harness.visitWrites(visit.visitID) > 0 }
+            let task = try await onlyTask(harness, visit: visit.visitID)
+            #expect(task["WhatId"]?.stringValue == SandboxSeed.Ids.globex)
+            #expect(task["WhoId"] == nil || task["WhoId"] == .null)
+            #expect(task["Status"]?.stringValue == "Completed")
+        }
+    }
+
+    @Test("account fallback by the account link stored for the team", arguments: StoreBackend.available)
+    func accountFallbackByStoredLink(backend: StoreBackend) async throws {
+        try await FleetHarness.with(backend) { harness in
+            try await harness.store.saveAccountLink(
+                teamID: FleetHarness.teamID, docSendAccountID: "acct_g", salesforceAccountID: SandboxSeed.Ids.globex)
+            let event = Events.started(email: "nobody@globex.example", account: AccountInfo(id: "acct_g", name: "Some other name"))
+            guard case .visitStarted(let visit) = event.payload else { return }
+            try await sync(harness, [event], until: "the Task") { await harness.visitWrites(visit.visitID) > 0 }
+            #expect(try await onlyTask(harness, visit: visit.visitID)["WhatId"]?.stringValue == SandboxSeed.Ids.globex)
+        }
+    }
+
+    @Test("account fallback by an Account with exactly that name", arguments: StoreBackend.available)
+    func accountFallbackByName(backend: StoreBackend) async throws {
+        try await FleetHarness.with(backend) { harness in
+            let event = Events.started(email: "nobody@acme.example", account: Events.acme)
+            let nearMiss = Events.started(email: "nobody@acme.example", account: AccountInfo(id: "acct_x", name: "Acme Corp."))
+            guard case .visitStarted(let visit) = event.payload, case .visitStarted(let missed) = nearMiss.payload else { return }
+            try await sync(harness, [event, nearMiss], until: "both visits handled") {
+                let written = await harness.visitWrites(visit.visitID) > 0
+                let recorded = try await harness.visitState(missed.visitID)?.notSynced != nil
+                return written && recorded
+            }
+            #expect(try await onlyTask(harness, visit: visit.visitID)["WhatId"]?.stringValue == SandboxSeed.Ids.acme)
+            #expect(await harness.tasks("DocSend_Visit_Id__c", missed.visitID).isEmpty)
+        }
+    }
+
+    @Test("option create new leads: a Lead for the unmatched email, and the Task on it", arguments: StoreBackend.available)
+    func leadCreation(backend: StoreBackend) async throws {
+        try await FleetHarness.with(backend, settings: TeamSettings(createLeadsForUnmatchedEmails: true)) { harness in
+            let event = Events.started(email: "Zed.Zero@newco.example", name: "Zed Zero", account: AccountInfo(id: "acct_n", name: "Newco"))
+            guard case .visitStarted(let visit) = event.payload else { return }
+            try await sync(harness, [event], until: "the Task on the new Lead") { await harness.visitWrites(visit.visitID) > 0 }
+            let leads = await harness.leads(email: "zed.zero@newco.example")
+            #expect(leads.count == 1)
+            let lead = try #require(leads.first)
+            #expect(lead["LastName"]?.stringValue == "Zero")
+            #expect(lead["FirstName"]?.stringValue == "Zed")
+            #expect(lead["Company"]?.stringValue == "Newco")
+            #expect(lead["LeadSource"]?.stringValue == "DocSend")
+            let task = try await onlyTask(harness, visit: visit.visitID)
+            #expect(task["WhoId"]?.stringValue == lead.id)
+            #expect(task["Status"]?.stringValue == "Completed")
+        }
+    }
+
+    @Test("option create open tasks: an open Task assigned to the link owner", arguments: StoreBackend.available)
+    func openTaskForUnmatched(backend: StoreBackend) async throws {
+        try await FleetHarness.with(backend, settings: TeamSettings(createOpenTasksForUnmatchedRecords: true)) { harness in
+            let event = Events.started(email: "stranger@nowhere.example")
+            guard case .visitStarted(let visit) = event.payload else { return }
+            try await sync(harness, [event], until: "the Task") { await harness.visitWrites(visit.visitID) > 0 }
+            let task = try await onlyTask(harness, visit: visit.visitID)
+            #expect(task["Status"]?.stringValue == "Not Started")
+            #expect(task["IsClosed"]?.boolValue == false)
+            #expect(task["OwnerId"]?.stringValue == SandboxSeed.Ids.rep)
+            #expect(task["WhoId"] == nil || task["WhoId"] == .null)
+        }
+    }
+
+    @Test("nothing matched and no option: not synced, with the reason kept", arguments: StoreBackend.available)
+    func notSyncedWithReason(backend: StoreBackend) async throws {
+        try await FleetHarness.with(backend) { harness in
+            let noEmail = Events.started(email: nil, name: "Anonymous")
+            let unmatched = Events.started(email: "stranger@nowhere.example")
+            guard case .visitStarted(let a) = noEmail.payload, case .visitStarted(let b) = unmatched.payload else { return }
+            try await sync(harness, [noEmail, unmatched], until: "both recorded") {
+                let first = try await harness.visitState(a.visitID)?.notSynced != nil
+                let second = try await harness.visitState(b.visitID)?.notSynced != nil
+                return first && second
+            }
+            #expect(try await harness.visitState(a.visitID)?.notSynced?.code == "no_email_and_no_account")
+            #expect(try await harness.visitState(b.visitID)?.notSynced?.code == "unmatched_email_and_no_account")
+            #expect(await harness.tasks().isEmpty)
+        }
+    }
+
+    @Test("visit sync off: a matching visit is not synced", arguments: StoreBackend.available)
+    func visitSyncOff(backend: StoreBackend) async throws {
+        try await FleetHarness.with(backend, settings: TeamSettings(syncVisits: false)) { harness in
+            let event = Events.started(email: "alice@acme.example")
+            guard case .visitStarted(let visit) = event.payload else { return }
+            try await sync(harness, [event], until: "recorded") { try await harness.visitState(visit.visitID)?.notSynced != nil }
+            #expect(try await harness.visitState(visit.visitID)?.notSynced?.code == "visit_sync_disabled")
+            #expect(await harness.tasks().isEmpty)
+        }
+    }
+
+    @Test("option create new leads off: an unmatched email makes no Lead", arguments: StoreBackend.available)
+    func leadOptionOff(backend: StoreBackend) async throws {
+        try await FleetHarness.with(backend, settings: TeamSettings(createLeadsForUnmatchedEmails: false)) { harness in
+            let event = Events.started(email: "zed@newco.example", name: "Zed")
+            guard case .visitStarted(let visit) = event.payload else { return }
+            try await sync(harness, [event], until: "recorded") { try await harness.visitState(visit.visitID)?.notSynced != nil }
+            #expect(await harness.leads(email: "zed@newco.example").isEmpty)
+        }
+    }
+
+    @Test("field mapping: the properties also land in custom Task fields", arguments: StoreBackend.available)
+    func fieldMapping(backend: StoreBackend) async throws {
+        let settings = TeamSettings(fieldMapping: [
+            .visitDuration: "DocSend_Duration__c", .percentViewed: "DocSend_Percent_Viewed__c",
+            .documentName: "DocSend_Document__c", .analyticsLink: "DocSend_Analytics_URL__c",
+        ])
+        try await FleetHarness.with(backend, settings: settings) { harness in
+            let start = Date()
+            let event = Events.started(email: "alice@acme.example", at: start)
+            guard case .visitStarted(let visit) = event.payload else { return }
+            let update = Events.updated(visit.visitID, duration: 42, percent: 37.5, at: start.addingTimeInterval(1))
+            try await sync(harness, [update, event], until: "the Task") { await harness.visitWrites(visit.visitID) > 0 }
+            let task = try await onlyTask(harness, visit: visit.visitID)
+            #expect(task["DocSend_Duration__c"]?.numberValue == 42)
+            #expect(task["DocSend_Percent_Viewed__c"]?.numberValue == 37.5)
+            #expect(task["DocSend_Document__c"]?.stringValue == "Q4 Pricing Proposal.pdf")
+            #expect(task["DocSend_Analytics_URL__c"]?.stringValue == "https://docsend.example/analytics/\(visit.visitID)")
+        }
+    }
+}
