@@ -94,8 +94,10 @@ struct LeadReady: Codable, Sendable, Equatable {
 struct LinkVisitorRefresh: Codable, Sendable, Equatable {
     var teamID: String
     var linkID: String
+    /// Which scheduled refresh this is (``StoredLink/scheduledRefresh``).
+    var token: String
 
     enum CodingKeys: String, CodingKey {
-        case teamID = "team_id", linkID = "link_id"
+        case teamID = "team_id", linkID = "link_id", token
     }
 }

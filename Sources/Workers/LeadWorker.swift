@@ -26,7 +26,8 @@ public struct LeadWorker: MessageHandler {
     let orgs: TeamOrgs
     let connection: AMQPConnection
     let topology: SyncTopology
-    /// Who holds the leases this worker takes (unique per process).
+    /// This worker's name in the leases it takes; each message's lease adds a unique suffix, so that two
+    /// messages in work in one process exclude each other too.
     let owner: String
     /// How long a lease lasts if its holder dies.
     let leaseDuration: Duration
@@ -117,6 +118,7 @@ public struct LeadWorker: MessageHandler {
     /// Runs `body` holding the store's lease on `key`, waiting for another holder up to ``leaseWait``.
     private func withLease<Result: Sendable>(_ key: String, _ body: () async throws -> Result) async throws -> Result {
         let store = orgs.store
+        let owner = "\(self.owner)/\(UUID().uuidString.prefix(8))"
         let deadline = ContinuousClock.now + leaseWait
         var pause = Duration.milliseconds(20)
         while try await !store.claim(key: key, owner: owner, ttl: leaseDuration) {

@@ -17,8 +17,9 @@ struct StoredLink: Codable, Sendable, Equatable {
     var visitors = LinkVisitorList()
     /// Visitors seen since, not on the Task yet.
     var pending: [PendingVisitor] = []
-    /// A `docsend-sync.link.refresh` is on its way.
-    var refreshScheduled = false
+    /// The token of the `docsend-sync.link.refresh` on its way; a refresh with another token (published by an
+    /// attempt that lost a race, or a duplicate) is ignored, so one burst makes one update.
+    var scheduledRefresh: String?
     /// Why the link is not synced, when it is not.
     var notSynced: NotSyncedRecord?
 
@@ -59,7 +60,8 @@ public struct LinkWorker: MessageHandler {
             let refresh = try InternalMessage.decode(LinkVisitorRefresh.self, from: delivery.body)
             try await update(teamID: refresh.teamID, kind: .link, objectID: refresh.linkID, logger: logger) {
                 stored, logger in
-                stored.refreshScheduled = false
+                guard stored.scheduledRefresh == refresh.token else { return }
+                stored.scheduledRefresh = nil
                 try await writeVisitors(&stored, teamID: refresh.teamID, linkID: refresh.linkID, logger: logger)
             }
             return
@@ -84,14 +86,16 @@ public struct LinkWorker: MessageHandler {
             try await update(teamID: event.teamID, kind: .link, objectID: visit.linkID, logger: logger) { stored, _ in
                 let listed = stored.visitors.visitors.first { Matching.emailsMatch($0.email, email) }
                 let addsNothing = listed != nil && (listed?.name != nil || visit.visitor.name == nil)
-                guard !addsNothing, stored.pending.count < StoredLink.pendingLimit,
+                if !addsNothing, stored.pending.count < StoredLink.pendingLimit,
                     !stored.pending.contains(where: { $0.visitID == visit.visitID })
-                else { return }
-                stored.pending.append(
-                    PendingVisitor(visitID: visit.visitID, email: email, name: visit.visitor.name, startedAt: visit.startedAt))
-                if stored.taskID != nil, !stored.refreshScheduled {
-                    try await scheduleRefresh(teamID: event.teamID, linkID: visit.linkID)
-                    stored.refreshScheduled = true
+                {
+                    stored.pending.append(
+                        PendingVisitor(
+                            visitID: visit.visitID, email: email, name: visit.visitor.name, startedAt: visit.startedAt))
+                }
+                // Also when this visitor was already pending: a worker may have died before scheduling.
+                if stored.taskID != nil, stored.scheduledRefresh == nil, !stored.pending.isEmpty {
+                    stored.scheduledRefresh = try await scheduleRefresh(teamID: event.teamID, linkID: visit.linkID)
                 }
             }
         case .visitUpdated:
@@ -195,12 +199,15 @@ public struct LinkWorker: MessageHandler {
         }
     }
 
-    private func scheduleRefresh(teamID: String, linkID: String) async throws {
+    /// Publishes a refresh through the visitor-refresh tier; returns its token.
+    private func scheduleRefresh(teamID: String, linkID: String) async throws -> String {
+        let token = UUID().uuidString
         try await connection.publish(
             InternalMessage.message(
-                LinkVisitorRefresh(teamID: teamID, linkID: linkID), type: InternalMessage.linkRefreshType,
+                LinkVisitorRefresh(teamID: teamID, linkID: linkID, token: token), type: InternalMessage.linkRefreshType,
                 exchange: topology.delayExchange, routingKey: topology.visitorRefreshTier.queue,
-                messageID: "link-refresh:\(teamID):\(linkID):\(UUID().uuidString.prefix(8))"))
+                messageID: "link-refresh:\(teamID):\(linkID):\(token)"))
+        return token
     }
 
     /// Loads the link's state, lets `body` change it, saves it when nobody saved first (else starts over).

@@ -83,6 +83,10 @@ public final class TeamOrgs: Sendable {
     let http: HTTPClient
     let logger: Logger
     let metadataLifetime: Duration
+    /// Updates of one object take turns within the process (``updateState``).
+    let objectTurns = KeyedTurns()
+    /// How many times an update starts over after losing a race with another process.
+    static let stateAttempts = 12
     private let entries = Mutex<[String: Entry]>([:])
 
     /// Orgs over `store`'s connections, through `http`.

@@ -254,10 +254,10 @@ final class FleetHarness: Sendable {
 
     /// Messages in the parking queue, read and requeued (peeked) through a short consumer.
     func parked(timeout: Duration = .seconds(1)) async throws -> [AMQPDelivery] {
+        let expected = try await broker.queueStatus(topology.parkingQueue).messages
         let consumer = try await broker.consume(queue: topology.parkingQueue, prefetch: 100)
         var found: [AMQPDelivery] = []
         let deadline = ContinuousClock.now + timeout
-        let expected = try await broker.queueStatus(topology.parkingQueue).messages
         var iterator = consumer.makeAsyncIterator()
         while found.count < expected, ContinuousClock.now < deadline {
             guard let delivery = try await iterator.next() else { break }

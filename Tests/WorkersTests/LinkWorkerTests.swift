@@ -57,7 +57,7 @@ struct LinkWorkerTests {
                 try await Task.sleep(for: .seconds(2))
             }
             let writes = await harness.sandbox.org.requests().filter { $0.method == "PATCH" && $0.path.hasSuffix(path) }
-            #expect(writes.count == 2, "one create, then one update for the whole burst")
+            #expect(writes.count == 2, "one create, then one update for the whole burst: \(writes.map { "\($0.time) \($0.body.prefix(300))" })")
             let comments = try #require(await harness.tasks("DocSend_Link_Id__c", link.linkID).first?["Description"]?.stringValue)
             for index in 0..<6 { #expect(comments.contains("- Visitor \(index) <visitor\(index)@example.com>")) }
             #expect(try await harness.linkState(link.linkID)?.pending.isEmpty == true)
