@@ -72,11 +72,32 @@ final class FleetHarness: Sendable {
         self.directory = directory
     }
 
+    /// How many worlds exist at once: each declares about fifteen quorum queues, and a few dozen worlds
+    /// declaring at once overwhelm a broker on a small machine.
+    static let gate = WorldGate(permits: 3)
+
     /// Starts a world; `body` runs in it and everything is torn down afterwards, also when it throws.
     static func with(
         _ backend: StoreBackend, seed: SandboxSeed = .workerTests, settings: TeamSettings = TeamSettings(),
         resyncInterval: Duration = .seconds(2), retryIntervals: [Duration] = [.milliseconds(300), .milliseconds(600)],
         visitorRefreshDelay: Duration = .milliseconds(500), name: String = #function,
+        _ body: (FleetHarness) async throws -> Void
+    ) async throws {
+        await gate.enter()
+        do {
+            try await withWorld(
+                backend, seed: seed, settings: settings, resyncInterval: resyncInterval, retryIntervals: retryIntervals,
+                visitorRefreshDelay: visitorRefreshDelay, name: name, body)
+        } catch {
+            await gate.leave()
+            throw error
+        }
+        await gate.leave()
+    }
+
+    private static func withWorld(
+        _ backend: StoreBackend, seed: SandboxSeed, settings: TeamSettings, resyncInterval: Duration,
+        retryIntervals: [Duration], visitorRefreshDelay: Duration, name: String,
         _ body: (FleetHarness) async throws -> Void
     ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("docsend-workers-\(UUID().uuidString)")
@@ -306,4 +327,28 @@ final class HTTPClientBox: Sendable {
     let client: HTTPClient
     init() throws { client = try HTTPClient() }
     deinit { client.shutdown() }
+}
+
+/// A counting semaphore for tests.
+actor WorldGate {
+    private var available: Int
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    init(permits: Int) { available = permits }
+
+    func enter() async {
+        if available > 0 {
+            available -= 1
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func leave() {
+        if waiters.isEmpty {
+            available += 1
+        } else {
+            waiters.removeFirst().resume()
+        }
+    }
 }

@@ -9,7 +9,7 @@ import Testing
 
 /// Design §1 items 2 and 3: document link and space link Tasks, and a link Task's visitors. Real broker,
 /// sandbox over HTTP, each store backend.
-@Suite("Link worker end to end", .enabled(if: TestBroker.isAvailable), .timeLimit(.minutes(2)))
+@Suite("Link worker end to end", .enabled(if: TestBroker.isAvailable), .timeLimit(.minutes(10)))
 struct LinkWorkerTests {
     @Test("link.created on an associated account: a Task on the Account with the link's properties",
           arguments: StoreBackend.available)

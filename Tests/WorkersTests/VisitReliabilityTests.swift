@@ -10,7 +10,7 @@ import Testing
 
 /// What goes wrong, provoked: duplicates, a killed worker, concurrent lead requests, Salesforce failures and
 /// poison messages. Real broker, sandbox over HTTP, each store backend.
-@Suite("Visit worker failure modes", .enabled(if: TestBroker.isAvailable), .timeLimit(.minutes(3)))
+@Suite("Visit worker failure modes", .enabled(if: TestBroker.isAvailable), .timeLimit(.minutes(10)))
 struct VisitReliabilityTests {
     static let taskUpsertPath = "/services/data/*/sobjects/Task/DocSend_Visit_Id__c/*"
 

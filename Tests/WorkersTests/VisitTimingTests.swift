@@ -9,7 +9,7 @@ import Testing
 
 /// Design §1 "Timing", with the re-sync interval scaled to 3 seconds. One test at a time: the counts depend on
 /// ticks arriving about when they are due.
-@Suite("Visit timing end to end", .serialized, .enabled(if: TestBroker.isAvailable), .timeLimit(.minutes(3)))
+@Suite("Visit timing end to end", .serialized, .enabled(if: TestBroker.isAvailable), .timeLimit(.minutes(10)))
 struct VisitTimingTests {
     static let interval: TimeInterval = 3
 
