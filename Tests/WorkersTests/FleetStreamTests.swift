@@ -28,7 +28,14 @@ struct FleetStreamTests {
                 seed: 2026, configuration: .init(duplicateRatio: 0.05, lateDeliveryRatio: 0.05))
             let events = simulator.events(count: 2000)
             let expected = try await Expectation(events: events, org: harness.sandbox.org, settings: Self.settings)
-            #expect(expected.visitTasks.count > 300 && expected.leads.count > 10 && expected.linkTasks.count > 50)
+            let summary =
+                "the stream implies \(expected.visitTasks.count) visit Tasks, \(expected.linkTasks.count) link Tasks, "
+                + "\(expected.spaceLinkTasks.count) space link Tasks, \(expected.leads.count) Leads"
+            print(summary)
+            // The stream exercises every kind (a guard against a simulator change that would make this test vacuous).
+            #expect(
+                expected.visitTasks.count > 300 && expected.linkTasks.count > 10 && expected.spaceLinkTasks.count > 5
+                    && expected.leads.count > 10, "\(summary)")
 
             var workers = try (0..<3).flatMap { _ in try ["visits", "links", "leads"].map { try harness.spawnWorker($0) } }
             for (index, event) in events.enumerated() {
