@@ -288,3 +288,17 @@ struct EventDecodingTests {
 }
 
 enum Unexpected: Error { case payload }
+
+@Suite("Salesforce datetimes")
+struct SalesforceDateTimeTests {
+    @Test("Salesforce's +0000 offsets, Z and fractions parse; garbage does not")
+    func parse() {
+        let expected = Date(timeIntervalSince1970: 1_795_514_400)
+        #expect(SalesforceDateTime.parse("2026-11-24T10:00:00.000+0000") == expected)
+        #expect(SalesforceDateTime.parse("2026-11-24T11:00:00.000+0100") == expected)
+        #expect(SalesforceDateTime.parse("2026-11-24T10:00:00Z") == expected)
+        #expect(SalesforceDateTime.parse("2026-11-24") == nil)
+        #expect(SalesforceDateTime.parse("yesterday+0000") == nil)
+        #expect(SalesforceDateTime.parse(nil) == nil)
+    }
+}

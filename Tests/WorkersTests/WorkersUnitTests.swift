@@ -1,0 +1,122 @@
+import Fleet
+import Foundation
+import Salesforce
+import Store
+import SyncCore
+import Testing
+
+@testable import Workers
+
+/// The workers' pure parts: failure classification, internal message shapes, configuration, turns.
+@Suite("Workers without a broker")
+struct WorkersUnitTests {
+    @Test("Salesforce errors are retried, parked, or parked as needing a new login, by their classification")
+    func classifySalesforce() {
+        func error(_ code: SalesforceError.Code, _ status: Int) -> SalesforceError {
+            SalesforceError(
+                code: code, message: "m", fields: [], httpStatus: status,
+                classification: SalesforceError.classify(code: code, httpStatus: status))
+        }
+        let lock = WorkFailure.classify(error(.unableToLockRow, 400))
+        #expect(lock.disposition == .retry && lock.code == "salesforce.UNABLE_TO_LOCK_ROW")
+        #expect(WorkFailure.classify(error(.requestLimitExceeded, 403)).disposition == .retry)
+        #expect(WorkFailure.classify(error(.serverUnavailable, 503)).disposition == .retry)
+        let invalid = WorkFailure.classify(error(.invalidField, 400))
+        #expect(invalid.disposition == .park && invalid.code == "salesforce.INVALID_FIELD")
+        let grant = WorkFailure.classify(error(.invalidGrant, 400))
+        #expect(grant.disposition == .park && grant.code == "salesforce_reauthentication_required")
+    }
+
+    @Test("contract violations are parked with their kind; store conflicts retried, undecryptable tokens parked")
+    func classifyOthers() {
+        do {
+            _ = try Event.decode(from: Data("{\"id\":1}".utf8))
+            Issue.record("decoded a bad event")
+        } catch {
+            let failure = WorkFailure.classify(error)
+            #expect(failure.disposition == .park)
+            #expect(failure.code.hasPrefix("contract_violation."))
+        }
+        #expect(WorkFailure.classify(StoreError(.versionConflict, "x")).disposition == .retry)
+        #expect(WorkFailure.classify(StoreError(.versionConflict, "x")).code == "store.version_conflict")
+        #expect(WorkFailure.classify(StoreError(.decryptionFailed, "x")).disposition == .park)
+        #expect(WorkFailure.classify(CancellationError()).disposition == .retry)
+    }
+
+    @Test("internal messages are snake_case JSON and round-trip")
+    func internalMessages() throws {
+        let request = LeadRequest(
+            teamID: "t", visitID: "v", visitorEmail: "a@b.example", visitorName: "A B", accountName: nil, ownerID: "005")
+        let json = try #require(String(data: try InternalMessage.encoder.encode(request), encoding: .utf8))
+        #expect(json == #"{"owner_id":"005","team_id":"t","visit_id":"v","visitor_email":"a@b.example","visitor_name":"A B"}"#)
+        #expect(try InternalMessage.decode(LeadRequest.self, from: Data(json.utf8)) == request)
+        let tick = VisitResyncTick(teamID: "t", visitID: "v", sequence: 3)
+        #expect(try InternalMessage.decode(VisitResyncTick.self, from: InternalMessage.encoder.encode(tick)) == tick)
+        #expect(throws: WorkFailure.self) { try InternalMessage.decode(LeadReady.self, from: Data("{}".utf8)) }
+    }
+
+    @Test("configuration: the encryption key is required and checked; numbers must be positive; defaults")
+    func configuration() throws {
+        #expect(throws: ConfigurationError.self) { try WorkerConfiguration(config: FleetConfiguration.reader(environment: [:])) }
+        #expect(throws: ConfigurationError.self) {
+            try WorkerConfiguration(config: FleetConfiguration.reader(environment: ["DOCSEND_SYNC_STORE_ENCRYPTION_KEY": "short"]))
+        }
+        let key = StoreEncryptionKey.random().base64
+        #expect(throws: ConfigurationError.self) {
+            try WorkerConfiguration(
+                config: FleetConfiguration.reader(environment: [
+                    "DOCSEND_SYNC_STORE_ENCRYPTION_KEY": key, "DOCSEND_SYNC_WORKER_CONCURRENCY": "0",
+                ]))
+        }
+        #expect(throws: ConfigurationError.self) {
+            try WorkerConfiguration(
+                config: FleetConfiguration.reader(environment: [
+                    "DOCSEND_SYNC_STORE_ENCRYPTION_KEY": key, "DOCSEND_SYNC_STORE_URL": "mysql://x",
+                ]))
+        }
+        let defaults = try WorkerConfiguration(
+            config: FleetConfiguration.reader(environment: [
+                "DOCSEND_SYNC_STORE_ENCRYPTION_KEY": key, "DOCSEND_SYNC_DATA_DIRECTORY": "/var/lib/docsend-sync",
+                "DOCSEND_SYNC_WORKER_CONCURRENCY": "3",
+            ]))
+        #expect(defaults.storeURL == "sqlite:///var/lib/docsend-sync/sync.db")
+        #expect(defaults.concurrency == 3 && defaults.prefetch == 6)
+        #expect(defaults.drainTimeout == .seconds(30))
+        #expect(defaults.salesforce.loginURL == "https://login.salesforce.com")
+        let flags = try WorkerConfiguration(
+            config: FleetConfiguration.reader(
+                overrides: ["worker.prefetch": "50", "salesforce.requestTimeout": "5s"],
+                environment: ["DOCSEND_SYNC_STORE_ENCRYPTION_KEY": key, "DOCSEND_SYNC_WORKER_PREFETCH": "7"]))
+        #expect(flags.prefetch == 50, "a flag wins over the environment")
+        #expect(flags.salesforce.requestTimeout == .seconds(5))
+    }
+
+    @Test("turns: one body per key at a time, in arrival order; other keys run alongside")
+    func keyedTurns() async throws {
+        actor Tracker {
+            var inside: [String: Int] = [:]
+            var most: [String: Int] = [:]
+            func enter(_ key: String) {
+                inside[key, default: 0] += 1
+                most[key] = max(most[key, default: 0], inside[key, default: 0])
+            }
+            func leave(_ key: String) { inside[key, default: 0] -= 1 }
+        }
+        let turns = KeyedTurns()
+        let tracker = Tracker()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<40 {
+                let key = index % 2 == 0 ? "a" : "b"
+                group.addTask {
+                    try await turns.withTurn(key) {
+                        await tracker.enter(key)
+                        try await Task.sleep(for: .milliseconds(2))
+                        await tracker.leave(key)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(await tracker.most == ["a": 1, "b": 1])
+    }
+}
