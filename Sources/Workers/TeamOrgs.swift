@@ -124,7 +124,7 @@ public final class TeamOrgs: Sendable {
         guard let connection = try await store.connection(teamID: teamID) else {
             throw WorkFailure.permanent(
                 code: "team_not_connected",
-                "team \(teamID) has no Salesforce connection (docsend-sync team connect); replay once it has")
+                "team \(teamID) has no Salesforce connection (connect it with `docsend-sync team connect`)")
         }
         if connection.needsReauthentication {
             throw WorkFailure.permanent(
