@@ -16,7 +16,7 @@ func validVisitStarted() -> [String: Any] {
             "link_id": "lnk_1",
             "link_owner_email": "owner@docsend-demo.example",
             "document": ["id": "doc_1", "name": "Deck.pdf", "url": "https://docsend.com/documents/doc_1"],
-            "account": ["id": "acc_1", "name": "Acme", "salesforce_account_id": "001Dm00000AcmeCoAAA"],
+            "account": ["id": "acc_1", "name": "Acme", "salesforce_account_id": "001Dm0000AcmeCoIQI"],
             "visitor": ["email": "ada@acme.example", "name": "Ada"],
             "analytics_url": "https://docsend.com/view/analytics/visits/vis_1",
             "started_at": "2026-11-24T09:59:58Z",
@@ -87,7 +87,7 @@ struct EventDecodingTests {
         #expect(visit.visitID == "vis_1")
         #expect(
             visit.document == DocumentInfo(id: "doc_1", name: "Deck.pdf", url: "https://docsend.com/documents/doc_1"))
-        #expect(visit.account?.salesforceAccountID == "001Dm00000AcmeCoAAA")
+        #expect(visit.account?.salesforceAccountID == "001Dm0000AcmeCoIQI")
         #expect(visit.visitor == VisitorInfo(email: "ada@acme.example", name: "Ada"))
         #expect(visit.startedAt == Date(timeIntervalSince1970: 1_795_514_398))
     }
