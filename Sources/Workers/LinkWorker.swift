@@ -145,16 +145,7 @@ public struct LinkWorker: MessageHandler {
                 kind = .spaceLink
             default: return
             }
-            let result = try await org.client.upsert(
-                "Task", externalIDField: task.externalIDField, value: task.externalID, fields: task.fields,
-                logger: logger)
-            if case .created(let id) = result {
-                stored.taskID = try await orgs.store.recordLedgerEntry(
-                    teamID: teamID, kind: kind, objectID: task.externalID, salesforceType: "Task", salesforceID: id
-                ).salesforceID
-            } else if case .updated(let id) = result {
-                stored.taskID = id ?? stored.taskID ?? "unknown"
-            }
+            stored.taskID = try await org.upsertTask(task, fields: task.fields, kind: kind, logger: logger)
             stored.visitors = refreshed.list
             stored.pending = []
             logger.info("link Task written", metadata: ["task": "\(stored.taskID ?? "?")", "account": "\(accountID)"])

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Salesforce
+import Store
 import SyncCore
 
 /// The queries the rules need, each one SOQL round trip with every literal escaped.
@@ -52,6 +53,33 @@ extension TeamOrg {
 
     /// The active User with `email`, as a list for the rules (empty when there is none).
     func users(email: String?, logger: Logger) async throws -> [SalesforceUser] {
-        try await orgs.user(teamID: teamID, email: email, client: client, logger: logger)
+        try await orgs.users(teamID: teamID, email: email, client: client, logger: logger)
+    }
+
+    /// Writes a Task by upsert on its external id and returns its id, recorded in the ledger for `kind`.
+    /// (An upsert that updated may not say which record it updated: the id then comes from a query.)
+    func upsertTask(_ task: RenderedTask, fields: [String: FieldValue], kind: SyncObjectKind, logger: Logger)
+        async throws -> String
+    {
+        let result = try await client.upsert(
+            "Task", externalIDField: task.externalIDField, value: task.externalID, fields: fields, logger: logger)
+        var id: String?
+        switch result {
+        case .created(let created): id = created
+        case .updated(let updated): id = updated
+        }
+        if id == nil {
+            id = try await client.query(
+                .select(["Id"], from: "Task").where(.equals(task.externalIDField, .string(task.externalID))).limit(1),
+                logger: logger
+            ).first?.id
+        }
+        guard let id else {
+            throw WorkFailure.retryable(
+                code: "task_not_found", "Salesforce accepted the Task upsert but no Task has \(task.externalIDField) \(task.externalID)")
+        }
+        return try await orgs.store.recordLedgerEntry(
+            teamID: teamID, kind: kind, objectID: task.externalID, salesforceType: "Task", salesforceID: id
+        ).salesforceID
     }
 }

@@ -233,8 +233,8 @@ public final class TeamOrgs: Sendable {
         return metadata
     }
 
-    /// The active User with `email` (cached like the metadata), or `nil`.
-    func user(teamID: String, email: String?, client: SalesforceClient, logger: Logger) async throws -> [SalesforceUser] {
+    /// The active User with `email` (cached like the metadata): one or none.
+    func users(teamID: String, email: String?, client: SalesforceClient, logger: Logger) async throws -> [SalesforceUser] {
         guard let email = Matching.normalizedEmail(email)?.lowercased() else { return [] }
         let now = ContinuousClock.now
         if let cached = entries.withLock({ $0[teamID]?.users[email] }), now - cached.loadedAt < metadataLifetime {

@@ -149,19 +149,7 @@ public struct VisitWorker: MessageHandler {
             case .task(let relations, let disposition, let ownerID):
                 let task = try TaskRendering.visitTask(
                     visit, values: values, context: org.taskContext(relations, disposition, ownerID: ownerID))
-                let result = try await org.client.upsert(
-                    "Task", externalIDField: task.externalIDField, value: task.externalID, fields: task.fields,
-                    logger: logger)
-                let id: String? =
-                    switch result {
-                    case .created(let id): id
-                    case .updated(let id): id
-                    }
-                if let id {
-                    stored.taskID = try await orgs.store.recordLedgerEntry(
-                        teamID: teamID, kind: .visit, objectID: visit.visitID, salesforceType: "Task", salesforceID: id
-                    ).salesforceID
-                }
+                stored.taskID = try await org.upsertTask(task, fields: task.fields, kind: .visit, logger: logger)
                 stored.notSynced = nil
                 logger.info("visit Task written", metadata: ["task": "\(stored.taskID ?? "?")", "on": "\(relations)"])
             case .createLead(_, let ownerID):
