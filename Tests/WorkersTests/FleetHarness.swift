@@ -215,16 +215,26 @@ final class FleetHarness: Sendable {
     /// Starts a `docsend-sync worker ROLE` process of this world; its output goes to a log file in the world's
     /// directory.
     func spawnWorker(_ role: String, arguments: [String] = []) throws -> WorkerProcessHandle {
+        try Self.launch(["worker", role, "--concurrency", "4"] + arguments, environment: workerEnvironment, in: directory)
+    }
+
+    /// Starts `docsend-sync ARGUMENTS` with `environment`; both output streams go to a new log file in
+    /// `directory`.
+    static func launch(_ arguments: [String], environment: [String: String], in directory: URL, stdin: Pipe? = nil)
+        throws -> WorkerProcessHandle
+    {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["worker", role, "--concurrency", "4"] + arguments
-        process.environment = workerEnvironment
-        let log = directory.appendingPathComponent("worker-\(role)-\(UUID().uuidString.prefix(6)).log")
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.environment = environment
+        let log = directory.appendingPathComponent("\(arguments.prefix(2).joined(separator: "-"))-\(UUID().uuidString.prefix(6)).log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
         process.standardError = handle
+        if let stdin { process.standardInput = stdin }
         try process.run()
+        try handle.close()
         return WorkerProcessHandle(process: process, log: log)
     }
 

@@ -28,30 +28,19 @@ struct TeamCommandTests {
         /// Runs `docsend-sync ARGS`; returns the exit status and what it printed (both streams).
         /// (Waits without blocking a thread: the sandbox answering the CLI runs in this process.)
         func run(_ arguments: [String], stdin: String? = nil) async throws -> (status: Int32, output: String) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: FleetHarness.binary)
-            process.arguments = arguments
             var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("DOCSEND_SYNC_") }
             environment["DOCSEND_SYNC_STORE_URL"] = storeURL
             environment["DOCSEND_SYNC_STORE_ENCRYPTION_KEY"] = key.base64
             environment["DOCSEND_SYNC_SALESFORCE_LOGIN_URL"] = sandbox.baseURL
             environment["DOCSEND_SYNC_SALESFORCE_CLIENT_ID"] = SandboxSeed.Demo.clientId
             environment["DOCSEND_SYNC_SALESFORCE_CLIENT_SECRET"] = SandboxSeed.Demo.clientSecret
-            process.environment = environment
-            let log = directory.appendingPathComponent("out-\(UUID().uuidString.prefix(6))")
-            FileManager.default.createFile(atPath: log.path, contents: nil)
-            let handle = try FileHandle(forWritingTo: log)
-            process.standardOutput = handle
-            process.standardError = handle
             let input = Pipe()
-            process.standardInput = input
-            try process.run()
+            let launched = try FleetHarness.launch(arguments, environment: environment, in: directory, stdin: input)
             if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
             try input.fileHandleForWriting.close()
-            while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
-            process.waitUntilExit()
-            try handle.close()
-            return (process.terminationStatus, try String(contentsOf: log, encoding: .utf8))
+            while launched.process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+            launched.process.waitUntilExit()
+            return (launched.process.terminationStatus, launched.output)
         }
 
         func store() async throws -> any SyncStore {
