@@ -68,18 +68,13 @@ public struct LinkWorker: MessageHandler {
         }
         let event = try Event.decode(from: delivery.body)
         switch event.payload {
-        case .linkCreated(let link):
-            try await update(teamID: event.teamID, kind: .link, objectID: link.linkID, logger: logger) { stored, logger in
+        case .linkCreated, .spaceLinkCreated:
+            guard let activity = LinkActivity(event.payload) else { return }
+            try await update(teamID: event.teamID, kind: activity.kind, objectID: activity.id, logger: logger) {
+                stored, logger in
                 guard stored.creation == nil else { return }  // a duplicate
                 stored.creation = event.encoded()
-                try await createTask(&stored, teamID: event.teamID, event: event, logger: logger)
-            }
-        case .spaceLinkCreated(let spaceLink):
-            try await update(teamID: event.teamID, kind: .spaceLink, objectID: spaceLink.spaceLinkID, logger: logger) {
-                stored, logger in
-                guard stored.creation == nil else { return }
-                stored.creation = event.encoded()
-                try await createTask(&stored, teamID: event.teamID, event: event, logger: logger)
+                try await createTask(&stored, teamID: event.teamID, activity: activity, logger: logger)
             }
         case .visitStarted(let visit):
             guard let email = Matching.normalizedEmail(visit.visitor.email) else { return }
@@ -104,48 +99,24 @@ public struct LinkWorker: MessageHandler {
     }
 
     /// Routes and writes a new link or space link Task (with the visitors already gathered).
-    private func createTask(_ stored: inout StoredLink, teamID: String, event: Event, logger: Logger) async throws {
+    private func createTask(_ stored: inout StoredLink, teamID: String, activity: LinkActivity, logger: Logger)
+        async throws
+    {
         let org = try await orgs.org(teamID: teamID, logger: logger)
-        let now = Date()
-        let account: AccountInfo?
-        let creator: String
-        switch event.payload {
-        case .linkCreated(let link): (account, creator) = (link.account, link.creatorEmail)
-        case .spaceLinkCreated(let spaceLink): (account, creator) = (spaceLink.account, spaceLink.creatorEmail)
-        default: return
-        }
-        let linked = try await org.linkedAccount(account)
-        let accounts = try await org.accountCandidates(for: linked, logger: logger)
-        let users = try await org.users(email: creator, logger: logger)
-        let route: LinkRoute
-        switch event.payload {
-        case .linkCreated(var link):
-            link.account = linked
-            route = LinkRouting.route(link, settings: org.settings, accounts: accounts, users: users)
-        case .spaceLinkCreated(var spaceLink):
-            spaceLink.account = linked
-            route = LinkRouting.route(spaceLink, settings: org.settings, accounts: accounts, users: users)
-        default: return
-        }
-        switch route {
+        var activity = activity
+        activity.account = try await org.linkedAccount(activity.account)
+        let accounts = try await org.accountCandidates(for: activity.account, logger: logger)
+        let users = try await org.users(email: activity.creator, logger: logger)
+        switch activity.route(settings: org.settings, accounts: accounts, users: users) {
         case .notSynced(let reason):
-            stored.notSynced = NotSyncedRecord(reason, at: now)
+            stored.notSynced = NotSyncedRecord(reason, at: Date())
             logger.info("link not synced", metadata: ["reason": "\(reason.code)"])
         case .task(let accountID, let ownerID):
-            let context = org.taskContext(.account(accountID), .logged, ownerID: ownerID)
-            let refreshed = stored.visitors.refreshed(with: pendingVisits(stored), linkID: linkID(event))
-            let task: RenderedTask
-            let kind: SyncObjectKind
-            switch event.payload {
-            case .linkCreated(let link):
-                task = try TaskRendering.linkTask(link, visitors: refreshed.list, context: context)
-                kind = .link
-            case .spaceLinkCreated(let spaceLink):
-                task = try TaskRendering.spaceLinkTask(spaceLink, context: context)
-                kind = .spaceLink
-            default: return
-            }
-            stored.taskID = try await org.upsertTask(task, fields: task.fields, kind: kind, logger: logger)
+            let refreshed = stored.visitors.refreshed(
+                with: Self.visits(stored.pending, linkID: activity.id), linkID: activity.id)
+            let task = try activity.task(
+                visitors: refreshed.list, context: org.taskContext(.account(accountID), .logged, ownerID: ownerID))
+            stored.taskID = try await org.upsertTask(task, fields: task.fields, kind: activity.kind, logger: logger)
             stored.visitors = refreshed.list
             stored.pending = []
             logger.info("link Task written", metadata: ["task": "\(stored.taskID ?? "?")", "account": "\(accountID)"])
@@ -157,7 +128,7 @@ public struct LinkWorker: MessageHandler {
         guard stored.taskID != nil, !stored.pending.isEmpty, let creation = stored.creation,
             case .linkCreated(let link) = try Event.decode(from: creation).payload
         else { return }
-        let refreshed = stored.visitors.refreshed(with: pendingVisits(stored), linkID: linkID)
+        let refreshed = stored.visitors.refreshed(with: Self.visits(stored.pending, linkID: linkID), linkID: linkID)
         if refreshed.needsUpdate {
             let org = try await orgs.org(teamID: teamID, logger: logger)
             let task = try TaskRendering.linkTask(
@@ -171,22 +142,13 @@ public struct LinkWorker: MessageHandler {
         stored.pending = []
     }
 
-    private func pendingVisits(_ stored: StoredLink) -> [VisitStarted] {
-        guard let creation = stored.creation, let event = try? Event.decode(from: creation) else { return [] }
-        let id = linkID(event)
-        return stored.pending.map {
+    /// Pending visitors as the `visit.started` values ``LinkVisitorList/refreshed(with:linkID:limit:)`` takes.
+    private static func visits(_ pending: [PendingVisitor], linkID: String) -> [VisitStarted] {
+        pending.map {
             VisitStarted(
-                visitID: $0.visitID, linkID: id, linkOwnerEmail: "", document: DocumentInfo(id: "", name: "", url: ""),
+                visitID: $0.visitID, linkID: linkID, linkOwnerEmail: "", document: DocumentInfo(id: "", name: "", url: ""),
                 account: nil, visitor: VisitorInfo(email: $0.email, name: $0.name), analyticsURL: "",
                 startedAt: $0.startedAt)
-        }
-    }
-
-    private func linkID(_ event: Event) -> String {
-        switch event.payload {
-        case .linkCreated(let link): link.linkID
-        case .spaceLinkCreated(let spaceLink): spaceLink.spaceLinkID
-        default: ""
         }
     }
 
@@ -210,5 +172,76 @@ public struct LinkWorker: MessageHandler {
         logger[metadataKey: "team"] = .string(teamID)
         logger[metadataKey: kind == .spaceLink ? "space_link" : "link"] = .string(objectID)
         try await orgs.updateState(teamID: teamID, kind: kind, objectID: objectID, initial: StoredLink(), logger: logger, body)
+    }
+}
+
+/// A document link or a space link creation: what the link worker does alike for both.
+enum LinkActivity: Sendable {
+    case document(LinkCreated)
+    case space(SpaceLinkCreated)
+
+    init?(_ payload: Event.Payload) {
+        switch payload {
+        case .linkCreated(let link): self = .document(link)
+        case .spaceLinkCreated(let spaceLink): self = .space(spaceLink)
+        default: return nil
+        }
+    }
+
+    /// The link's or space link's id.
+    var id: String {
+        switch self {
+        case .document(let link): link.linkID
+        case .space(let spaceLink): spaceLink.spaceLinkID
+        }
+    }
+
+    /// The kind its state and ledger entry are kept under.
+    var kind: SyncObjectKind {
+        switch self {
+        case .document: .link
+        case .space: .spaceLink
+        }
+    }
+
+    var creator: String {
+        switch self {
+        case .document(let link): link.creatorEmail
+        case .space(let spaceLink): spaceLink.creatorEmail
+        }
+    }
+
+    /// The DocSend account it was created on.
+    var account: AccountInfo? {
+        get {
+            switch self {
+            case .document(let link): link.account
+            case .space(let spaceLink): spaceLink.account
+            }
+        }
+        set {
+            switch self {
+            case .document(var link):
+                link.account = newValue
+                self = .document(link)
+            case .space(var spaceLink):
+                spaceLink.account = newValue
+                self = .space(spaceLink)
+            }
+        }
+    }
+
+    func route(settings: TeamSettings, accounts: [SalesforceAccount], users: [SalesforceUser]) -> LinkRoute {
+        switch self {
+        case .document(let link): LinkRouting.route(link, settings: settings, accounts: accounts, users: users)
+        case .space(let spaceLink): LinkRouting.route(spaceLink, settings: settings, accounts: accounts, users: users)
+        }
+    }
+
+    func task(visitors: LinkVisitorList, context: TaskContext) throws -> RenderedTask {
+        switch self {
+        case .document(let link): try TaskRendering.linkTask(link, visitors: visitors, context: context)
+        case .space(let spaceLink): try TaskRendering.spaceLinkTask(spaceLink, context: context)
+        }
     }
 }
