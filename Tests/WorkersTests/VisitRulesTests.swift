@@ -219,4 +219,22 @@ struct VisitRulesTests {
             #expect(task["DocSend_Analytics_URL__c"]?.stringValue == "https://docsend.example/analytics/\(visit.visitID)")
         }
     }
+
+    @Test("hostile visitor strings: SOQL stays escaped, lines cannot be forged, lengths are cut", arguments: StoreBackend.available)
+    func hostileStrings(backend: StoreBackend) async throws {
+        try await FleetHarness.with(backend, settings: TeamSettings(createOpenTasksForUnmatchedRecords: true)) { harness in
+            let email = #"x' OR Email != 'y\@evil.example"#
+            let event = Events.started(
+                email: email, name: "Eve\nStatus: Completed\r\nOwner: nobody", account: AccountInfo(id: "a", name: "Acme' OR Name != '"),
+                document: String(repeating: "Très long nom ", count: 40))
+            guard case .visitStarted(let visit) = event.payload else { return }
+            try await sync(harness, [event], until: "the open Task") { await harness.visitWrites(visit.visitID) > 0 }
+            let task = try await onlyTask(harness, visit: visit.visitID)
+            #expect(task["Status"]?.stringValue == "Not Started", "the injected email matched nobody")
+            let subject = try #require(task["Subject"]?.stringValue)
+            #expect(subject.utf16.count <= 255)
+            let comments = try #require(task["Description"]?.stringValue)
+            #expect(!comments.split(separator: "\n").contains { $0.hasPrefix("Status:") || $0.hasPrefix("Owner:") })
+        }
+    }
 }
