@@ -17,7 +17,7 @@ extension DocsendSync {
         @Option(help: "How many events.")
         var count = 1_000
 
-        @Option(help: "Events per second when publishing (0: as fast as the broker confirms).")
+        @Option(help: "Events per second, on average, when publishing (0: as fast as the broker confirms). Each event goes out when its occurred_at comes, so its timestamps are the present; duplicates come on top.")
         var rate: Double = 20
 
         @Option(help: "Share of events sent twice with the same id (tests idempotency), 0 to 1.")
@@ -71,12 +71,14 @@ extension DocsendSync {
             let (rate, progress, count) = (self.rate, self.progress, self.count)
             let published = try await broker.withConnection(as: "simulate") { connection in
                 let publisher = EventPublisher(connection: connection, exchange: topology.activityExchange)
-                let started = ContinuousClock.now
                 var published = 0
                 for event in events {
+                    // Paced by the events' own clock (it starts now): workers compare an event's timestamps
+                    // with the present, e.g. to tell whether a visit is still active. A duplicate does not
+                    // advance that clock and goes out at once.
                     if rate > 0 {
-                        let due = started + .seconds(Double(published) / rate)
-                        if due > .now { try await Task.sleep(until: due) }
+                        let wait = event.occurredAt.timeIntervalSinceNow
+                        if wait > 0 { try await Task.sleep(for: .seconds(wait)) }
                     }
                     try await publisher.publish(event)
                     published += 1

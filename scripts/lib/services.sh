@@ -89,6 +89,8 @@ EOF
     export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 ERL_EPMD_ADDRESS=127.0.0.1 ERL_CRASH_DUMP="$dir/log/erl_crash.dump"
     # Erlang distribution listens on every interface unless told otherwise: keep it on loopback.
     export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+    # Erlang starts epmd (its port mapper daemon) when none runs; rabbitmq_stop stops it again then.
+    if epmd -names >/dev/null 2>&1; then unset DOCSEND_EPMD_STARTED; else export DOCSEND_EPMD_STARTED=1; fi
     services_log "starting RabbitMQ $node (amqp $amqp_port, amqps $amqps_port, management $management_port) in $dir"
     rabbitmq-server >"$dir/server.out" 2>&1 &
     echo $! >"$dir/server.launcher.pid"
@@ -118,7 +120,8 @@ rabbitmq_stop() {
     local node="${DOCSEND_RABBITMQ_NODE:-$RABBITMQ_NODENAME}"
     local dir="${DOCSEND_RABBITMQ_DIR:-${RABBITMQ_MNESIA_BASE%/mnesia}}"
     services_log "stopping RabbitMQ $node"
-    timeout 60 rabbitmqctl -n "$node" -q stop >/dev/null 2>&1 || true
+    # With the node's pid file, rabbitmqctl returns once the node's process has exited.
+    timeout 60 rabbitmqctl -n "$node" -q stop "$dir/rabbitmq.pid" >/dev/null 2>&1 || true
     if [ -f "$dir/server.launcher.pid" ]; then
         local pid
         pid="$(cat "$dir/server.launcher.pid")"
@@ -128,7 +131,9 @@ rabbitmq_stop() {
     fi
     # The node's Erlang VM runs as the rabbitmq user under a child of the launcher; make sure it is gone.
     pkill -u rabbitmq -f -- "-sname $node" 2>/dev/null || pkill -f -- "$node" 2>/dev/null || true
-    unset DOCSEND_RABBITMQ_NODE RABBITMQ_NODENAME
+    # epmd refuses to stop while another node is registered with it.
+    if [ -n "${DOCSEND_EPMD_STARTED:-}" ]; then epmd -kill >/dev/null 2>&1 || true; fi
+    unset DOCSEND_RABBITMQ_NODE RABBITMQ_NODENAME DOCSEND_EPMD_STARTED
 }
 
 # rabbitmq_make_tls DIR: a throwaway CA and a server certificate for localhost / 127.0.0.1.
