@@ -151,7 +151,12 @@ public struct VisitWorker: MessageHandler {
                     visit, values: values, context: org.taskContext(relations, disposition, ownerID: ownerID))
                 stored.taskID = try await org.upsertTask(task, fields: task.fields, kind: .visit, logger: logger)
                 stored.notSynced = nil
-                logger.info("visit Task written", metadata: ["task": "\(stored.taskID ?? "?")", "on": "\(relations)"])
+                logger.info(
+                    "visit Task written",
+                    metadata: [
+                        "task": "\(stored.taskID ?? "?")", "who": "\(relations.whoID ?? "-")",
+                        "what": "\(relations.whatID ?? "-")", "disposition": "\(disposition.rawValue)",
+                    ])
             case .createLead(_, let ownerID):
                 let request = LeadRequest(
                     teamID: teamID, visitID: visit.visitID, visitorEmail: visit.visitor.email ?? "",
