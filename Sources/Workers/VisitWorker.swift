@@ -93,9 +93,6 @@ public struct VisitWorker: MessageHandler {
                 throw WorkFailure.badMessage(
                     code: "unexpected_event_type", "\(event.type) does not belong on \(topology.queue(.visits))")
             }
-            var logger = logger
-            logger[metadataKey: "team"] = .string(event.teamID)
-            logger[metadataKey: "visit"] = .string(visitID)
             try await update(teamID: event.teamID, visitID: visitID, logger: logger) { stored, logger in
                 if stored.sync.apply(event.payload, policy: policy) == .syncNow {
                     try await sync(&stored, teamID: event.teamID, logger: logger)
