@@ -47,4 +47,29 @@ struct WorkerBrokerRestartDisruptiveTests {
             #expect(await worker.terminate() == 0, "\(worker.output.suffix(2000))")
         }
     }
+
+    @Test("SIGTERM while the broker is down: the worker stops at once and exits 0")
+    func sigtermWhileBrokerDown() async throws {
+        try await FleetHarness.with(.sqlite) { harness in
+            let worker = try harness.spawnWorker("all")
+            try await eventually("the worker consuming") {
+                try await harness.broker.queueStatus(harness.topology.queue(.visits)).consumers == 1
+            }
+            try TestBroker.rabbitmqctl("stop_app")
+            do {
+                try await Task.sleep(for: .seconds(1))
+                let stopping = ContinuousClock.now
+                let status = await worker.terminate(timeout: .seconds(20))
+                #expect(status == 0, "\(worker.output.suffix(2000))")
+                #expect(ContinuousClock.now - stopping < .seconds(10), "it did not wait for the broker to come back")
+            } catch {
+                try? TestBroker.rabbitmqctl("start_app")
+                throw error
+            }
+            try TestBroker.rabbitmqctl("start_app")
+            try await eventually(timeout: .seconds(60), "the broker back") {
+                (try? await harness.broker.queueStatus(harness.topology.queue(.visits))) != nil
+            }
+        }
+    }
 }

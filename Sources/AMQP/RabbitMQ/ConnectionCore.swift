@@ -666,6 +666,7 @@ final class ConnectionCore: @unchecked Sendable {
         while ContinuousClock.now < deadline {
             if closingRequested { return false }
             takePublishesWhileDisconnected()
+            cancelConsumersWhileDisconnected()
             sweepDeadlines(force: true)
             var descriptor = pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)
             let remaining = max(1, (deadline - ContinuousClock.now).milliseconds)
@@ -673,6 +674,25 @@ final class ConnectionCore: @unchecked Sendable {
             if descriptor.revents != 0 { drainWakePipe() }
         }
         return !closingRequested
+    }
+
+    /// A consumer cancelled while the broker is away ends at once: there is nothing to tell the broker (its
+    /// channel is gone, so its deliveries are back in the queue), and it is not started again on reconnect.
+    /// (A worker draining on SIGTERM does not wait for the broker to come back.)
+    private func cancelConsumersWhileDisconnected() {
+        let cancelled: [UInt64] = inbox.withLock { inbox in
+            var ids: [UInt64] = []
+            inbox.commands.removeAll { command in
+                guard case .cancel(let id) = command else { return false }
+                ids.append(id)
+                return true
+            }
+            return ids
+        }
+        for id in cancelled {
+            guard let index = consumers.firstIndex(where: { $0.id == id }) else { continue }
+            consumers.remove(at: index).deliveries.finish()
+        }
     }
 
     private func takePublishesWhileDisconnected() {
