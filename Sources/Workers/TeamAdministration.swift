@@ -12,6 +12,8 @@ public struct TeamAdministration: Sendable {
     let app: SalesforceAppSettings
     let http: HTTPClient
     let logger: Logger
+    /// The stored teams' clients and settings, as the workers see them.
+    let orgs: TeamOrgs
 
     /// Administration over `store`, reaching Salesforce through `http`.
     public init(store: any SyncStore, app: SalesforceAppSettings, http: HTTPClient, logger: Logger) {
@@ -19,6 +21,7 @@ public struct TeamAdministration: Sendable {
         self.app = app
         self.http = http
         self.logger = logger
+        self.orgs = TeamOrgs(store: store, app: app, http: http, logger: logger)
     }
 
     /// What a connection check found.
@@ -42,7 +45,7 @@ public struct TeamAdministration: Sendable {
             configuration: configuration, credentials: refreshToken.map { .refreshToken($0) } ?? .clientCredentials,
             httpClient: http, backgroundActivityLogger: logger,
             onRefreshTokenRotated: { new in rotated.value.withLock { $0 = new } })
-        let fields = try await taskFields(client)
+        let fields = try await client.taskFields(logger: logger)
         guard let instanceURL = client.instanceURL else {
             throw WorkFailure.permanent(code: "no_instance_url", "Salesforce's token response named no instance URL")
         }
@@ -56,8 +59,7 @@ public struct TeamAdministration: Sendable {
 
     /// The team's settings (the defaults when it has none yet).
     public func settings(teamID: String) async throws -> TeamSettings {
-        guard let stored = try await store.teamSettings(teamID: teamID) else { return TeamSettings() }
-        return try JSONDecoder().decode(TeamSettings.self, from: stored.json)
+        try await orgs.settings(teamID: teamID)
     }
 
     /// The team's connection, if any (its description never shows the token).
@@ -73,7 +75,7 @@ public struct TeamAdministration: Sendable {
         var updated = current
         change(&updated)
         if updated.fieldMapping != current.fieldMapping || updated.externalIDFields != current.externalIDFields {
-            let fields = try await withClient(teamID: teamID) { try await taskFields($0) }
+            let fields = try await orgs.client(teamID: teamID).taskFields(logger: logger)
             let problems = Self.problems(updated, fields)
             guard problems.isEmpty else { throw FieldMappingValidationError(problems: problems) }
         }
@@ -85,26 +87,9 @@ public struct TeamAdministration: Sendable {
 
     /// Links a DocSend account to a Salesforce Account id (checked to exist in the org).
     public func linkAccount(teamID: String, docSendAccountID: String, salesforceAccountID: String) async throws {
-        _ = try await withClient(teamID: teamID) {
-            try await $0.get("Account", id: salesforceAccountID, fields: ["Id"], logger: logger)
-        }
+        _ = try await orgs.client(teamID: teamID).get("Account", id: salesforceAccountID, fields: ["Id"], logger: logger)
         try await store.saveAccountLink(
             teamID: teamID, docSendAccountID: docSendAccountID, salesforceAccountID: salesforceAccountID)
-    }
-
-    private func withClient<Result: Sendable>(teamID: String, _ body: (SalesforceClient) async throws -> Result)
-        async throws -> Result
-    {
-        let orgs = TeamOrgs(store: store, app: app, http: http, logger: logger)
-        return try await body(try await orgs.client(teamID: teamID))
-    }
-
-    private func taskFields(_ client: SalesforceClient) async throws -> [TaskFieldDescription] {
-        try await client.describe("Task", logger: logger).fields.map {
-            TaskFieldDescription(
-                name: $0.name, type: $0.type, length: $0.length, custom: $0.custom, createable: $0.createable,
-                updateable: $0.updateable)
-        }
     }
 
     private static func problems(_ settings: TeamSettings, _ fields: [TaskFieldDescription]) -> [FieldMappingProblem] {

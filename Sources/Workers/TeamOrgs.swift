@@ -210,12 +210,7 @@ public final class TeamOrgs: Sendable {
                 apiName: row["ApiName"]?.stringValue, masterLabel: row["MasterLabel"]?.stringValue ?? "",
                 isClosed: row["IsClosed"]?.boolValue ?? false, isDefault: row["IsDefault"]?.boolValue ?? false)
         }
-        let description = try await client.describe("Task", logger: logger)
-        let fields = description.fields.map {
-            TaskFieldDescription(
-                name: $0.name, type: $0.type, length: $0.length, custom: $0.custom, createable: $0.createable,
-                updateable: $0.updateable)
-        }
+        let fields = try await client.taskFields(logger: logger)
         var problems = settings.externalIDFields.problems(against: fields)
         var mapping = ResolvedFieldMapping.none
         switch settings.fieldMapping.resolve(against: fields) {
@@ -257,4 +252,15 @@ public final class TeamOrgs: Sendable {
 final class TokenBox: Sendable {
     let value: Mutex<String?>
     init(_ value: String?) { self.value = Mutex(value) }
+}
+
+extension SalesforceClient {
+    /// The org's Task fields as the mapping checks see them (`describe`).
+    func taskFields(logger: Logger) async throws -> [TaskFieldDescription] {
+        try await describe("Task", logger: logger).fields.map {
+            TaskFieldDescription(
+                name: $0.name, type: $0.type, length: $0.length, custom: $0.custom, createable: $0.createable,
+                updateable: $0.updateable)
+        }
+    }
 }

@@ -41,20 +41,25 @@ public struct WorkerConfiguration: Sendable {
     /// Reads the keys above.
     public init(config: ConfigReader) throws {
         storeURL = try Self.storeURL(config: config)
-        guard let key = config.string(forKey: "store.encryptionKey", isSecret: true), !key.isEmpty else {
-            throw ConfigurationError(
-                key: "store.encryptionKey", problem: "required: 32 random bytes in base64 (openssl rand -base64 32)")
-        }
-        do {
-            encryptionKey = try StoreEncryptionKey(base64: key)
-        } catch {
-            throw ConfigurationError(key: "store.encryptionKey", problem: "expected 32 bytes in base64")
-        }
+        encryptionKey = try Self.encryptionKey(config: config)
         salesforce = try Self.salesforce(config: config)
         salesforceCAFile = config.string(forKey: "salesforce.caFile")
         concurrency = try Self.positive(config, "worker.concurrency", default: 8)
         prefetch = try Self.positive(config, "worker.prefetch", default: concurrency * 2)
         drainTimeout = try Self.interval(config, "worker.drainTimeout", default: .seconds(30))
+    }
+
+    /// The store's encryption key alone (`team` commands need no worker settings).
+    public static func encryptionKey(config: ConfigReader) throws -> StoreEncryptionKey {
+        guard let key = config.string(forKey: "store.encryptionKey", isSecret: true), !key.isEmpty else {
+            throw ConfigurationError(
+                key: "store.encryptionKey", problem: "required: 32 random bytes in base64 (openssl rand -base64 32)")
+        }
+        do {
+            return try StoreEncryptionKey(base64: key)
+        } catch {
+            throw ConfigurationError(key: "store.encryptionKey", problem: "expected 32 bytes in base64")
+        }
     }
 
     /// The store URL alone (`team` commands need no worker settings).

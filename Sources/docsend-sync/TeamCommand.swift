@@ -29,11 +29,9 @@ struct TeamOptions: ParsableArguments {
     func withAdministration<Result>(_ body: (TeamAdministration, ConfigReader) async throws -> Result) async throws -> Result {
         let config = self.config
         let logger = Logger(label: "docsend-sync.team")
-        guard let key = config.string(forKey: "store.encryptionKey", isSecret: true) else {
-            throw ConfigurationError(key: "store.encryptionKey", problem: "required: 32 random bytes in base64 (openssl rand -base64 32)")
-        }
         let store = try await openStore(
-            url: try WorkerConfiguration.storeURL(config: config), encryptionKey: try StoreEncryptionKey(base64: key), logger: logger)
+            url: try WorkerConfiguration.storeURL(config: config),
+            encryptionKey: try WorkerConfiguration.encryptionKey(config: config), logger: logger)
         do {
             let app = try WorkerConfiguration.salesforce(config: config)
             let http = HTTPClient.Configuration(caFile: config.string(forKey: "salesforce.caFile"))
