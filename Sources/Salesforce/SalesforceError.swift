@@ -45,6 +45,9 @@ public struct SalesforceError: Error, Sendable, Hashable, CustomStringConvertibl
         public static let invalidOrNullForRestrictedPicklist = Code("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST")
         /// A duplicate rule blocked the save.
         public static let duplicatesDetected = Code("DUPLICATES_DETECTED")
+        /// A unique field already holds the value: an upsert that raced another one on the same external id
+        /// lost the insert (the record exists now; the same upsert again updates it).
+        public static let duplicateValue = Code("DUPLICATE_VALUE")
         /// The SOQL does not parse.
         public static let malformedQuery = Code("MALFORMED_QUERY")
         /// A reference (WhoId, WhatId…) points at no usable record.
@@ -206,9 +209,11 @@ extension SalesforceError {
         case .connectionLost:
             self.init(code: .connectionLost, message: "the connection to Salesforce broke: \(error.message)")
         case .tls:
+            // A handshake can fail for a moment (a connection reset mid-handshake, a front being replaced); a
+            // certificate that does not verify keeps failing and is parked once the retries are used up.
             self.init(
                 code: .transportFailed, message: "TLS failure talking to Salesforce: \(error.message)",
-                classification: .permanent)
+                classification: .retryable)
         case .invalidRequest:
             self.init(
                 code: .invalidArgument, message: "the request could not be sent: \(error.message)",

@@ -62,7 +62,7 @@ public struct LeadWorker: MessageHandler {
         logger[metadataKey: "team"] = .string(request.teamID)
         logger[metadataKey: "visit"] = .string(request.visitID)
         do {
-            let person = try await withLease("lead:\(request.teamID):\(email)") {
+            let person = try await withLease("lead:\(request.teamID):\(email)") { [logger] in
                 try await findOrCreateLead(request, email: email, logger: logger)
             }
             let ready = LeadReady(
@@ -73,7 +73,7 @@ public struct LeadWorker: MessageHandler {
                     routingKey: topology.queue(.visits), messageID: "lead-ready:\(request.teamID):\(request.visitID)"))
         } catch {
             await orgs.noteFailure(error, teamID: request.teamID)
-            throw error
+            throw WorkFailure.classify(error, teamID: request.teamID)
         }
     }
 
@@ -116,7 +116,13 @@ public struct LeadWorker: MessageHandler {
     }
 
     /// Runs `body` holding the store's lease on `key`, waiting for another holder up to ``leaseWait``.
-    private func withLease<Result: Sendable>(_ key: String, _ body: () async throws -> Result) async throws -> Result {
+    ///
+    /// The lease is renewed every third of ``leaseDuration`` while `body` runs (its Salesforce calls may
+    /// together outlast one lease); when a renewal finds the lease taken over or cannot reach the store, `body`
+    /// is cancelled and the message retried later, so two workers never create the same visitor's Lead.
+    private func withLease<Result: Sendable>(_ key: String, _ body: @escaping @Sendable () async throws -> Result)
+        async throws -> Result
+    {
         let store = orgs.store
         let owner = "\(self.owner)/\(UUID().uuidString.prefix(8))"
         let deadline = ContinuousClock.now + leaseWait
@@ -128,8 +134,25 @@ public struct LeadWorker: MessageHandler {
             try await Task.sleep(for: pause)
             pause = min(pause * 2, .milliseconds(500))
         }
+        let leaseDuration = self.leaseDuration
         do {
-            let result = try await body()
+            let result = try await withThrowingTaskGroup(of: Result?.self) { group in
+                group.addTask { try await body() }
+                group.addTask {
+                    while true {
+                        try await Task.sleep(for: leaseDuration / 3)
+                        guard try await store.claim(key: key, owner: owner, ttl: leaseDuration) else {
+                            throw WorkFailure.retryable(
+                                code: "lead_lease_lost", "the lease \(key) expired and another worker took it over")
+                        }
+                    }
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let result = first else {
+                    throw CancellationError()
+                }
+                return result
+            }
             try await store.release(key: key, owner: owner)
             return result
         } catch {

@@ -20,6 +20,9 @@ struct StoredLink: Codable, Sendable, Equatable {
     /// The token of the `docsend-sync.link.refresh` on its way; a refresh with another token (published by an
     /// attempt that lost a race, or a duplicate) is ignored, so one burst makes one update.
     var scheduledRefresh: String?
+    /// When that refresh was published: one overdue by more than ``LinkWorker/refreshGrace`` was lost (parked
+    /// after its retries, purged), and the next visitor schedules another.
+    var refreshScheduledAt: Date?
     /// Why the link is not synced, when it is not.
     var notSynced: NotSyncedRecord?
 
@@ -47,12 +50,18 @@ public struct LinkWorker: MessageHandler {
     let orgs: TeamOrgs
     let connection: AMQPConnection
     let topology: SyncTopology
+    /// How long a scheduled refresh may take before it counts as lost: its delay, its trip through every retry
+    /// tier, and the delay once more.
+    let refreshGrace: TimeInterval
 
-    /// A worker writing through `orgs`.
+    /// A worker writing through `orgs`, scheduling refreshes through `connection` (the process's publishing
+    /// connection).
     public init(orgs: TeamOrgs, connection: AMQPConnection, topology: SyncTopology) {
         self.orgs = orgs
         self.connection = connection
         self.topology = topology
+        self.refreshGrace =
+            topology.retryIntervals.reduce(topology.visitorRefreshDelay * 2, +).timeInterval
     }
 
     public func handle(_ delivery: AMQPDelivery, logger: Logger) async throws {
@@ -62,11 +71,14 @@ public struct LinkWorker: MessageHandler {
                 stored, logger in
                 guard stored.scheduledRefresh == refresh.token else { return }
                 stored.scheduledRefresh = nil
+                stored.refreshScheduledAt = nil
                 try await writeVisitors(&stored, teamID: refresh.teamID, linkID: refresh.linkID, logger: logger)
             }
             return
         }
         let event = try Event.decode(from: delivery.body)
+        if case .visitUpdated = event.payload { return }  // progress of a visit: the visit worker's business
+        try await orgs.requireConnection(teamID: event.teamID)
         switch event.payload {
         case .linkCreated, .spaceLinkCreated:
             guard let activity = LinkActivity(event.payload) else { return }
@@ -78,7 +90,7 @@ public struct LinkWorker: MessageHandler {
             }
         case .visitStarted(let visit):
             guard let email = Matching.normalizedEmail(visit.visitor.email) else { return }
-            try await update(teamID: event.teamID, kind: .link, objectID: visit.linkID, logger: logger) { stored, _ in
+            try await update(teamID: event.teamID, kind: .link, objectID: visit.linkID, logger: logger) { stored, logger in
                 let listed = stored.visitors.visitors.first { Matching.emailsMatch($0.email, email) }
                 let addsNothing = listed != nil && (listed?.name != nil || visit.visitor.name == nil)
                 if !addsNothing, stored.pending.count < StoredLink.pendingLimit,
@@ -88,13 +100,20 @@ public struct LinkWorker: MessageHandler {
                         PendingVisitor(
                             visitID: visit.visitID, email: email, name: visit.visitor.name, startedAt: visit.startedAt))
                 }
-                // Also when this visitor was already pending: a worker may have died before scheduling.
-                if stored.taskID != nil, stored.scheduledRefresh == nil, !stored.pending.isEmpty {
+                // Also when this visitor was already pending: a worker may have died before scheduling, or the
+                // refresh was lost (parked after its retries).
+                let now = Date()
+                let lost = stored.refreshScheduledAt.map { now.timeIntervalSince($0) > refreshGrace } ?? true
+                if stored.taskID != nil, stored.scheduledRefresh == nil || lost, !stored.pending.isEmpty {
+                    if stored.scheduledRefresh != nil {
+                        logger.warning("the scheduled visitor refresh is lost (parked or purged); scheduling another")
+                    }
                     stored.scheduledRefresh = try await scheduleRefresh(teamID: event.teamID, linkID: visit.linkID)
+                    stored.refreshScheduledAt = now
                 }
             }
         case .visitUpdated:
-            return  // progress of a visit: the visit worker's business
+            return
         }
     }
 

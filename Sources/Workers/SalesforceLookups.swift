@@ -61,8 +61,17 @@ extension TeamOrg {
     func upsertTask(_ task: RenderedTask, fields: [String: FieldValue], kind: SyncObjectKind, logger: Logger)
         async throws -> String
     {
-        let result = try await client.upsert(
-            "Task", externalIDField: task.externalIDField, value: task.externalID, fields: fields, logger: logger)
+        let result: UpsertResult
+        do {
+            result = try await client.upsert(
+                "Task", externalIDField: task.externalIDField, value: task.externalID, fields: fields, logger: logger)
+        } catch let error as SalesforceError where error.code == .duplicateValue {
+            // Two upserts of one external id at once: both looked, found nothing, and the other inserted first.
+            // The Task exists now, so the same upsert updates it.
+            logger.debug("a concurrent upsert created the Task first; upserting again", metadata: ["task": "\(task.externalID)"])
+            result = try await client.upsert(
+                "Task", externalIDField: task.externalIDField, value: task.externalID, fields: fields, logger: logger)
+        }
         var id: String?
         switch result {
         case .created(let created): id = created

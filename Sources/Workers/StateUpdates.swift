@@ -46,9 +46,19 @@ extension TeamOrgs {
             }
         } catch {
             await noteFailure(error, teamID: teamID)
-            throw error
+            throw WorkFailure.classify(error, teamID: teamID)
         }
-        throw WorkFailure.retryable(code: "state_contention", "the \(kind)'s state kept changing under other workers")
+        throw WorkFailure.retryable(
+            code: "state_contention", "the \(kind)'s state kept changing under other workers", teamID: teamID)
+    }
+
+    /// Throws ``WorkFailure/Disposition/skip`` when the team has no Salesforce connection: on DocSend's bus most
+    /// teams never connect, and their events are acknowledged (and counted) before anything is stored for them.
+    func requireConnection(teamID: String) async throws {
+        guard try await store.connection(teamID: teamID) == nil else { return }
+        throw WorkFailure.skipped(
+            code: "team_not_connected",
+            "team \(teamID) has no Salesforce connection (connect it with `docsend-sync team connect`)", teamID: teamID)
     }
 }
 

@@ -54,13 +54,18 @@ public struct VisitWorker: MessageHandler {
     let connection: AMQPConnection
     let topology: SyncTopology
     let policy: VisitTimingPolicy
+    /// How late the awaited re-sync tick may be before it counts as lost: its delay through every retry tier,
+    /// and one more interval.
+    let tickGrace: TimeInterval
 
-    /// A worker writing through `orgs`, scheduling on `connection`'s re-sync tier.
+    /// A worker writing through `orgs`, scheduling on the re-sync tier through `connection` (the process's
+    /// publishing connection).
     public init(orgs: TeamOrgs, connection: AMQPConnection, topology: SyncTopology) {
         self.orgs = orgs
         self.connection = connection
         self.topology = topology
         self.policy = VisitTimingPolicy(interval: topology.resyncInterval.timeInterval)
+        self.tickGrace = topology.retryIntervals.reduce(topology.resyncInterval, +).timeInterval
     }
 
     public func handle(_ delivery: AMQPDelivery, logger: Logger) async throws {
@@ -93,9 +98,13 @@ public struct VisitWorker: MessageHandler {
                 throw WorkFailure.badMessage(
                     code: "unexpected_event_type", "\(event.type) does not belong on \(topology.queue(.visits))")
             }
+            try await orgs.requireConnection(teamID: event.teamID)
             try await update(teamID: event.teamID, visitID: visitID, logger: logger) { stored, logger in
                 if stored.sync.apply(event.payload, policy: policy) == .syncNow {
                     try await sync(&stored, teamID: event.teamID, logger: logger)
+                } else if let step = stored.sync.replaceOverdueTick(now: Date(), grace: tickGrace, policy: policy) {
+                    logger.warning("the awaited re-sync tick is lost (parked or purged); scheduling another")
+                    try await schedule(step, teamID: event.teamID, visitID: visitID)
                 }
             }
         }

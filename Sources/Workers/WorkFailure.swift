@@ -13,6 +13,9 @@ public struct WorkFailure: Error, Sendable, CustomStringConvertible {
         case retry
         /// Park now: another attempt cannot succeed until someone changes something.
         case park
+        /// Acknowledge and count, without parking: there is nothing anyone could act on (the team never
+        /// connected Salesforce). Parking these would flood the parking lot with messages nobody replays.
+        case skip
     }
 
     /// Retry or park.
@@ -22,12 +25,25 @@ public struct WorkFailure: Error, Sendable, CustomStringConvertible {
     public var code: String
     /// What went wrong, for operators (never holds a token or secret).
     public var message: String
+    /// The team whose message failed, when the failure is about the team's org (``LoginHolds`` counts by it).
+    public var teamID: String?
+
+    /// The code of a message whose team's Salesforce connection needs a new login.
+    public static let reauthenticationCode = "salesforce_reauthentication_required"
 
     /// Creates a failure.
-    public init(_ disposition: Disposition, code: String, _ message: String) {
+    public init(_ disposition: Disposition, code: String, _ message: String, teamID: String? = nil) {
         self.disposition = disposition
         self.code = code
         self.message = message
+        self.teamID = teamID
+    }
+
+    /// `error` classified, naming `teamID` as the team it concerns.
+    public static func classify(_ error: any Error, teamID: String) -> WorkFailure {
+        var failure = classify(error)
+        failure.teamID = failure.teamID ?? teamID
+        return failure
     }
 
     /// A message that can never be handled (bad JSON, a contract violation, an unknown type): parked.
@@ -40,9 +56,14 @@ public struct WorkFailure: Error, Sendable, CustomStringConvertible {
         WorkFailure(.park, code: code, message)
     }
 
+    /// A message there is nothing to do with (the team has no Salesforce connection): acknowledged and counted.
+    public static func skipped(code: String, _ message: String, teamID: String? = nil) -> WorkFailure {
+        WorkFailure(.skip, code: code, message, teamID: teamID)
+    }
+
     /// A failure that may pass: retried.
-    public static func retryable(code: String, _ message: String) -> WorkFailure {
-        WorkFailure(.retry, code: code, message)
+    public static func retryable(code: String, _ message: String, teamID: String? = nil) -> WorkFailure {
+        WorkFailure(.retry, code: code, message, teamID: teamID)
     }
 
     public var description: String { "\(code): \(message)" }
@@ -65,7 +86,7 @@ public struct WorkFailure: Error, Sendable, CustomStringConvertible {
             case .permanent: return .permanent(code: code, error.description)
             case .needsReauthentication:
                 return .permanent(
-                    code: "salesforce_reauthentication_required",
+                    code: reauthenticationCode,
                     "the team's Salesforce connection needs a new login: \(error.description)")
             }
         case let violation as ContractViolation:

@@ -22,6 +22,8 @@ import Store
 /// - `worker.concurrency` (integer, optional, default 8): messages in work at once, per role and process.
 /// - `worker.prefetch` (integer, optional, default twice the concurrency): unacknowledged deliveries per role.
 /// - `worker.drainTimeout` (interval, optional, default `30s`): how long SIGTERM waits for messages in work.
+/// - `worker.loginHoldLimit` (integer, optional, default 10,000): how many messages a team whose Salesforce
+///   connection needs a new login keeps parked for a replay (``LoginHolds``); the rest are dropped and counted.
 public struct WorkerConfiguration: Sendable {
     /// The store URL.
     public var storeURL: String
@@ -37,6 +39,8 @@ public struct WorkerConfiguration: Sendable {
     public var prefetch: Int
     /// How long a graceful stop waits.
     public var drainTimeout: Duration
+    /// Messages kept parked per team while its connection needs a new login.
+    public var loginHoldLimit: Int
 
     /// Reads the keys above.
     public init(config: ConfigReader) throws {
@@ -47,6 +51,7 @@ public struct WorkerConfiguration: Sendable {
         concurrency = try Self.positive(config, "worker.concurrency", default: 8)
         prefetch = try Self.positive(config, "worker.prefetch", default: concurrency * 2)
         drainTimeout = try Self.interval(config, "worker.drainTimeout", default: .seconds(30))
+        loginHoldLimit = try Self.positive(config, "worker.loginHoldLimit", default: 10_000)
     }
 
     /// The store's encryption key alone (`team` commands need no worker settings).

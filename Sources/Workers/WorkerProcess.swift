@@ -6,7 +6,9 @@ import Logging
 import ServiceLifecycle
 import Store
 
-/// One worker process: the roles it runs, over one broker connection, one store and one HTTP client.
+/// One worker process: the roles it runs, over two broker connections (one consuming and acknowledging, one
+/// publishing: a broker resource alarm blocks publishers, and acknowledgements must keep flowing meanwhile), one
+/// store and one HTTP client.
 ///
 /// SIGTERM and SIGINT stop it gracefully: every role stops taking deliveries, finishes and settles the
 /// messages in work (for at most ``WorkerConfiguration/drainTimeout``), and the process exits 0. Deliveries
@@ -24,20 +26,30 @@ public enum WorkerProcess {
                 defaultTimeout: configuration.salesforce.requestTimeout, caFile: configuration.salesforceCAFile)
             try await withHTTPClient(configuration: http, logger: logger) { http in
                 let connection = try await AMQPConnection.connect(amqp, logger: logger)
+                let publisher: AMQPConnection
+                do {
+                    publisher = try await AMQPConnection.connect(amqp, logger: logger)
+                } catch {
+                    await connection.close()
+                    throw error
+                }
                 do {
                     try await connection.declare(topology.topology)
                     let orgs = TeamOrgs(store: store, app: configuration.salesforce, http: http, logger: logger)
                     let services: [any Service] = workers(
-                        roles: roles, connection: connection, topology: topology, orgs: orgs,
-                        concurrency: configuration.concurrency, prefetch: configuration.prefetch, logger: logger)
+                        roles: roles, connection: connection, publisher: publisher, topology: topology, orgs: orgs,
+                        concurrency: configuration.concurrency, prefetch: configuration.prefetch,
+                        holds: LoginHolds(store: store, limit: configuration.loginHoldLimit), logger: logger)
                     var group = ServiceGroupConfiguration(
                         services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
                     group.maximumGracefulShutdownDuration = configuration.drainTimeout
                     logger.info("workers started", metadata: ["roles": "\(roles.map(\.rawValue).joined(separator: ","))"])
                     try await ServiceGroup(configuration: group).run()
                     await connection.close()
+                    await publisher.close()
                 } catch {
                     await connection.close()
+                    await publisher.close()
                     throw error
                 }
             }
@@ -49,16 +61,19 @@ public enum WorkerProcess {
         logger.info("workers stopped")
     }
 
-    /// One queue worker per role, each with its role's handler.
+    /// One queue worker per role, each with its role's handler, consuming on `connection` and publishing on
+    /// `publisher` (the same connection when `nil`).
     public static func workers(
-        roles: [SyncTopology.Role], connection: AMQPConnection, topology: SyncTopology, orgs: TeamOrgs,
-        concurrency: Int, prefetch: Int, logger: Logger
+        roles: [SyncTopology.Role], connection: AMQPConnection, publisher: AMQPConnection? = nil,
+        topology: SyncTopology, orgs: TeamOrgs, concurrency: Int, prefetch: Int, holds: LoginHolds? = nil,
+        logger: Logger
     ) -> [QueueWorker] {
-        roles.map { role in
+        let publisher = publisher ?? connection
+        return roles.map { role in
             QueueWorker(
-                role: role, connection: connection, topology: topology,
-                handler: handler(for: role, orgs: orgs, connection: connection, topology: topology),
-                concurrency: concurrency, prefetch: prefetch, logger: logger)
+                role: role, connection: connection, publisher: publisher, topology: topology,
+                handler: handler(for: role, orgs: orgs, connection: publisher, topology: topology),
+                concurrency: concurrency, prefetch: prefetch, holds: holds, logger: logger)
         }
     }
 

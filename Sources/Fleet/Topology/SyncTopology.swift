@@ -58,6 +58,9 @@ public struct SyncTopology: Sendable, Equatable {
     public var delayExchange: String { "\(prefix).delay" }
     public var parkingQueue: String { "\(prefix).parking" }
 
+    /// The parking queue's delivery limit: high enough that listing never drops a parked message.
+    public static let parkingDeliveryLimit: Int64 = 1_000_000_000
+
     public func queue(_ role: Role) -> String { "\(prefix).\(role.rawValue)" }
 
     /// Routing keys of the public exchange that feed each role.
@@ -125,7 +128,10 @@ public struct SyncTopology: Sendable, Equatable {
             queues.append(.init(name: tier.queue, arguments: arguments))
             bindings.append(.init(exchange: delayExchange, queue: tier.queue, routingKey: tier.queue))
         }
-        queues.append(.init(name: parkingQueue, arguments: ["x-queue-type": "quorum"]))
+        // Listing the parking lot peeks (deliver, then requeue), and a quorum queue counts every such return:
+        // RabbitMQ 4 drops a message returned 20 times by default. The explicit limit is one no operator reaches.
+        queues.append(
+            .init(name: parkingQueue, arguments: ["x-queue-type": "quorum", "x-delivery-limit": .int(Self.parkingDeliveryLimit)]))
         bindings.append(.init(exchange: workExchange, queue: parkingQueue, routingKey: parkingQueue))
         return Topology(
             exchanges: [

@@ -21,9 +21,17 @@ public struct FaultKind: RawRepresentable, Hashable, Sendable, Codable, CustomSt
     public static let hang = FaultKind(rawValue: "hang")
     /// The TCP connection is closed without any response.
     public static let dropConnection = FaultKind(rawValue: "drop_connection")
+    /// 503 with an HTML maintenance page (what Salesforce's edge answers during maintenance), not JSON.
+    public static let maintenancePage = FaultKind(rawValue: "maintenance_page")
+    /// The request is carried out, then answered 400 `DUPLICATE_VALUE`: what the loser of two concurrent upserts
+    /// on one external id gets (the record exists now, inserted by the other).
+    public static let duplicateValue = FaultKind(rawValue: "duplicate_value")
 
     /// Every kind the sandbox knows.
-    public static let all: [FaultKind] = [.serverError, .serviceUnavailable, .unableToLockRow, .invalidSession, .requestLimitExceeded, .hang, .dropConnection]
+    public static let all: [FaultKind] = [
+        .serverError, .serviceUnavailable, .unableToLockRow, .invalidSession, .requestLimitExceeded, .hang, .dropConnection,
+        .maintenancePage, .duplicateValue,
+    ]
     /// The raw value.
     public var description: String { rawValue }
 }

@@ -32,6 +32,13 @@ extension SandboxOrg {
             e = SalesforceError(status: 400, "UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record or 1 records: \(SalesforceID.make(keyPrefix: "00T", serial: 7))")
         case .invalidSession: e = .invalidSession
         case .requestLimitExceeded: e = .requestLimitExceeded
+        case .duplicateValue:
+            e = SalesforceError(status: 400, "DUPLICATE_VALUE", "duplicate value found: an external id field duplicates value on record with id: \(SalesforceID.make(keyPrefix: "00T", serial: 9))")
+        case .maintenancePage:
+            logRequest(req, status: 503, fault: kind.rawValue, counted: false)
+            return SandboxHTTPResponse(
+                status: 503, headers: [("Content-Type", "text/html; charset=UTF-8")],
+                body: Data("<html><head><title>Maintenance</title></head><body><h1>Down for maintenance</h1><p>Salesforce is down for maintenance. Please try again later.</p></body></html>".utf8))
         default:
             e = SalesforceError(status: 500, "UNKNOWN_EXCEPTION", "An unexpected error occurred. Please include this ErrorId if you contact support: 1914937145-52641 (-1240497296)")
         }

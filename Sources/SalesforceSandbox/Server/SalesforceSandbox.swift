@@ -121,6 +121,9 @@ public final class SalesforceSandbox: Sendable {
             }
             try? await context.channel.close()
             throw SandboxConnectionClosed()
+        case .duplicateValue?:
+            _ = await org.handle(sreq)
+            return makeResponse(await org.faultResponse(.duplicateValue, for: sreq))
         case let kind?:
             return makeResponse(await org.faultResponse(kind, for: sreq))
         case nil:

@@ -237,6 +237,23 @@ public struct VisitSyncState: Sendable, Hashable {
         return .next(scheduleOrFinish(now: now, policy: policy))
     }
 
+    /// Replaces the awaited tick when it is overdue by more than `grace` (the longest a tick can take through
+    /// the retry tiers): that tick was lost (parked after its retries, purged), and without a new one the visit
+    /// would never be written again. Returns the tick to schedule, or `nil` when the awaited tick may still come.
+    /// Should the old tick come after all, it is ignored (only the new number counts).
+    public mutating func replaceOverdueTick(now: Date, grace: TimeInterval, policy: VisitTimingPolicy = .init())
+        -> VisitNextStep?
+    {
+        guard !isFinished, pendingTick != nil, let due = nextTickAt, now.timeIntervalSince(due) > grace else {
+            return nil
+        }
+        ticksScheduled += 1
+        let next = now.addingTimeInterval(policy.interval)
+        pendingTick = ticksScheduled
+        nextTickAt = next
+        return .tick(sequence: ticksScheduled, dueAt: next)
+    }
+
     private mutating func scheduleOrFinish(now: Date, policy: VisitTimingPolicy) -> VisitNextStep {
         if isActive(at: now, policy: policy) || needsSync(policy: policy) {
             ticksScheduled += 1
