@@ -1,3 +1,4 @@
+import Fleet
 import Foundation
 import Salesforce
 import SalesforceSandbox
@@ -230,6 +231,28 @@ extension SalesforceSandbox {
                 if parts.count == 2 { form[parts[0]] = parts[1] }
             }
             return RecordedTokenRequest(grant: form["grant_type"], refreshToken: form["refresh_token"])
+        }
+    }
+}
+
+@Suite("Store time limit configuration")
+struct StoreTimeoutConfigurationTests {
+    static let key = StoreEncryptionKey.random().base64
+
+    @Test func storeTimeoutIsReadFromConfiguration() throws {
+        let configured = try WorkerConfiguration(
+            config: FleetConfiguration.reader(environment: [
+                "DOCSEND_SYNC_STORE_ENCRYPTION_KEY": Self.key, "DOCSEND_SYNC_STORE_TIMEOUT": "750ms",
+            ]))
+        #expect(configured.storeTimeout == .milliseconds(750))
+        let defaulted = try WorkerConfiguration(
+            config: FleetConfiguration.reader(environment: ["DOCSEND_SYNC_STORE_ENCRYPTION_KEY": Self.key]))
+        #expect(defaulted.storeTimeout == defaultStoreTimeout)
+        #expect(throws: ConfigurationError.self) {
+            try WorkerConfiguration(
+                config: FleetConfiguration.reader(environment: [
+                    "DOCSEND_SYNC_STORE_ENCRYPTION_KEY": Self.key, "DOCSEND_SYNC_STORE_TIMEOUT": "soon",
+                ]))
         }
     }
 }
