@@ -6,10 +6,16 @@ import Synchronization
 /// A REST client for one Salesforce org.
 ///
 /// It holds the org's access token and instance URL, obtains a token on first use, and on a 401
-/// `INVALID_SESSION_ID` refreshes once and retries once. Refreshes are single-flight: however many calls
-/// hit a 401 together, one token request is sent and they all retry with its token. When the org rotates
-/// refresh tokens, the new one replaces the old at once and is handed to `onRefreshTokenRotated` (awaited
-/// before any call proceeds with the new access token) so the caller can store it atomically.
+/// `INVALID_SESSION_ID` renews the session and retries. Renewals are single-flight: however many calls
+/// hit a 401 together, one renewal runs and they all retry with its token.
+///
+/// Where the session lives is a ``SalesforceSessionStore``:
+/// - by default, the process (``InMemorySalesforceSessionStore``): one refresh and one retry per call; when the org
+///   rotates refresh tokens, the new one replaces the old at once and is handed to `onRefreshTokenRotated`
+///   (awaited, within a time limit, before any call proceeds with the new access token);
+/// - with ``SalesforceSessionSharing``, a store every process of a fleet shares: one session per org for the whole
+///   fleet, at most one token request in flight across processes (a lease), the newest token adopted from the
+///   store before refreshing, and a refused refresh reported only when its credentials are still the stored ones.
 ///
 /// At most ``SalesforceConfiguration/maxRequestsInFlight`` REST requests are on the wire at once; further
 /// calls wait in arrival order (a cancelled waiter leaves the line). Token requests do not count, so a call
@@ -26,7 +32,6 @@ public final class SalesforceClient: Sendable {
     }
 
     private struct State {
-        var credentials: SalesforceCredentials
         var session: Session?
         var refresh: Task<Session, any Error>?
         var apiUsage: APIUsage?
@@ -39,14 +44,23 @@ public final class SalesforceClient: Sendable {
     /// The client's settings.
     public let configuration: SalesforceConfiguration
     private let transport: any SalesforceTransport
-    private let onRefreshTokenRotated: @Sendable (String) async -> Void
+    private let sessions: any SalesforceSessionStore
+    /// The in-process store of a client that shares nothing (``reset(credentials:)`` replaces its credentials).
+    private let localSessions: InMemorySalesforceSessionStore?
+    private let leaseDuration: Duration
+    private let waitLimit: Duration
+    private let storeTimeout: Duration
+    /// Renewals one call may go through: one when the session is the process's own (a token this client just
+    /// obtained and Salesforce refused is final); three when shared, since the token a retry picks up may be one
+    /// another process obtained a while ago and that has expired since.
+    private let renewalsPerCall: Int
     private let limiter: AsyncSemaphore
     private let state: Mutex<State>
     private let backgroundActivityLogger: Logger
 
     private static let requestCounter = Atomic<UInt64>(0)
 
-    /// A client for one org.
+    /// A client for one org whose session lives in this process.
     ///
     /// - Parameters:
     ///   - configuration: login URL, client id and secret, API version, timeout, in-flight limit.
@@ -55,7 +69,8 @@ public final class SalesforceClient: Sendable {
     ///     request. Its refresh token, if any, is not used: `credentials` is.
     ///   - httpClient: the transport, shared between orgs; its owner shuts it down.
     ///   - backgroundActivityLogger: for work not tied to a call.
-    ///   - onRefreshTokenRotated: receives each new refresh token when the org rotates them.
+    ///   - onRefreshTokenRotated: receives each new refresh token when the org rotates them (awaited for at most
+    ///     the configuration's request timeout).
     public convenience init(
         configuration: SalesforceConfiguration,
         credentials: SalesforceCredentials,
@@ -69,7 +84,26 @@ public final class SalesforceClient: Sendable {
             backgroundActivityLogger: backgroundActivityLogger, onRefreshTokenRotated: onRefreshTokenRotated)
     }
 
-    init(
+    /// A client for one org whose session is shared, through `sharing`'s store, with every other client of the org
+    /// (in this process and others).
+    ///
+    /// - Parameters:
+    ///   - configuration: login URL, client id and secret, API version, timeout, in-flight limit.
+    ///   - sharing: the session store, and the refresh lease's and the waits' limits.
+    ///   - httpClient: the transport, shared between orgs; its owner shuts it down.
+    ///   - backgroundActivityLogger: for work not tied to a call.
+    public convenience init(
+        configuration: SalesforceConfiguration,
+        sharing: SalesforceSessionSharing,
+        httpClient: HTTPClient,
+        backgroundActivityLogger: Logger? = nil
+    ) {
+        self.init(
+            configuration: configuration, sharing: sharing, transport: httpClient,
+            backgroundActivityLogger: backgroundActivityLogger)
+    }
+
+    convenience init(
         configuration: SalesforceConfiguration,
         credentials: SalesforceCredentials,
         token: SalesforceToken?,
@@ -77,13 +111,46 @@ public final class SalesforceClient: Sendable {
         backgroundActivityLogger: Logger?,
         onRefreshTokenRotated: @escaping @Sendable (String) async -> Void
     ) {
+        let local = InMemorySalesforceSessionStore(
+            credentials: credentials, token: token.map { Self.normalized($0) },
+            callbackTimeout: configuration.requestTimeout, onRefreshTokenRotated: onRefreshTokenRotated)
+        self.init(
+            configuration: configuration, sharing: SalesforceSessionSharing(store: local), local: local,
+            token: token, transport: transport, backgroundActivityLogger: backgroundActivityLogger)
+    }
+
+    convenience init(
+        configuration: SalesforceConfiguration,
+        sharing: SalesforceSessionSharing,
+        transport: any SalesforceTransport,
+        backgroundActivityLogger: Logger?
+    ) {
+        self.init(
+            configuration: configuration, sharing: sharing, local: nil, token: nil, transport: transport,
+            backgroundActivityLogger: backgroundActivityLogger)
+    }
+
+    private init(
+        configuration: SalesforceConfiguration,
+        sharing: SalesforceSessionSharing,
+        local: InMemorySalesforceSessionStore?,
+        token: SalesforceToken?,
+        transport: any SalesforceTransport,
+        backgroundActivityLogger: Logger?
+    ) {
         self.configuration = configuration
         self.transport = transport
-        self.onRefreshTokenRotated = onRefreshTokenRotated
+        self.sessions = sharing.store
+        self.localSessions = local
+        self.storeTimeout = sharing.storeTimeout
+        let lease = sharing.leaseDuration ?? configuration.requestTimeout + sharing.storeTimeout * 3
+        self.leaseDuration = lease
+        self.waitLimit = sharing.waitLimit ?? lease + .seconds(5)
+        self.renewalsPerCall = local == nil ? 3 : 1
         self.limiter = AsyncSemaphore(permits: configuration.maxRequestsInFlight)
         self.backgroundActivityLogger = backgroundActivityLogger ?? disabledLogger
         let session = token.map { Session(accessToken: $0.accessToken, instanceURL: Self.trimmed($0.instanceURL)) }
-        self.state = Mutex(State(credentials: credentials, session: session))
+        self.state = Mutex(State(session: session))
     }
 
     /// The org's API usage from the last response's `Sforce-Limit-Info` header; `nil` before the first.
@@ -95,11 +162,14 @@ public final class SalesforceClient: Sendable {
     /// How many token requests this client has sent (for metrics and tests).
     public var tokenRequestCount: Int { state.withLock { $0.tokenRequests } }
 
-    /// Forgets the access token so the next call fetches a new one (e.g. after an operator reconnected the
-    /// org and supplied `credentials`).
+    /// Forgets the access token so the next call fetches a new one, and forgets a refused refresh (e.g. after an
+    /// operator reconnected the org). `credentials` replace those of a client whose session lives in the process;
+    /// a shared session's credentials come from its store, which the next call reads.
     public func reset(credentials: SalesforceCredentials? = nil) {
+        if let localSessions {
+            if let credentials { localSessions.reset(credentials: credentials) } else { localSessions.forgetSession() }
+        }
         state.withLock { state in
-            if let credentials { state.credentials = credentials }
             state.session = nil
             state.reauthentication = nil
         }
@@ -129,26 +199,28 @@ public final class SalesforceClient: Sendable {
         logger[metadataKey: "sf-operation"] = "\(operation.name)"
         if let sobject = operation.sobject { logger[metadataKey: "sf-sobject"] = "\(sobject)" }
 
-        let (first, session) = try await exchange(method, path: path, body: body, headers: headers, logger: logger)
-        guard first.status == 401 else { return first }
-
-        var error = SalesforceError.first(status: 401, data: first.body)
-        error.classification = .needsReauthentication
-        // jsforce's rule: this 401 means the token can never be used for REST; a refresh would loop.
-        if error.message.contains("not valid for use with the REST API")
-            || error.message.contains("Connected app is not attached to Agent")
-        {
-            logger.debug("Salesforce session unusable for REST", metadata: ["sf-error-code": "\(error.code)"])
-            throw error
+        var (response, session) = try await exchange(method, path: path, body: body, headers: headers, logger: logger)
+        var renewals = 0
+        while response.status == 401 {
+            var error = SalesforceError.first(status: 401, data: response.body)
+            error.classification = .needsReauthentication
+            // jsforce's rule: this 401 means the token can never be used for REST; a refresh would loop.
+            if error.message.contains("not valid for use with the REST API")
+                || error.message.contains("Connected app is not attached to Agent")
+            {
+                logger.debug("Salesforce session unusable for REST", metadata: ["sf-error-code": "\(error.code)"])
+                throw error
+            }
+            guard renewals < renewalsPerCall else {
+                logger.debug("Salesforce refused a refreshed session", metadata: ["sf-error-code": "\(error.code)"])
+                throw error
+            }
+            logger.debug("Salesforce session expired", metadata: ["sf-error-code": "\(error.code)"])
+            renewals += 1
+            _ = try await renewSession(replacing: session.accessToken, logger: logger)
+            (response, session) = try await exchange(method, path: path, body: body, headers: headers, logger: logger)
         }
-        logger.debug("Salesforce session expired", metadata: ["sf-error-code": "\(error.code)"])
-        _ = try await renewSession(replacing: session.accessToken, logger: logger)
-        let (second, _) = try await exchange(method, path: path, body: body, headers: headers, logger: logger)
-        guard second.status == 401 else { return second }
-        var final = SalesforceError.first(status: 401, data: second.body)
-        final.classification = .needsReauthentication
-        logger.debug("Salesforce refused a refreshed session", metadata: ["sf-error-code": "\(final.code)"])
-        throw final
+        return response
     }
 
     /// ``perform(_:path:body:headers:operation:logger:)``, then any non-2xx status becomes a thrown
@@ -241,8 +313,7 @@ public final class SalesforceClient: Sendable {
             if let error = state.reauthentication { throw error }
             if let session = state.session, session.accessToken != stale { return .ready(session) }
             if let refresh = state.refresh { return .wait(refresh) }
-            state.tokenRequests += 1
-            let refresh = Task { try await self.requestSession(logger: logger) }
+            let refresh = Task { try await self.requestSession(replacing: stale, logger: logger) }
             state.refresh = refresh
             return .wait(refresh)
         }
@@ -252,10 +323,93 @@ public final class SalesforceClient: Sendable {
         }
     }
 
-    /// The token request behind a refresh. Runs in its own task so that a waiter's cancellation does not
-    /// fail the refresh the other waiters depend on.
-    private func requestSession(logger: Logger) async throws -> Session {
-        let credentials = state.withLock { $0.credentials }
+    /// The renewal behind a refresh, in its own task so that a waiter's cancellation does not fail the renewal the
+    /// other waiters depend on. Returns a session whose token is not `stale`: the stored one when someone else
+    /// renewed it, or a new one from a token request made under the store's refresh lease.
+    private func requestSession(replacing stale: String?, logger: Logger) async throws -> Session {
+        do {
+            let session = try await obtainSession(replacing: stale, logger: logger)
+            state.withLock { state in
+                state.session = session
+                state.refresh = nil
+            }
+            return session
+        } catch let error as SalesforceError where error.classification == .needsReauthentication {
+            state.withLock { state in
+                state.refresh = nil
+                state.reauthentication = error
+                state.session = nil
+            }
+            throw error
+        } catch {
+            state.withLock { $0.refresh = nil }
+            throw error
+        }
+    }
+
+    /// Adopts the stored session, or refreshes under the lease, or waits for the lease's holder; bounded by
+    /// `waitLimit`.
+    private func obtainSession(replacing stale: String?, logger: Logger) async throws -> Session {
+        let deadline = ContinuousClock.now + waitLimit
+        var pause = Duration.milliseconds(20)
+        var refusalsOvercome = 0
+        while true {
+            let stored = try await store("reading the Salesforce session") { [sessions] in
+                try await sessions.loadSession(logger: logger)
+            }
+            if let session = Self.adoptable(stored, replacing: stale) {
+                logger.debug("Salesforce session adopted from the store")
+                return session
+            }
+            let leased = try await store("taking the Salesforce refresh lease") { [sessions, leaseDuration] in
+                try await sessions.acquireRefreshLease(ttl: leaseDuration, logger: logger)
+            }
+            if leased {
+                let outcome: Session?
+                do {
+                    outcome = try await refreshHoldingLease(replacing: stale, logger: logger)
+                } catch {
+                    await releaseLease(logger: logger)
+                    throw error
+                }
+                await releaseLease(logger: logger)
+                if let outcome { return outcome }
+                // The credentials changed while the refresh was refused: start over with the new ones, a few times.
+                refusalsOvercome += 1
+                guard refusalsOvercome < 3 else {
+                    throw SalesforceError.timedOut("the org's stored credentials kept changing during token refreshes")
+                }
+                continue
+            }
+            guard ContinuousClock.now + pause < deadline else {
+                logger.debug("Salesforce refresh by another holder did not finish in time")
+                throw SalesforceError.timedOut(
+                    "another worker's refresh of the org's session did not finish within \(waitLimit)")
+            }
+            logger.trace("waiting for another holder's Salesforce refresh")
+            try await Task.sleep(for: pause)
+            pause = min(pause * 2, .milliseconds(500))
+        }
+    }
+
+    /// The stored session, when its token is usable in place of `stale`.
+    private static func adoptable(_ stored: StoredSalesforceSession, replacing stale: String?) -> Session? {
+        guard let token = stored.token, token.accessToken != stale else { return nil }
+        return Session(accessToken: token.accessToken, instanceURL: trimmed(token.instanceURL))
+    }
+
+    /// Under the refresh lease: reads the store again (someone may have renewed since), then requests a token with
+    /// the stored credentials and stores the result. Returns `nil` when the token endpoint refused credentials that
+    /// are no longer the stored ones (the caller starts over).
+    private func refreshHoldingLease(replacing stale: String?, logger: Logger) async throws -> Session? {
+        let stored = try await store("reading the Salesforce session") { [sessions] in
+            try await sessions.loadSession(logger: logger)
+        }
+        if let session = Self.adoptable(stored, replacing: stale) {
+            logger.debug("Salesforce session adopted from the store")
+            return session
+        }
+        let credentials = stored.credentials
         var form: [(String, String)]
         let grant: String
         switch credentials {
@@ -268,33 +422,62 @@ public final class SalesforceClient: Sendable {
         }
         if let secret = configuration.clientSecret { form.append(("client_secret", secret)) }
 
+        state.withLock { $0.tokenRequests += 1 }
+        let token: SalesforceToken
         do {
-            let token = try await TokenEndpoint.request(
+            token = try await TokenEndpoint.request(
                 form: form, grant: grant, configuration: configuration, transport: transport, logger: logger)
-            if case .refreshToken(let old) = credentials, let new = token.refreshToken, new != old {
-                state.withLock { $0.credentials = .refreshToken(new) }
-                logger.debug("Salesforce refresh token rotated")
-                await onRefreshTokenRotated(new)
+        } catch let error as SalesforceError where error.classification == .needsReauthentication {
+            let stands = try await store("reporting a refused Salesforce refresh") { [sessions] in
+                try await sessions.refreshRefused(error, refreshedWith: credentials, logger: logger)
             }
-            let session = Session(accessToken: token.accessToken, instanceURL: Self.trimmed(token.instanceURL))
-            state.withLock { state in
-                state.session = session
-                state.refresh = nil
+            guard stands else {
+                logger.debug("Salesforce credentials changed during a refused refresh")
+                return nil
             }
-            return session
-        } catch let error as SalesforceError {
-            state.withLock { state in
-                state.refresh = nil
-                if error.classification == .needsReauthentication {
-                    state.reauthentication = error
-                    state.session = nil
-                }
-            }
-            throw error
-        } catch {
-            state.withLock { $0.refresh = nil }
             throw error
         }
+        if case .refreshToken(let old) = credentials, let new = token.refreshToken, new != old {
+            logger.debug("Salesforce refresh token rotated")
+        }
+        // A rotated refresh token exists only in this response until it is stored: a store blip gets a few tries.
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                let saved = try await store("storing the Salesforce session") { [sessions] in
+                    try await sessions.saveRefreshedSession(token, refreshedWith: credentials, logger: logger)
+                }
+                if !saved { logger.debug("Salesforce credentials changed during a refresh; session not stored") }
+                break
+            } catch {
+                guard attempt < 3 else { throw error }
+                try await Task.sleep(for: .milliseconds(100 * attempt))
+            }
+        }
+        return Session(accessToken: token.accessToken, instanceURL: Self.trimmed(token.instanceURL))
+    }
+
+    private func releaseLease(logger: Logger) async {
+        do {
+            try await store("releasing the Salesforce refresh lease") { [sessions] in
+                try await sessions.releaseRefreshLease(logger: logger)
+            }
+        } catch {
+            // The lease expires on its own.
+            logger.debug("Salesforce refresh lease not released", metadata: ["sf-error": "\(error)"])
+        }
+    }
+
+    /// One call on the session store, limited to `storeTimeout`.
+    private func store<T: Sendable>(_ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTimeLimit(storeTimeout, what: what, body)
+    }
+
+    static func normalized(_ token: SalesforceToken) -> SalesforceToken {
+        var token = token
+        token.instanceURL = trimmed(token.instanceURL)
+        return token
     }
 
     private static func trimmed(_ url: String) -> String {

@@ -46,7 +46,7 @@ public struct SalesforceConfiguration: Sendable {
 }
 
 /// How a client obtains access tokens for its org.
-public enum SalesforceCredentials: Sendable, CustomStringConvertible {
+public enum SalesforceCredentials: Sendable, Hashable, CustomStringConvertible {
     /// A refresh token from the web-server flow (`grant_type=refresh_token`). It may rotate: see
     /// ``SalesforceClient`` `onRefreshTokenRotated`.
     case refreshToken(String)

@@ -227,6 +227,11 @@ extension SalesforceError {
         SalesforceError(code: .invalidArgument, message: message, classification: .permanent)
     }
 
+    /// A wait of the client's own ran out (a session store call, another process's refresh): retryable.
+    static func timedOut(_ message: String) -> SalesforceError {
+        SalesforceError(code: .timeout, message: message, classification: .retryable)
+    }
+
     static func invalidResponse(_ message: String, httpStatus: Int?) -> SalesforceError {
         SalesforceError(code: .invalidResponse, message: message, httpStatus: httpStatus, classification: .permanent)
     }

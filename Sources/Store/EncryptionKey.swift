@@ -48,14 +48,39 @@ public struct StoreEncryptionKey: Sendable, CustomStringConvertible, CustomDebug
     public var debugDescription: String { self.description }
 }
 
-/// Seals refresh tokens with AES-GCM, bound to their team so that a ciphertext cannot be moved to another team.
+/// What a sealed token is: part of the associated data, so that a ciphertext cannot be moved from one column to
+/// another (an access token passed off as a refresh token) any more than to another team.
+enum TokenKind: Sendable {
+    /// The OAuth refresh token; its associated data is the team id alone (as sealed since schema version 1).
+    case refresh
+    /// The shared access token (schema version 3).
+    case access
+
+    func associatedData(teamID: String) -> Data {
+        switch self {
+        case .refresh: Data(teamID.utf8)
+        case .access: Data("access-token\u{0}\(teamID)".utf8)
+        }
+    }
+
+    var name: String {
+        switch self {
+        case .refresh: "refresh token"
+        case .access: "access token"
+        }
+    }
+}
+
+/// Seals tokens with AES-GCM, bound to their team and kind so that a ciphertext cannot be moved to another team or
+/// column.
 struct TokenCipher: Sendable {
     let key: StoreEncryptionKey
 
     /// nonce ‖ ciphertext ‖ tag.
-    func seal(_ token: String, teamID: String) throws -> [UInt8] {
+    func seal(_ token: String, teamID: String, kind: TokenKind = .refresh) throws -> [UInt8] {
         do {
-            let box = try AES.GCM.seal(Data(token.utf8), using: self.key.key, authenticating: Data(teamID.utf8))
+            let box = try AES.GCM.seal(
+                Data(token.utf8), using: self.key.key, authenticating: kind.associatedData(teamID: teamID))
             guard let combined = box.combined else {
                 throw StoreError(.invalidData, "AES-GCM produced no combined representation")
             }
@@ -63,16 +88,16 @@ struct TokenCipher: Sendable {
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError(.invalidData, "could not encrypt the refresh token of team \(teamID)", underlying: error)
+            throw StoreError(.invalidData, "could not encrypt the \(kind.name) of team \(teamID)", underlying: error)
         }
     }
 
-    func open(_ sealed: [UInt8], teamID: String) throws -> String {
+    func open(_ sealed: [UInt8], teamID: String, kind: TokenKind = .refresh) throws -> String {
         do {
             let box = try AES.GCM.SealedBox(combined: sealed)
-            let plain = try AES.GCM.open(box, using: self.key.key, authenticating: Data(teamID.utf8))
+            let plain = try AES.GCM.open(box, using: self.key.key, authenticating: kind.associatedData(teamID: teamID))
             guard let token = String(bytes: plain, encoding: .utf8) else {
-                throw StoreError(.invalidData, "the decrypted refresh token of team \(teamID) is not UTF-8")
+                throw StoreError(.invalidData, "the decrypted \(kind.name) of team \(teamID) is not UTF-8")
             }
             return token
         } catch let error as StoreError {
@@ -80,7 +105,7 @@ struct TokenCipher: Sendable {
         } catch {
             throw StoreError(
                 .decryptionFailed,
-                "the refresh token of team \(teamID) does not decrypt with the configured store encryption key "
+                "the \(kind.name) of team \(teamID) does not decrypt with the configured store encryption key "
                     + "(was the key changed?); reconnect the team to Salesforce or restore the previous key",
                 underlying: error
             )

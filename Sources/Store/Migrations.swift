@@ -221,4 +221,26 @@ let migrations: [Migration] = [
             """,
         ]
     ),
+    // One Salesforce session per team for the whole fleet: the newest access token (sealed like the refresh token,
+    // with its own associated data), the instance URL it was issued for, and when it was stored. All three are
+    // NULL until a worker's first refresh, and again after a new login.
+    Migration(
+        version: 3,
+        name: "shared Salesforce session",
+        sqlite: [
+            "ALTER TABLE salesforce_connections ADD COLUMN access_token_sealed BLOB",
+            "ALTER TABLE salesforce_connections ADD COLUMN session_instance_url TEXT",
+            "ALTER TABLE salesforce_connections ADD COLUMN session_updated_at INTEGER",
+        ],
+        postgres: [
+            """
+            ALTER TABLE salesforce_connections
+                ADD COLUMN access_token_sealed bytea,
+                ADD COLUMN session_instance_url text,
+                ADD COLUMN session_updated_at timestamptz,
+                ADD CONSTRAINT salesforce_connections_session_pair
+                    CHECK ((access_token_sealed IS NULL) = (session_instance_url IS NULL))
+            """,
+        ]
+    ),
 ]

@@ -150,27 +150,38 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// The default limit of one store call (`store.timeout`): long enough for a busy database, short enough that a
+/// stuck one fails the message (to be retried) instead of stalling a worker.
+public let defaultStoreTimeout: Duration = .seconds(5)
+
 /// Opens the store at `url` (see ``StoreLocation``) and applies pending migrations.
 ///
 /// - Parameters:
 ///   - url: `sqlite:///PATH` or `postgres://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=...`.
-///   - encryptionKey: Encrypts Salesforce refresh tokens at rest.
+///   - encryptionKey: Encrypts Salesforce tokens at rest.
+///   - timeout: The limit of every call on the returned store (``TimeLimitedStore``); a call that takes longer
+///     throws ``StoreError/Code/timedOut``.
 ///   - logger: Receives migration and connection messages; never tokens or keys.
-public func openStore(url: String, encryptionKey: StoreEncryptionKey, logger: Logger) async throws -> any SyncStore {
-    try await openStore(location: StoreLocation(url: url), encryptionKey: encryptionKey, logger: logger)
+public func openStore(
+    url: String, encryptionKey: StoreEncryptionKey, timeout: Duration = defaultStoreTimeout, logger: Logger
+) async throws -> any SyncStore {
+    try await openStore(location: StoreLocation(url: url), encryptionKey: encryptionKey, timeout: timeout, logger: logger)
 }
 
-/// Opens the store at `location` and applies pending migrations.
-public func openStore(location: StoreLocation, encryptionKey: StoreEncryptionKey, logger: Logger) async throws
-    -> any SyncStore
-{
+/// Opens the store at `location` and applies pending migrations; every call on the returned store is limited to
+/// `timeout`.
+public func openStore(
+    location: StoreLocation, encryptionKey: StoreEncryptionKey, timeout: Duration = defaultStoreTimeout, logger: Logger
+) async throws -> any SyncStore {
+    let store: any SyncStore
     switch location {
     case .sqlite(let path):
-        return try await SQLiteStore.open(path: path, encryptionKey: encryptionKey, logger: logger)
+        store = try await SQLiteStore.open(path: path, encryptionKey: encryptionKey, logger: logger)
     case .postgres(let postgres):
-        return try await PostgresStore.open(
+        store = try await PostgresStore.open(
             configuration: postgres.clientConfiguration, schema: postgres.schema, encryptionKey: encryptionKey,
             logger: logger
         )
     }
+    return TimeLimitedStore(store, timeout: timeout)
 }

@@ -6,7 +6,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum _Code: Hashable, Sendable {
             case invalidConfiguration, invalidEncryptionKey, decryptionFailed, versionConflict
-            case invalidData, migrationFailed, backend, closed
+            case invalidData, migrationFailed, backend, closed, timedOut
         }
 
         private let code: _Code
@@ -28,6 +28,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         public static let backend = Code(.backend)
         /// The store was used after ``SyncStore/close()``.
         public static let closed = Code(.closed)
+        /// The database did not answer within the store's time limit (`store.timeout`). The operation may still
+        /// complete later: every write the workers make is idempotent or a compare-and-swap, so retrying is safe.
+        public static let timedOut = Code(.timedOut)
 
         public var description: String {
             switch self.code {
@@ -39,6 +42,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
             case .migrationFailed: "migration failed"
             case .backend: "database error"
             case .closed: "store closed"
+            case .timedOut: "timed out"
             }
         }
     }

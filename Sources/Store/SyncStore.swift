@@ -31,6 +31,24 @@ public protocol SyncStore: Sendable {
     /// Returns `false` when the team has no connection.
     @discardableResult
     func markNeedsReauthentication(teamID: String, reason: String) async throws -> Bool
+    /// Flags the team's connection as needing a new OAuth login only while its stored refresh token is still
+    /// `refreshToken` (the one Salesforce refused; `nil`: a client-credentials connection, which has none), so that a
+    /// refusal of a token another worker has already rotated away, or of the previous login, flags nothing.
+    /// Returns whether it flagged the connection.
+    @discardableResult
+    func markNeedsReauthentication(teamID: String, reason: String, refreshToken: String?) async throws -> Bool
+
+    // MARK: The shared Salesforce session
+
+    /// Stores the session a token refresh produced (the newest access token and its instance URL, shared by every
+    /// worker of the fleet, sealed like the refresh token) together with the refresh token the org rotated to
+    /// (`rotatedTo`; `nil` when it did not rotate), in one atomic write, and only while the stored refresh token is
+    /// still `refreshedWith` (the one the refresh used; `nil` for a client-credentials connection, which has none).
+    /// Returns whether it stored: `false` when the team has no connection or its refresh token changed meanwhile
+    /// (a new login).
+    func saveSession(
+        teamID: String, _ session: SalesforceSession, refreshedWith: String?, rotatedTo: String?
+    ) async throws -> Bool
 
     // MARK: Account links
 
@@ -130,6 +148,10 @@ public struct SalesforceConnection: Sendable, Equatable, CustomStringConvertible
     public var reauthenticationReason: String?
     /// When the connection was last changed (set by the store; ignored on save).
     public var updatedAt: Date?
+    /// The newest access token a worker obtained for the org, shared by the fleet (``SyncStore/saveSession(teamID:_:refreshedWith:rotatedTo:)``);
+    /// `nil` before the first refresh. Saving a connection (a new login) stores this value too: usually `nil`,
+    /// which forgets the previous login's session.
+    public var session: SalesforceSession?
 
     /// Creates a value.
     public init(
@@ -140,7 +162,8 @@ public struct SalesforceConnection: Sendable, Equatable, CustomStringConvertible
         refreshToken: String?,
         needsReauthentication: Bool = false,
         reauthenticationReason: String? = nil,
-        updatedAt: Date? = nil
+        updatedAt: Date? = nil,
+        session: SalesforceSession? = nil
     ) {
         self.teamID = teamID
         self.instanceURL = instanceURL
@@ -150,14 +173,36 @@ public struct SalesforceConnection: Sendable, Equatable, CustomStringConvertible
         self.needsReauthentication = needsReauthentication
         self.reauthenticationReason = reauthenticationReason
         self.updatedAt = updatedAt
+        self.session = session
     }
 
     public var description: String {
         "SalesforceConnection(teamID: \(self.teamID), instanceURL: \(self.instanceURL), loginURL: \(self.loginURL), "
             + "clientID: \(self.clientID), refreshToken: \(self.refreshToken == nil ? "nil" : "<redacted>"), "
-            + "needsReauthentication: \(self.needsReauthentication))"
+            + "needsReauthentication: \(self.needsReauthentication), session: \(self.session.map(\.description) ?? "nil"))"
     }
 
+    public var debugDescription: String { self.description }
+}
+
+/// A Salesforce session shared by the workers of a fleet: an access token and the instance it is valid for. Its
+/// descriptions never show the token.
+public struct SalesforceSession: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
+    /// The bearer token (encrypted at rest).
+    public var accessToken: String
+    /// The org's instance URL, as the token response named it.
+    public var instanceURL: String
+    /// When it was stored (set by the store; ignored on save).
+    public var updatedAt: Date?
+
+    /// Creates a value.
+    public init(accessToken: String, instanceURL: String, updatedAt: Date? = nil) {
+        self.accessToken = accessToken
+        self.instanceURL = instanceURL
+        self.updatedAt = updatedAt
+    }
+
+    public var description: String { "SalesforceSession(instanceURL: \(self.instanceURL), accessToken: <redacted>)" }
     public var debugDescription: String { self.description }
 }
 

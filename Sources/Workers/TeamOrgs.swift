@@ -62,17 +62,19 @@ struct OrgMetadata: Sendable {
 
 /// Every team's Salesforce client, settings and org metadata, shared by the handlers of one process.
 ///
-/// - Clients are made from the team's stored connection and kept: their access token lives as long as the
-///   process. A refresh token the org rotates is stored at once (compare-and-swap, so two processes cannot
-///   clobber each other); a token changed by another process or a new login is picked up on the next message.
-/// - A connection flagged as needing a new login fails fast; a refusal from Salesforce flags it.
+/// - Clients are made from the team's stored connection and kept. Their session is the fleet's
+///   (``StoreSessionStore``): the newest access token lives in the store, one process at a time refreshes it under
+///   the `refresh:<team>` lease, and the rotated refresh token is stored with the new access token in one write.
+/// - A connection flagged as needing a new login fails fast. A refusal from Salesforce flags it only while the
+///   refresh token it refused is still the stored one: a token another process rotated away is no reason for a
+///   new login.
 /// - Settings are read from the store on every message (an admin's change applies at once); Task statuses and
 ///   the Task's fields are cached for ``metadataLifetime``, and forgotten when Salesforce says a field is gone.
 public final class TeamOrgs: Sendable {
     private struct Entry {
         var client: SalesforceClient
         var connectionKey: String
-        /// The refresh token `client` holds (nil: client credentials).
+        /// The refresh token this process last saw stored (nil: client credentials).
         var refreshToken: TokenBox
         var metadata: (value: OrgMetadata, mapping: FieldMapping, loadedAt: ContinuousClock.Instant)?
         var users: [String: (user: SalesforceUser?, loadedAt: ContinuousClock.Instant)] = [:]
@@ -87,6 +89,8 @@ public final class TeamOrgs: Sendable {
     let objectTurns = KeyedTurns()
     /// How many times an update starts over after losing a race with another process.
     static let stateAttempts = 12
+    /// Names this process as the holder of a refresh lease.
+    let leaseOwner = "\(ProcessInfo.processInfo.processIdentifier)/\(UUID().uuidString)"
     private let entries = Mutex<[String: Entry]>([:])
 
     /// Orgs over `store`'s connections, through `http`.
@@ -136,9 +140,10 @@ public final class TeamOrgs: Sendable {
             if let entry = entries[teamID], entry.connectionKey == key {
                 let known = entry.refreshToken.value.withLock { $0 }
                 if known != connection.refreshToken {
-                    // Another process rotated the token, or an admin connected again.
+                    // Another process rotated the token, or an admin connected again: forget the cached session (and
+                    // a refusal of the old token); the client reads the stored one on its next call.
                     entry.refreshToken.value.withLock { $0 = connection.refreshToken }
-                    entry.client.reset(credentials: Self.credentials(connection))
+                    entry.client.reset()
                 }
                 return entry.client
             }
@@ -148,37 +153,18 @@ public final class TeamOrgs: Sendable {
         }
     }
 
-    private static func credentials(_ connection: SalesforceConnection) -> SalesforceCredentials {
-        connection.refreshToken.map { .refreshToken($0) } ?? .clientCredentials
-    }
-
     private func makeEntry(_ connection: SalesforceConnection, key: String) -> Entry {
-        let teamID = connection.teamID
-        let current = TokenBox(connection.refreshToken)
-        let store = self.store
-        let logger = self.logger
+        let known = TokenBox(connection.refreshToken)
         let configuration = SalesforceConfiguration(
             loginURL: connection.loginURL, clientID: connection.clientID, clientSecret: app.clientSecret,
             apiVersion: app.apiVersion, requestTimeout: app.requestTimeout,
             maxRequestsInFlight: app.maxRequestsInFlight)
+        let sessions = StoreSessionStore(
+            teamID: connection.teamID, store: store, owner: leaseOwner, known: known, logger: logger)
         let client = SalesforceClient(
-            configuration: configuration, credentials: Self.credentials(connection),
-            httpClient: http, backgroundActivityLogger: logger,
-            onRefreshTokenRotated: { [current] new in
-                let old = current.value.withLock { token in
-                    defer { token = new }
-                    return token
-                }
-                guard let old else { return }
-                do {
-                    if try await store.rotateRefreshToken(teamID: teamID, old: old, new: new) {
-                        logger.info("stored the org's rotated refresh token", metadata: ["team": "\(teamID)"])
-                    }
-                } catch {
-                    logger.error("could not store a rotated refresh token", metadata: ["team": "\(teamID)", "error": "\(error)"])
-                }
-            })
-        return Entry(client: client, connectionKey: key, refreshToken: current)
+            configuration: configuration, sharing: SalesforceSessionSharing(store: sessions), httpClient: http,
+            backgroundActivityLogger: logger)
+        return Entry(client: client, connectionKey: key, refreshToken: known)
     }
 
     /// Records what a Salesforce failure says about the team's connection: a refused refresh flags it for a
@@ -186,9 +172,19 @@ public final class TeamOrgs: Sendable {
     func noteFailure(_ error: any Error, teamID: String) async {
         guard let error = error as? SalesforceError else { return }
         if error.classification == .needsReauthentication {
-            _ = try? await store.markNeedsReauthentication(teamID: teamID, reason: error.description)
-            entries.withLock { _ = $0.removeValue(forKey: teamID) }
-            logger.error("the team's Salesforce connection needs a new login", metadata: ["team": "\(teamID)", "error": "\(error)"])
+            // Only while the refresh token this process last saw is still stored: if another process rotated it or
+            // an admin connected again meanwhile, the refusal is about a token nobody uses any more.
+            let entry = entries.withLock { $0.removeValue(forKey: teamID) }
+            guard let entry else { return }
+            let refreshToken = entry.refreshToken.value.withLock { $0 }
+            let flagged = try? await store.markNeedsReauthentication(
+                teamID: teamID, reason: error.description, refreshToken: refreshToken)
+            if flagged == true {
+                logger.error("the team's Salesforce connection needs a new login", metadata: ["team": "\(teamID)", "error": "\(error)"])
+            } else {
+                logger.notice(
+                    "Salesforce refused a superseded token; the connection stays", metadata: ["team": "\(teamID)", "error": "\(error)"])
+            }
         } else if error.code == .invalidField || error.code == .invalidOrNullForRestrictedPicklist {
             entries.withLock { $0[teamID]?.metadata = nil }
         }
@@ -248,7 +244,7 @@ public final class TeamOrgs: Sendable {
     }
 }
 
-/// A refresh token shared between a client's rotation callback and the cache.
+/// The refresh token a process last saw stored, shared between a team's session store and the cache.
 final class TokenBox: Sendable {
     let value: Mutex<String?>
     init(_ value: String?) { self.value = Mutex(value) }
@@ -262,5 +258,83 @@ extension SalesforceClient {
                 name: $0.name, type: $0.type, length: $0.length, custom: $0.custom, createable: $0.createable,
                 updateable: $0.updateable)
         }
+    }
+}
+
+/// One team's Salesforce session in the state store, shared by every worker process (the `SalesforceSessionStore`
+/// the team's client renews its session through):
+/// - the session is the connection's sealed access token and instance URL (``SyncStore/connection(teamID:)``);
+/// - the refresh lease is the claim `refresh:<team>`, held by ``TeamOrgs/leaseOwner``;
+/// - a refresh's result is stored with ``SyncStore/saveSession(teamID:_:refreshedWith:rotatedTo:)`` (the new access
+///   token and the rotated refresh token in one write, only while the refresh token used is still stored);
+/// - a refusal flags the connection with ``SyncStore/markNeedsReauthentication(teamID:reason:refreshToken:)``, only
+///   while the refused refresh token is still stored.
+struct StoreSessionStore: SalesforceSessionStore {
+    let teamID: String
+    let store: any SyncStore
+    let owner: String
+    /// The refresh token last seen stored, kept current so that ``TeamOrgs`` does not take this process's own
+    /// rotation for someone else's.
+    let known: TokenBox
+    let logger: Logger
+
+    var leaseKey: String { "refresh:\(teamID)" }
+
+    func loadSession(logger: Logger) async throws -> StoredSalesforceSession {
+        guard let connection = try await store.connection(teamID: teamID) else {
+            throw WorkFailure.permanent(
+                code: "team_not_connected",
+                "team \(teamID) has no Salesforce connection (connect it with `docsend-sync team connect`)")
+        }
+        if connection.needsReauthentication {
+            throw WorkFailure.permanent(
+                code: "salesforce_reauthentication_required",
+                "team \(teamID)'s Salesforce connection needs a new login: \(connection.reauthenticationReason ?? "")")
+        }
+        known.value.withLock { $0 = connection.refreshToken }
+        return StoredSalesforceSession(
+            token: connection.session.map { SalesforceToken(accessToken: $0.accessToken, instanceURL: $0.instanceURL) },
+            credentials: connection.refreshToken.map { .refreshToken($0) } ?? .clientCredentials)
+    }
+
+    func acquireRefreshLease(ttl: Duration, logger: Logger) async throws -> Bool {
+        try await store.claim(key: leaseKey, owner: owner, ttl: ttl)
+    }
+
+    func releaseRefreshLease(logger: Logger) async throws {
+        try await store.release(key: leaseKey, owner: owner)
+    }
+
+    func saveRefreshedSession(_ token: SalesforceToken, refreshedWith credentials: SalesforceCredentials, logger: Logger)
+        async throws -> Bool
+    {
+        let used = Self.refreshToken(credentials)
+        // A client-credentials connection keeps none, whatever the response carries.
+        let rotated = used != nil && token.refreshToken != nil && token.refreshToken != used ? token.refreshToken : nil
+        let saved = try await store.saveSession(
+            teamID: teamID, SalesforceSession(accessToken: token.accessToken, instanceURL: token.instanceURL),
+            refreshedWith: used, rotatedTo: rotated)
+        if saved, let rotated {
+            known.value.withLock { $0 = rotated }
+            logger.debug("stored the org's rotated refresh token", metadata: ["team": "\(teamID)"])
+        }
+        return saved
+    }
+
+    func refreshRefused(_ error: SalesforceError, refreshedWith credentials: SalesforceCredentials, logger: Logger)
+        async throws -> Bool
+    {
+        let flagged = try await store.markNeedsReauthentication(
+            teamID: teamID, reason: error.description, refreshToken: Self.refreshToken(credentials))
+        if flagged {
+            self.logger.error(
+                "the team's Salesforce connection needs a new login", metadata: ["team": "\(teamID)", "error": "\(error)"])
+        }
+        return flagged
+    }
+
+    private static func refreshToken(_ credentials: SalesforceCredentials) -> String? {
+        if case .refreshToken(let token) = credentials { return token }
+        return nil
     }
 }

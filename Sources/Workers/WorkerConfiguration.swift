@@ -8,6 +8,7 @@ import Store
 /// ## Configuration keys
 /// - `store.url` (string, optional): `sqlite:///ABSOLUTE/PATH` or `postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=…`;
 ///   default: the SQLite file `sync.db` in `data.directory`.
+/// - `store.timeout` (interval, optional, default `5s`): the limit of one store call (then `store.timed_out`, retried).
 /// - `data.directory` (string, optional, default `./data`): where the embedded SQLite store lives.
 /// - `store.encryptionKey` (string, secret, required): 32 bytes, base64 (`openssl rand -base64 32`); encrypts
 ///   Salesforce refresh tokens at rest.
@@ -29,6 +30,8 @@ public struct WorkerConfiguration: Sendable {
     public var storeURL: String
     /// The key sealing refresh tokens.
     public var encryptionKey: StoreEncryptionKey
+    /// The limit of one store call.
+    public var storeTimeout: Duration
     /// The connected app.
     public var salesforce: SalesforceAppSettings
     /// Extra CAs to trust for Salesforce.
@@ -46,6 +49,7 @@ public struct WorkerConfiguration: Sendable {
     public init(config: ConfigReader) throws {
         storeURL = try Self.storeURL(config: config)
         encryptionKey = try Self.encryptionKey(config: config)
+        storeTimeout = try Self.interval(config, "store.timeout", default: defaultStoreTimeout)
         salesforce = try Self.salesforce(config: config)
         salesforceCAFile = config.string(forKey: "salesforce.caFile")
         concurrency = try Self.positive(config, "worker.concurrency", default: 8)

@@ -20,7 +20,9 @@ public enum WorkerProcess {
         logger: Logger
     ) async throws {
         unblockStopSignals()
-        let store = try await openStore(url: configuration.storeURL, encryptionKey: configuration.encryptionKey, logger: logger)
+        let store = try await openStore(
+            url: configuration.storeURL, encryptionKey: configuration.encryptionKey, timeout: configuration.storeTimeout,
+            logger: logger)
         do {
             let http = HTTPClient.Configuration(
                 defaultTimeout: configuration.salesforce.requestTimeout, caFile: configuration.salesforceCAFile)

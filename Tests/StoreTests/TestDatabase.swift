@@ -59,6 +59,28 @@ enum Backend: String, Sendable, CaseIterable, CustomTestStringConvertible {
         }
     }
 
+    /// A connection row as schemas 1 and 2 hold it (no session columns), flagged for a new login: the store's
+    /// current code cannot write one there, since it writes the session columns too.
+    func insertOldConnectionSQL(teamID: String, sealed: [UInt8], digest: [UInt8], reason: String) -> String {
+        let hex = { (bytes: [UInt8]) in bytes.map { String(format: "%02x", $0) }.joined() }
+        switch self {
+        case .sqlite:
+            return """
+                INSERT INTO salesforce_connections (team_id, instance_url, login_url, client_id, refresh_token_sealed,
+                    refresh_token_digest, needs_reauthentication, reauthentication_reason, updated_at)
+                VALUES ('\(teamID)', 'https://acme.my.salesforce.com', 'https://login.salesforce.com', '3MVG9-client',
+                    x'\(hex(sealed))', x'\(hex(digest))', 1, '\(reason)', 1700000000000)
+                """
+        case .postgres:
+            return """
+                INSERT INTO salesforce_connections (team_id, instance_url, login_url, client_id, refresh_token_sealed,
+                    refresh_token_digest, needs_reauthentication, reauthentication_reason)
+                VALUES ('\(teamID)', 'https://acme.my.salesforce.com', 'https://login.salesforce.com', '3MVG9-client',
+                    decode('\(hex(sealed))', 'hex'), decode('\(hex(digest))', 'hex'), true, '\(reason)')
+                """
+        }
+    }
+
     /// A connection for team_3 with a token digest but no sealed token, which the schema refuses.
     var insertConnectionWithDigestOnlySQL: String {
         switch self {
@@ -180,6 +202,14 @@ func withStores(
 }
 
 extension SyncStore {
+    func storedAccessTokenBytes(teamID: String) async throws -> [UInt8]? {
+        switch self {
+        case let store as SQLiteStore: try await store.storedAccessToken(teamID: teamID)
+        case let store as PostgresStore: try await store.storedAccessToken(teamID: teamID)
+        default: nil
+        }
+    }
+
     func storedRefreshTokenBytes(teamID: String) async throws -> [UInt8]? {
         switch self {
         case let store as SQLiteStore: try await store.storedRefreshToken(teamID: teamID)

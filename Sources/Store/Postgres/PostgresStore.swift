@@ -212,15 +212,27 @@ public final class PostgresStore: SyncStore {
         let row = try await self.rows(
             """
             SELECT instance_url, login_url, client_id, refresh_token_sealed, needs_reauthentication,
-                   reauthentication_reason, updated_at
+                   reauthentication_reason, updated_at, access_token_sealed, session_instance_url, session_updated_at
             FROM salesforce_connections WHERE team_id = \(teamID)
             """,
             "reading a Salesforce connection"
         ) { row in
-            try row.decode((String, String, String, Data?, Bool, String?, Date).self)
+            try row.decode((String, String, String, Data?, Bool, String?, Date, Data?, String?, Date?).self)
         }.first
-        guard let (instanceURL, loginURL, clientID, sealed, needsReauthentication, reason, updatedAt) = row else {
+        guard
+            let (
+                instanceURL, loginURL, clientID, sealed, needsReauthentication, reason, updatedAt, sealedAccess,
+                sessionInstanceURL, sessionUpdatedAt
+            ) = row
+        else {
             return nil
+        }
+        var session: SalesforceSession?
+        if let sealedAccess, let sessionInstanceURL {
+            session = SalesforceSession(
+                accessToken: try self.cipher.open(Array(sealedAccess), teamID: teamID, kind: .access),
+                instanceURL: sessionInstanceURL, updatedAt: sessionUpdatedAt
+            )
         }
         return SalesforceConnection(
             teamID: teamID,
@@ -230,7 +242,8 @@ public final class PostgresStore: SyncStore {
             refreshToken: try sealed.map { try self.cipher.open(Array($0), teamID: teamID) },
             needsReauthentication: needsReauthentication,
             reauthenticationReason: reason,
-            updatedAt: updatedAt
+            updatedAt: updatedAt,
+            session: session
         )
     }
 
@@ -238,18 +251,27 @@ public final class PostgresStore: SyncStore {
         // A client-credentials connection has no refresh token: both columns are NULL.
         let sealed = try connection.refreshToken.map { Data(try self.cipher.seal($0, teamID: connection.teamID)) }
         let digest = connection.refreshToken.map { Data(self.cipher.digest($0)) }
+        let sealedAccess = try connection.session.map {
+            Data(try self.cipher.seal($0.accessToken, teamID: connection.teamID, kind: .access))
+        }
+        let sessionInstanceURL = connection.session?.instanceURL
         _ = try await self.count(
             """
             INSERT INTO salesforce_connections (team_id, instance_url, login_url, client_id, refresh_token_sealed,
-                refresh_token_digest, needs_reauthentication, reauthentication_reason, updated_at)
+                refresh_token_digest, needs_reauthentication, reauthentication_reason, updated_at,
+                access_token_sealed, session_instance_url, session_updated_at)
             VALUES (\(connection.teamID), \(connection.instanceURL), \(connection.loginURL), \(connection.clientID),
-                \(sealed), \(digest), \(connection.needsReauthentication), \(connection.reauthenticationReason), now())
+                \(sealed), \(digest), \(connection.needsReauthentication), \(connection.reauthenticationReason), now(),
+                \(sealedAccess), \(sessionInstanceURL), CASE WHEN \(sessionInstanceURL)::text IS NULL THEN NULL ELSE now() END)
             ON CONFLICT (team_id) DO UPDATE SET instance_url = excluded.instance_url,
                 login_url = excluded.login_url, client_id = excluded.client_id,
                 refresh_token_sealed = excluded.refresh_token_sealed,
                 refresh_token_digest = excluded.refresh_token_digest,
                 needs_reauthentication = excluded.needs_reauthentication,
-                reauthentication_reason = excluded.reauthentication_reason, updated_at = excluded.updated_at
+                reauthentication_reason = excluded.reauthentication_reason, updated_at = excluded.updated_at,
+                access_token_sealed = excluded.access_token_sealed,
+                session_instance_url = excluded.session_instance_url,
+                session_updated_at = excluded.session_updated_at
             """,
             "saving a Salesforce connection"
         )
@@ -280,6 +302,45 @@ public final class PostgresStore: SyncStore {
             RETURNING 1
             """,
             "flagging a connection for re-authentication"
+        ) == 1
+    }
+
+    public func markNeedsReauthentication(teamID: String, reason: String, refreshToken: String?) async throws -> Bool {
+        let digest = refreshToken.map { Data(self.cipher.digest($0)) }
+        // IS NOT DISTINCT FROM compares NULL with NULL as equal: a client-credentials connection matches `nil`.
+        return try await self.count(
+            """
+            UPDATE salesforce_connections
+            SET needs_reauthentication = true, reauthentication_reason = \(reason), updated_at = now()
+            WHERE team_id = \(teamID) AND refresh_token_digest IS NOT DISTINCT FROM \(digest)::bytea
+            RETURNING 1
+            """,
+            "flagging a connection for re-authentication"
+        ) == 1
+    }
+
+    // MARK: The shared Salesforce session
+
+    public func saveSession(
+        teamID: String, _ session: SalesforceSession, refreshedWith: String?, rotatedTo: String?
+    ) async throws -> Bool {
+        let sealedAccess = Data(try self.cipher.seal(session.accessToken, teamID: teamID, kind: .access))
+        let used = refreshedWith.map { Data(self.cipher.digest($0)) }
+        let sealedRefresh = try rotatedTo.map { Data(try self.cipher.seal($0, teamID: teamID)) }
+        let newDigest = rotatedTo.map { Data(self.cipher.digest($0)) }
+        // Without rotation the refresh-token columns are written back unchanged (COALESCE keeps them).
+        return try await self.count(
+            """
+            UPDATE salesforce_connections
+            SET access_token_sealed = \(sealedAccess), session_instance_url = \(session.instanceURL),
+                session_updated_at = now(),
+                refresh_token_sealed = COALESCE(\(sealedRefresh)::bytea, refresh_token_sealed),
+                refresh_token_digest = COALESCE(\(newDigest)::bytea, refresh_token_digest),
+                updated_at = CASE WHEN \(newDigest)::bytea IS NULL THEN updated_at ELSE now() END
+            WHERE team_id = \(teamID) AND refresh_token_digest IS NOT DISTINCT FROM \(used)::bytea
+            RETURNING 1
+            """,
+            "saving the shared Salesforce session"
         ) == 1
     }
 
@@ -474,6 +535,13 @@ extension PostgresStore {
     func storedRefreshToken(teamID: String) async throws -> [UInt8]? {
         try await self.rows(
             "SELECT refresh_token_sealed FROM salesforce_connections WHERE team_id = \(teamID)", "reading a token"
+        ) { row in try row.decode(Data?.self).map(Array.init) }.first ?? nil
+    }
+
+    /// The shared access token's bytes as stored (tests check that they are not the plaintext).
+    func storedAccessToken(teamID: String) async throws -> [UInt8]? {
+        try await self.rows(
+            "SELECT access_token_sealed FROM salesforce_connections WHERE team_id = \(teamID)", "reading a token"
         ) { row in try row.decode(Data?.self).map(Array.init) }.first ?? nil
     }
 }

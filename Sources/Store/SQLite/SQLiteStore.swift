@@ -146,13 +146,21 @@ public final class SQLiteStore: SyncStore {
             try db.query(
                 """
                 SELECT instance_url, login_url, client_id, refresh_token_sealed, needs_reauthentication,
-                       reauthentication_reason, updated_at
+                       reauthentication_reason, updated_at, access_token_sealed, session_instance_url,
+                       session_updated_at
                 FROM salesforce_connections WHERE team_id = ?1
                 """,
                 [.text(teamID)]
             ).first
         }
         guard let row else { return nil }
+        var session: SalesforceSession?
+        if let sealed = row[7].blob, let instanceURL = row[8].text {
+            session = SalesforceSession(
+                accessToken: try self.cipher.open(sealed, teamID: teamID, kind: .access), instanceURL: instanceURL,
+                updatedAt: Self.date(row[9])
+            )
+        }
         return SalesforceConnection(
             teamID: teamID,
             instanceURL: row[0].text ?? "",
@@ -161,7 +169,8 @@ public final class SQLiteStore: SyncStore {
             refreshToken: try row[3].blob.map { try self.cipher.open($0, teamID: teamID) },
             needsReauthentication: (row[4].integer ?? 0) != 0,
             reauthenticationReason: row[5].text,
-            updatedAt: Self.date(row[6])
+            updatedAt: Self.date(row[6]),
+            session: session
         )
     }
 
@@ -169,24 +178,34 @@ public final class SQLiteStore: SyncStore {
         // A client-credentials connection has no refresh token: both columns are NULL.
         let sealed = try connection.refreshToken.map { try self.cipher.seal($0, teamID: connection.teamID) }
         let digest = connection.refreshToken.map { self.cipher.digest($0) }
+        let session = try connection.session.map {
+            (sealed: try self.cipher.seal($0.accessToken, teamID: connection.teamID, kind: .access), instanceURL: $0.instanceURL)
+        }
         try await self.connection.run { db in
+            let now = Self.now()
             try db.query(
                 """
                 INSERT INTO salesforce_connections (team_id, instance_url, login_url, client_id, refresh_token_sealed,
-                    refresh_token_digest, needs_reauthentication, reauthentication_reason, updated_at)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                    refresh_token_digest, needs_reauthentication, reauthentication_reason, updated_at,
+                    access_token_sealed, session_instance_url, session_updated_at)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                 ON CONFLICT (team_id) DO UPDATE SET instance_url = excluded.instance_url,
                     login_url = excluded.login_url, client_id = excluded.client_id,
                     refresh_token_sealed = excluded.refresh_token_sealed,
                     refresh_token_digest = excluded.refresh_token_digest,
                     needs_reauthentication = excluded.needs_reauthentication,
-                    reauthentication_reason = excluded.reauthentication_reason, updated_at = excluded.updated_at
+                    reauthentication_reason = excluded.reauthentication_reason, updated_at = excluded.updated_at,
+                    access_token_sealed = excluded.access_token_sealed,
+                    session_instance_url = excluded.session_instance_url,
+                    session_updated_at = excluded.session_updated_at
                 """,
                 [
                     .text(connection.teamID), .text(connection.instanceURL), .text(connection.loginURL),
                     .text(connection.clientID), sealed.map { .blob($0) } ?? .null, digest.map { .blob($0) } ?? .null,
                     .integer(connection.needsReauthentication ? 1 : 0),
-                    connection.reauthenticationReason.map { .text($0) } ?? .null, .integer(Self.now()),
+                    connection.reauthenticationReason.map { .text($0) } ?? .null, .integer(now),
+                    session.map { .blob($0.sealed) } ?? .null, session.map { .text($0.instanceURL) } ?? .null,
+                    session == nil ? .null : .integer(now),
                 ]
             )
         }
@@ -218,6 +237,50 @@ public final class SQLiteStore: SyncStore {
                 SET needs_reauthentication = 1, reauthentication_reason = ?2, updated_at = ?3 WHERE team_id = ?1
                 """,
                 [.text(teamID), .text(reason), .integer(Self.now())]
+            )
+            return db.changes == 1
+        }
+    }
+
+    public func markNeedsReauthentication(teamID: String, reason: String, refreshToken: String?) async throws -> Bool {
+        // `IS` compares NULL with NULL as equal: a client-credentials connection matches `nil`.
+        let digest: SQLiteValue = refreshToken.map { .blob(self.cipher.digest($0)) } ?? .null
+        return try await self.connection.run { db in
+            try db.query(
+                """
+                UPDATE salesforce_connections
+                SET needs_reauthentication = 1, reauthentication_reason = ?2, updated_at = ?3
+                WHERE team_id = ?1 AND refresh_token_digest IS ?4
+                """,
+                [.text(teamID), .text(reason), .integer(Self.now()), digest]
+            )
+            return db.changes == 1
+        }
+    }
+
+    // MARK: The shared Salesforce session
+
+    public func saveSession(
+        teamID: String, _ session: SalesforceSession, refreshedWith: String?, rotatedTo: String?
+    ) async throws -> Bool {
+        let sealedAccess = try self.cipher.seal(session.accessToken, teamID: teamID, kind: .access)
+        let used: SQLiteValue = refreshedWith.map { .blob(self.cipher.digest($0)) } ?? .null
+        // Without rotation the refresh-token columns are written back unchanged (COALESCE keeps them).
+        let sealedRefresh: SQLiteValue = try rotatedTo.map { .blob(try self.cipher.seal($0, teamID: teamID)) } ?? .null
+        let newDigest: SQLiteValue = rotatedTo.map { .blob(self.cipher.digest($0)) } ?? .null
+        return try await self.connection.run { db in
+            let now = Self.now()
+            try db.query(
+                """
+                UPDATE salesforce_connections
+                SET access_token_sealed = ?2, session_instance_url = ?3, session_updated_at = ?4,
+                    refresh_token_sealed = COALESCE(?5, refresh_token_sealed),
+                    refresh_token_digest = COALESCE(?6, refresh_token_digest),
+                    updated_at = CASE WHEN ?6 IS NULL THEN updated_at ELSE ?4 END
+                WHERE team_id = ?1 AND refresh_token_digest IS ?7
+                """,
+                [.text(teamID), .blob(sealedAccess), .text(session.instanceURL), .integer(now), sealedRefresh,
+                 newDigest, used]
             )
             return db.changes == 1
         }
@@ -432,6 +495,15 @@ extension SQLiteStore {
         try await self.connection.run { db in
             try db.query(
                 "SELECT refresh_token_sealed FROM salesforce_connections WHERE team_id = ?1", [.text(teamID)]
+            ).first?.first?.blob
+        }
+    }
+
+    /// The shared access token's bytes as stored (tests check that they are not the plaintext).
+    func storedAccessToken(teamID: String) async throws -> [UInt8]? {
+        try await self.connection.run { db in
+            try db.query(
+                "SELECT access_token_sealed FROM salesforce_connections WHERE team_id = ?1", [.text(teamID)]
             ).first?.first?.blob
         }
     }
