@@ -199,7 +199,8 @@ public final class SalesforceClient: Sendable {
         logger[metadataKey: "sf-operation"] = "\(operation.name)"
         if let sobject = operation.sobject { logger[metadataKey: "sf-sobject"] = "\(sobject)" }
 
-        var (response, session) = try await exchange(method, path: path, body: body, headers: headers, logger: logger)
+        var (response, session) = try await exchangeRetryingTransients(
+            method, path: path, body: body, headers: headers, logger: logger)
         var renewals = 0
         while response.status == 401 {
             var error = SalesforceError.first(status: 401, data: response.body)
@@ -218,9 +219,48 @@ public final class SalesforceClient: Sendable {
             logger.debug("Salesforce session expired", metadata: ["sf-error-code": "\(error.code)"])
             renewals += 1
             _ = try await renewSession(replacing: session.accessToken, logger: logger)
-            (response, session) = try await exchange(method, path: path, body: body, headers: headers, logger: logger)
+            (response, session) = try await exchangeRetryingTransients(
+                method, path: path, body: body, headers: headers, logger: logger)
         }
         return response
+    }
+
+    /// ``exchange(_:path:body:headers:logger:)``, sent again in place (at most
+    /// ``SalesforceConfiguration/transientRetries`` times, after a short jittered pause) when the failure is
+    /// transient and sending again is safe, so that one passing failure among the calls a message needs does not
+    /// sink the whole attempt and repeat every lookup through a retry tier:
+    /// - a 5xx answer (an HTML maintenance page included) or `UNABLE_TO_LOCK_ROW`: Salesforce did not carry the
+    ///   request out;
+    /// - a connection that could not be made;
+    /// - a connection lost mid-answer, for requests that are safe to repeat (GET, PATCH upserts and updates,
+    ///   DELETE): a POST may have been carried out, and creating twice is worse than failing the attempt.
+    /// `REQUEST_LIMIT_EXCEEDED` and timeouts are not retried in place: waiting longer is their cure.
+    private func exchangeRetryingTransients(
+        _ method: HTTPMethod, path: String, body: Data?, headers: HTTPHeaders, logger: Logger
+    ) async throws -> (HTTPResponse, Session) {
+        var retries = 0
+        var pause = configuration.transientRetryDelay
+        while true {
+            let transient: SalesforceError
+            do {
+                let (response, session) = try await exchange(method, path: path, body: body, headers: headers, logger: logger)
+                guard response.status >= 500 || response.status == 400 else { return (response, session) }
+                let error = SalesforceError.first(status: response.status, data: response.body)
+                guard response.status >= 500 || error.code == .unableToLockRow else { return (response, session) }
+                guard retries < configuration.transientRetries else { return (response, session) }
+                transient = error
+            } catch let error as SalesforceError {
+                let repeatable = error.code == .connectFailed || (error.code == .connectionLost && method != .post)
+                guard repeatable, retries < configuration.transientRetries else { throw error }
+                transient = error
+            }
+            retries += 1
+            logger.debug(
+                "transient Salesforce failure; sending again",
+                metadata: ["sf-error-code": "\(transient.code)", "sf-retry": "\(retries)"])
+            try await Task.sleep(for: pause * Double.random(in: 0.5...1.5))
+            pause *= 2
+        }
     }
 
     /// ``perform(_:path:body:headers:operation:logger:)``, then any non-2xx status becomes a thrown

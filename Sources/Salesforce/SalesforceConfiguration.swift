@@ -10,6 +10,8 @@ import Foundation
 /// - `apiVersion` (string, optional, default `v62.0`): the pinned REST API version.
 /// - `requestTimeout` (duration, optional, default 30 s): the limit for one HTTP exchange.
 /// - `maxRequestsInFlight` (int, optional, default 10): concurrent REST requests per org.
+/// - `transientRetries` (int, optional, default 2): how many times one call is sent again, after a short jittered
+///   pause, when Salesforce answers with a transient failure (``SalesforceClient`` says which).
 public struct SalesforceConfiguration: Sendable {
     /// The OAuth host, without trailing slash, e.g. `https://login.salesforce.com`.
     public var loginURL: String
@@ -23,6 +25,10 @@ public struct SalesforceConfiguration: Sendable {
     public var requestTimeout: Duration
     /// How many REST requests one org's client sends at once; more callers wait their turn in order.
     public var maxRequestsInFlight: Int
+    /// How many times a call is sent again in place after a transient failure, before the failure is thrown.
+    public var transientRetries: Int
+    /// The first pause before such a retry; each next one doubles, each with jitter (×0.5 to ×1.5).
+    public var transientRetryDelay: Duration
 
     /// A configuration; a trailing `/` on `loginURL` and a missing `v` on `apiVersion` are tolerated.
     public init(
@@ -31,7 +37,9 @@ public struct SalesforceConfiguration: Sendable {
         clientSecret: String? = nil,
         apiVersion: String = "v62.0",
         requestTimeout: Duration = .seconds(30),
-        maxRequestsInFlight: Int = 10
+        maxRequestsInFlight: Int = 10,
+        transientRetries: Int = 2,
+        transientRetryDelay: Duration = .milliseconds(100)
     ) {
         self.loginURL = loginURL.hasSuffix("/") ? String(loginURL.dropLast()) : loginURL
         self.clientID = clientID
@@ -39,6 +47,8 @@ public struct SalesforceConfiguration: Sendable {
         self.apiVersion = apiVersion.hasPrefix("v") ? apiVersion : "v" + apiVersion
         self.requestTimeout = requestTimeout
         self.maxRequestsInFlight = max(1, maxRequestsInFlight)
+        self.transientRetries = max(0, transientRetries)
+        self.transientRetryDelay = transientRetryDelay
     }
 
     var tokenURL: String { loginURL + "/services/oauth2/token" }

@@ -56,9 +56,7 @@ extension TeamOrgs {
     /// teams never connect, and their events are acknowledged (and counted) before anything is stored for them.
     func requireConnection(teamID: String) async throws {
         guard try await store.connection(teamID: teamID) == nil else { return }
-        throw WorkFailure.skipped(
-            code: "team_not_connected",
-            "team \(teamID) has no Salesforce connection (connect it with `docsend-sync team connect`)", teamID: teamID)
+        throw WorkFailure.teamNotConnected(teamID)
     }
 }
 

@@ -126,14 +126,10 @@ public final class TeamOrgs: Sendable {
     /// The team's client, made (or re-made) from its stored connection.
     func client(teamID: String) async throws -> SalesforceClient {
         guard let connection = try await store.connection(teamID: teamID) else {
-            throw WorkFailure.permanent(
-                code: "team_not_connected",
-                "team \(teamID) has no Salesforce connection (connect it with `docsend-sync team connect`)")
+            throw WorkFailure.teamNotConnected(teamID)
         }
         if connection.needsReauthentication {
-            throw WorkFailure.permanent(
-                code: "salesforce_reauthentication_required",
-                "team \(teamID)'s Salesforce connection needs a new login: \(connection.reauthenticationReason ?? "")")
+            throw WorkFailure.needsLogin(teamID, reason: connection.reauthenticationReason)
         }
         let key = [connection.instanceURL, connection.loginURL, connection.clientID].joined(separator: "\n")
         return entries.withLock { entries in
@@ -282,14 +278,10 @@ struct StoreSessionStore: SalesforceSessionStore {
 
     func loadSession(logger: Logger) async throws -> StoredSalesforceSession {
         guard let connection = try await store.connection(teamID: teamID) else {
-            throw WorkFailure.permanent(
-                code: "team_not_connected",
-                "team \(teamID) has no Salesforce connection (connect it with `docsend-sync team connect`)")
+            throw WorkFailure.teamNotConnected(teamID)
         }
         if connection.needsReauthentication {
-            throw WorkFailure.permanent(
-                code: "salesforce_reauthentication_required",
-                "team \(teamID)'s Salesforce connection needs a new login: \(connection.reauthenticationReason ?? "")")
+            throw WorkFailure.needsLogin(teamID, reason: connection.reauthenticationReason)
         }
         known.value.withLock { $0 = connection.refreshToken }
         return StoredSalesforceSession(

@@ -61,6 +61,20 @@ public struct WorkFailure: Error, Sendable, CustomStringConvertible {
         WorkFailure(.skip, code: code, message, teamID: teamID)
     }
 
+    /// The team has no Salesforce connection: skipped (most teams on DocSend's bus never connect).
+    static func teamNotConnected(_ teamID: String) -> WorkFailure {
+        .skipped(
+            code: "team_not_connected",
+            "team \(teamID) has no Salesforce connection (connect it with `docsend-sync team connect`)", teamID: teamID)
+    }
+
+    /// The team's connection is flagged for a new login: parked, within the team's ``LoginHolds``, for a replay.
+    static func needsLogin(_ teamID: String, reason: String?) -> WorkFailure {
+        WorkFailure(
+            .park, code: reauthenticationCode,
+            "team \(teamID)'s Salesforce connection needs a new login: \(reason ?? "")", teamID: teamID)
+    }
+
     /// A failure that may pass: retried.
     public static func retryable(code: String, _ message: String, teamID: String? = nil) -> WorkFailure {
         WorkFailure(.retry, code: code, message, teamID: teamID)

@@ -206,3 +206,36 @@ struct FleetDefectTests {
         }
     }
 }
+
+/// Transient Salesforce failures inside one attempt: retried in place, without a trip through the retry tiers and
+/// without repeating the attempt's lookups.
+@Suite("Transient Salesforce failures in place", .enabled(if: TestBroker.isAvailable), .timeLimit(.minutes(10)))
+struct TransientFailureTests {
+    @Test("an HTML 503 maintenance page on a lookup and UNABLE_TO_LOCK_ROW on the upsert: synced in the first attempt, each lookup sent once more at most",
+          arguments: StoreBackend.available)
+    func retriedInPlace(backend: StoreBackend) async throws {
+        try await FleetHarness.with(backend) { harness in
+            await harness.sandbox.org.setFaults(
+                FaultSettings(rules: [
+                    FaultRule(kind: .maintenancePage, count: 1, path: "/services/data/*/query*"),
+                    FaultRule(kind: .unableToLockRow, count: 1, path: FleetDefectTests.taskUpsertPath),
+                ]))
+            let event = Events.started(email: "alice@acme.example")
+            guard case .visitStarted(let visit) = event.payload else { return }
+            try await harness.runWorkers([.visits]) {
+                try await harness.publish(event)
+                try await eventually("synced") { try await harness.visitState(visit.visitID)?.sync.syncCount == 1 }
+            }
+            let requests = await harness.sandbox.org.requests()
+            #expect(requests.filter { $0.fault == "maintenance_page" }.count == 1)
+            #expect(requests.filter { $0.fault == "unable_to_lock_row" }.count == 1)
+            let queries = requests.filter { $0.path.hasSuffix("/query") }
+            let contactQueries = queries.filter { ($0.query["q"] ?? "").contains("FROM Contact") }
+            #expect(contactQueries.count <= 2, "the Contact lookup is not repeated by a new attempt")
+            let upserts = requests.filter { $0.method == "PATCH" && $0.path.contains("DocSend_Visit_Id__c") }
+            #expect(upserts.count == 2, "the upsert sent once more, in place")
+            #expect(try await harness.broker.queueStatus(harness.topology.parkingQueue).messages == 0)
+            #expect(await harness.tasks("DocSend_Visit_Id__c", visit.visitID).count == 1)
+        }
+    }
+}
