@@ -176,3 +176,20 @@ struct HostilePropertiesTests {
         }
     }
 }
+
+@Suite("AMQP timestamps on the way out")
+struct TimestampEncodingTests {
+    @Test("Dates that do not fit AMQP's unsigned 64-bit seconds are clamped instead of trapping")
+    func clampedTimestamps() {
+        #expect(amqpTimestamp(Date(timeIntervalSince1970: TimeInterval(UInt64.max))) == .max)
+        #expect(amqpTimestamp(Date(timeIntervalSince1970: 1e30)) == .max)
+        #expect(amqpTimestamp(Date(timeIntervalSince1970: -5)) == 0)
+        #expect(amqpTimestamp(Date(timeIntervalSince1970: .nan)) == 0)
+        #expect(amqpTimestamp(Date(timeIntervalSince1970: 1_700_000_000.9)) == 1_700_000_000)
+        let arena = CArena()
+        let properties = AMQPProperties(headers: ["t": .timestamp(Date(timeIntervalSince1970: .infinity))], timestamp: .distantFuture)
+        let c = properties.cProperties(in: arena)
+        #expect(c.timestamp == UInt64(Date.distantFuture.timeIntervalSince1970))
+        #expect(c.headers.entries?.pointee.value.value.u64 == .max)
+    }
+}
