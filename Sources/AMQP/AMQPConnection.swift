@@ -13,7 +13,7 @@ import Logging
 /// The rabbitmq-c documentation asks for one connection per thread and recommends separate
 /// connections for publishing and consuming; create two ``AMQPConnection``s for that.
 public final class AMQPConnection: Sendable {
-    private let core: ConnectionCore
+    let core: ConnectionCore
 
     private init(core: ConnectionCore) { self.core = core }
 
@@ -136,14 +136,21 @@ public struct AMQPDelivery: Sendable {
     /// `false` guarantees that it was never seen before.
     public let redelivered: Bool
     public let deliveryTag: UInt64
+    /// What was wrong with the message's properties, when they exceeded a bound
+    /// (``AMQPProperties/headerDepthLimit``, ``AMQPProperties/headerValueLimit``), for example
+    /// "headers nest deeper than 16 levels". The headers are then empty (the other properties and the
+    /// body are as sent). Such a message was built by a broken or hostile publisher: settle it like any
+    /// poison message (park it with this reason), never retry it.
+    public let propertiesProblem: String?
     let settler: Settler
 
     init(
-        body: Data, properties: AMQPProperties, exchange: String, routingKey: String, redelivered: Bool,
-        deliveryTag: UInt64, settler: Settler
+        body: Data, properties: AMQPProperties, propertiesProblem: String? = nil, exchange: String, routingKey: String,
+        redelivered: Bool, deliveryTag: UInt64, settler: Settler
     ) {
         self.body = body
         self.properties = properties
+        self.propertiesProblem = propertiesProblem
         self.exchange = exchange
         self.routingKey = routingKey
         self.redelivered = redelivered

@@ -1,6 +1,11 @@
 import Foundation
 
 /// A value in an AMQP field table (message headers, queue and exchange arguments).
+///
+/// Received values map as follows: every integer type becomes ``int(_:)`` (unsigned 64-bit values keep
+/// their bit pattern), `float`, `double` and `decimal` become ``double(_:)``, a long string that is not
+/// valid UTF-8 becomes ``bytes(_:)`` (so nothing is lost; ``stringValue`` is then `nil`), and an unknown
+/// or `void` field becomes ``void``.
 public enum AMQPValue: Sendable, Hashable, CustomStringConvertible {
     case bool(Bool)
     case int(Int64)
@@ -49,7 +54,20 @@ extension AMQPValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
 }
 
 /// The basic properties of a message. `nil` fields are not sent.
+///
+/// Short-string properties (`messageID`, `type`, ...) of a received message are decoded as UTF-8,
+/// with invalid bytes replaced.
 public struct AMQPProperties: Sendable, Hashable {
+    /// How deeply received headers may nest: the headers table is level 1, a table or array inside it
+    /// level 2. A delivery whose headers go deeper arrives with empty headers and
+    /// ``AMQPDelivery/propertiesProblem`` set.
+    public static let headerDepthLimit = 16
+
+    /// How many values (table entries and array elements, at every level together) received headers
+    /// may hold. A delivery whose headers hold more arrives with empty headers and
+    /// ``AMQPDelivery/propertiesProblem`` set.
+    public static let headerValueLimit = 4096
+
     public var contentType: String?
     public var contentEncoding: String?
     public var headers: [String: AMQPValue]

@@ -1,4 +1,20 @@
+#define _GNU_SOURCE
 #include "CShims.h"
+
+#include <pthread.h>
+
+size_t dss_current_thread_stack_size(void) {
+#ifdef __linux__
+    pthread_attr_t attributes;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &attributes) != 0) return 0;
+    if (pthread_attr_getstacksize(&attributes, &size) != 0) size = 0;
+    pthread_attr_destroy(&attributes);
+    return size;
+#else
+    return pthread_get_stacksize_np(pthread_self());
+#endif
+}
 
 amqp_rpc_reply_t dss_amqp_login_plain(amqp_connection_state_t state, const char *vhost, int channel_max,
                                       int frame_max, int heartbeat, const char *user, const char *password) {

@@ -65,7 +65,7 @@ final class CArena {
             field.value.bytes = bytes(&raw)
         case .timestamp(let date):
             field.kind = kind(AMQP_FIELD_KIND_TIMESTAMP)
-            field.value.u64 = UInt64(max(0, date.timeIntervalSince1970))
+            field.value.u64 = amqpTimestamp(date)
         case .table(let nested):
             field.kind = kind(AMQP_FIELD_KIND_TABLE)
             field.value.table = table(nested)
@@ -82,6 +82,14 @@ final class CArena {
     }
 
     private func kind(_ kind: amqp_field_value_kind_t) -> UInt8 { UInt8(truncatingIfNeeded: kind.rawValue) }
+}
+
+/// Seconds since 1970 as AMQP sends them, clamped to 0...UInt64.max: a date read from a hostile header
+/// (up to 2^64 s) must not trap when the message is published again.
+func amqpTimestamp(_ date: Date) -> UInt64 {
+    let seconds = date.timeIntervalSince1970
+    guard seconds > 0 else { return 0 }  // also NaN
+    return seconds < 18_446_744_073_709_551_616.0 ? UInt64(seconds) : .max
 }
 
 /// Lends `string`'s UTF-8 bytes as an `amqp_bytes_t` for the duration of `body`, without copying.
@@ -105,56 +113,116 @@ extension amqp_bytes_t {
         guard len > 0, let bytes else { return Data() }
         return Data(bytes: bytes, count: len)
     }
+
+    var rawBuffer: UnsafeRawBufferPointer {
+        guard len > 0, let bytes else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: bytes, count: len)
+    }
 }
 
-extension AMQPValue {
-    init(_ field: amqp_field_value_t) {
-        let kind = amqp_field_value_kind_t(rawValue: UInt32(field.kind))
-        switch kind {
-        case AMQP_FIELD_KIND_BOOLEAN: self = .bool(field.value.boolean != 0)
-        case AMQP_FIELD_KIND_I8: self = .int(Int64(field.value.i8))
-        case AMQP_FIELD_KIND_U8: self = .int(Int64(field.value.u8))
-        case AMQP_FIELD_KIND_I16: self = .int(Int64(field.value.i16))
-        case AMQP_FIELD_KIND_U16: self = .int(Int64(field.value.u16))
-        case AMQP_FIELD_KIND_I32: self = .int(Int64(field.value.i32))
-        case AMQP_FIELD_KIND_U32: self = .int(Int64(field.value.u32))
-        case AMQP_FIELD_KIND_I64: self = .int(field.value.i64)
-        case AMQP_FIELD_KIND_U64: self = .int(Int64(truncatingIfNeeded: field.value.u64))
-        case AMQP_FIELD_KIND_F32: self = .double(Double(field.value.f32))
-        case AMQP_FIELD_KIND_F64: self = .double(field.value.f64)
-        case AMQP_FIELD_KIND_UTF8: self = .string(field.value.bytes.string)
-        case AMQP_FIELD_KIND_BYTES: self = .bytes(Array(field.value.bytes.data))
-        case AMQP_FIELD_KIND_TIMESTAMP: self = .timestamp(Date(timeIntervalSince1970: TimeInterval(field.value.u64)))
-        case AMQP_FIELD_KIND_TABLE: self = .table(Self.dictionary(field.value.table))
-        case AMQP_FIELD_KIND_ARRAY:
-            let array = field.value.array
-            var values: [AMQPValue] = []
-            if let entries = array.entries {
-                for index in 0..<Int(array.num_entries) { values.append(AMQPValue(entries[index])) }
+/// Converts received field tables into ``AMQPValue``s within fixed bounds.
+///
+/// Headers come from whoever published the message, so they may be hostile: a table nested thousands
+/// of levels deep fits in one frame, and so do a hundred thousand one-byte values. The reader never
+/// goes deeper than ``AMQPProperties/headerDepthLimit`` (its recursion is bounded by that limit, so its
+/// stack use is too) and gives up after ``AMQPProperties/headerValueLimit`` values in all; either way
+/// the caller gets a problem to report instead of the headers. Nothing in a field can trap: strings
+/// are checked, counts are clamped, numbers are converted without overflow.
+struct HeaderReader {
+    enum Problem: Error, CustomStringConvertible {
+        case tooDeep, tooMany
+
+        var description: String {
+            switch self {
+            case .tooDeep: return "headers nest deeper than \(AMQPProperties.headerDepthLimit) levels"
+            case .tooMany: return "headers hold more than \(AMQPProperties.headerValueLimit) values"
             }
-            self = .array(values)
-        default: self = .void
         }
     }
 
-    static func dictionary(_ table: amqp_table_t) -> [String: AMQPValue] {
-        guard let entries = table.entries else { return [:] }
+    private var values = 0
+
+    /// Reads a whole headers table (depth 1); a table or array inside it is at depth 2, and so on.
+    static func headers(_ table: amqp_table_t) -> (headers: [String: AMQPValue], problem: Problem?) {
+        var reader = HeaderReader()
+        do {
+            return (try reader.table(table, depth: 1), nil)
+        } catch {
+            return ([:], error)
+        }
+    }
+
+    private mutating func count(_ entries: Int32, depth: Int) throws(Problem) -> Int {
+        guard depth <= AMQPProperties.headerDepthLimit else { throw .tooDeep }
+        let count = Int(max(0, entries))
+        values += count
+        guard values <= AMQPProperties.headerValueLimit else { throw .tooMany }
+        return count
+    }
+
+    private mutating func table(_ table: amqp_table_t, depth: Int) throws(Problem) -> [String: AMQPValue] {
+        let count = try count(table.num_entries, depth: depth)
+        guard count > 0, let entries = table.entries else { return [:] }
         var result: [String: AMQPValue] = [:]
-        for index in 0..<Int(table.num_entries) {
-            let entry = entries[index]
-            result[entry.key.string] = AMQPValue(entry.value)
+        result.reserveCapacity(count)
+        for index in 0..<count {
+            // Keys are short strings; invalid UTF-8 is replaced (a later duplicate key wins).
+            result[entries[index].key.string] = try value(entries[index].value, depth: depth)
         }
         return result
+    }
+
+    private mutating func array(_ array: amqp_array_t, depth: Int) throws(Problem) -> [AMQPValue] {
+        let count = try count(array.num_entries, depth: depth)
+        guard count > 0, let entries = array.entries else { return [] }
+        var result: [AMQPValue] = []
+        result.reserveCapacity(count)
+        for index in 0..<count { result.append(try value(entries[index], depth: depth)) }
+        return result
+    }
+
+    private mutating func value(_ field: amqp_field_value_t, depth: Int) throws(Problem) -> AMQPValue {
+        switch amqp_field_value_kind_t(rawValue: UInt32(field.kind)) {
+        case AMQP_FIELD_KIND_BOOLEAN: return .bool(field.value.boolean != 0)
+        case AMQP_FIELD_KIND_I8: return .int(Int64(field.value.i8))
+        case AMQP_FIELD_KIND_U8: return .int(Int64(field.value.u8))
+        case AMQP_FIELD_KIND_I16: return .int(Int64(field.value.i16))
+        case AMQP_FIELD_KIND_U16: return .int(Int64(field.value.u16))
+        case AMQP_FIELD_KIND_I32: return .int(Int64(field.value.i32))
+        case AMQP_FIELD_KIND_U32: return .int(Int64(field.value.u32))
+        case AMQP_FIELD_KIND_I64: return .int(field.value.i64)
+        // RabbitMQ reads 'L' as signed too (rabbitmq-server#1093); keep the bit pattern.
+        case AMQP_FIELD_KIND_U64: return .int(Int64(truncatingIfNeeded: field.value.u64))
+        case AMQP_FIELD_KIND_F32: return .double(Double(field.value.f32))
+        case AMQP_FIELD_KIND_F64: return .double(field.value.f64)
+        case AMQP_FIELD_KIND_DECIMAL:
+            // A scale of up to 255 digits and a 32-bit unscaled value: finite as a Double.
+            let decimal = field.value.decimal
+            return .double(Double(Int32(bitPattern: decimal.value)) / pow(10, Double(decimal.decimals)))
+        case AMQP_FIELD_KIND_UTF8:
+            // A long string is not checked by the broker; bytes that are not UTF-8 stay bytes.
+            let bytes = field.value.bytes.rawBuffer
+            if let text = String(validating: bytes, as: UTF8.self) { return .string(text) }
+            return .bytes(Array(bytes))
+        case AMQP_FIELD_KIND_BYTES: return .bytes(Array(field.value.bytes.rawBuffer))
+        case AMQP_FIELD_KIND_TIMESTAMP: return .timestamp(Date(timeIntervalSince1970: TimeInterval(field.value.u64)))
+        case AMQP_FIELD_KIND_TABLE: return .table(try table(field.value.table, depth: depth + 1))
+        case AMQP_FIELD_KIND_ARRAY: return .array(try array(field.value.array, depth: depth + 1))
+        default: return .void
+        }
     }
 }
 
 extension AMQPProperties {
-    init(_ c: amqp_basic_properties_t) {
+    /// The properties of a received message, and what was wrong with its headers if they exceeded a
+    /// bound (the headers are then empty).
+    static func received(_ c: amqp_basic_properties_t) -> (AMQPProperties, problem: String?) {
         func has(_ flag: Int32) -> Bool { c._flags & amqp_flags_t(flag) != 0 }
-        self.init(
+        let (headers, problem) = has(AMQP_BASIC_HEADERS_FLAG) ? HeaderReader.headers(c.headers) : ([:], nil)
+        let properties = AMQPProperties(
             contentType: has(AMQP_BASIC_CONTENT_TYPE_FLAG) ? c.content_type.string : nil,
             contentEncoding: has(AMQP_BASIC_CONTENT_ENCODING_FLAG) ? c.content_encoding.string : nil,
-            headers: has(AMQP_BASIC_HEADERS_FLAG) ? AMQPValue.dictionary(c.headers) : [:],
+            headers: headers,
             persistent: has(AMQP_BASIC_DELIVERY_MODE_FLAG) && c.delivery_mode == 2,
             priority: has(AMQP_BASIC_PRIORITY_FLAG) ? c.priority : nil,
             correlationID: has(AMQP_BASIC_CORRELATION_ID_FLAG) ? c.correlation_id.string : nil,
@@ -166,6 +234,7 @@ extension AMQPProperties {
             userID: has(AMQP_BASIC_USER_ID_FLAG) ? c.user_id.string : nil,
             appID: has(AMQP_BASIC_APP_ID_FLAG) ? c.app_id.string : nil
         )
+        return (properties, problem.map(\.description))
     }
 
     /// The C form, with its memory in `arena`.
@@ -182,7 +251,7 @@ extension AMQPProperties {
         if let replyTo { c.reply_to = arena.bytes(replyTo); flags |= AMQP_BASIC_REPLY_TO_FLAG }
         if let expiration { c.expiration = arena.bytes(expiration); flags |= AMQP_BASIC_EXPIRATION_FLAG }
         if let messageID { c.message_id = arena.bytes(messageID); flags |= AMQP_BASIC_MESSAGE_ID_FLAG }
-        if let timestamp { c.timestamp = UInt64(max(0, timestamp.timeIntervalSince1970)); flags |= AMQP_BASIC_TIMESTAMP_FLAG }
+        if let timestamp { c.timestamp = amqpTimestamp(timestamp); flags |= AMQP_BASIC_TIMESTAMP_FLAG }
         if let type { c.type = arena.bytes(type); flags |= AMQP_BASIC_TYPE_FLAG }
         if let userID { c.user_id = arena.bytes(userID); flags |= AMQP_BASIC_USER_ID_FLAG }
         if let appID { c.app_id = arena.bytes(appID); flags |= AMQP_BASIC_APP_ID_FLAG }

@@ -96,6 +96,9 @@ private struct Inbox: ~Copyable {
     var commands: [Command] = []
     var closing = false
     var closeWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Test seam: while set, the connection thread leaves commands in the inbox, so that a test can
+    /// line up one batch deterministically.
+    var held = false
 }
 
 /// What a first connection attempt resolved to.
@@ -118,6 +121,10 @@ final class ConnectionCore: @unchecked Sendable {
     private let nextConsumerID = Atomic<UInt64>(0)
     let connectedFlag = Atomic<Bool>(false)
     let reconnectCount = Atomic<Int>(0)
+    /// The connection thread's stack size as the thread itself sees it (0 until it runs).
+    let threadStackSize = Atomic<Int>(0)
+    /// The frame_max negotiated on the last connection (0 before the first).
+    let negotiatedFrameMax = Atomic<Int>(0)
 
     // Connection thread only.
     private var state: amqp_connection_state_t?
@@ -137,6 +144,11 @@ final class ConnectionCore: @unchecked Sendable {
     private var lastDeadlineSweep = ContinuousClock.now
 
     init(configuration: AMQPConfiguration, logger: Logger) throws {
+        guard Self.frameMaxRange.contains(configuration.frameMax) else {
+            throw AMQPError(
+                code: .invalidArgument,
+                message: "frameMax must be within \(Self.frameMaxRange.lowerBound)...\(Self.frameMaxRange.upperBound), got \(configuration.frameMax)")
+        }
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else {
             throw AMQPError(code: .library, message: "could not create a wake-up pipe: errno \(errno)")
@@ -159,11 +171,54 @@ final class ConnectionCore: @unchecked Sendable {
     func start() async throws {
         try await withCheckedThrowingContinuation { continuation in
             startOutcome.withLock { $0 = .pending(continuation) }
-            let thread = Thread { [self] in self.run() }
+            let thread = Thread { [self] in
+                self.threadStackSize.store(Int(dss_current_thread_stack_size()), ordering: .relaxed)
+                self.run()
+            }
             thread.name = "docsend-sync.amqp"
+            thread.stackSize = Self.stackSize(frameMax: configuration.frameMax)
             thread.start()
         }
     }
+
+    /// The frame sizes we agree to: AMQP's minimum, up to 1 MiB (which bounds the thread's stack below).
+    static let frameMaxRange = 4096...1_048_576
+
+    /// The connection thread's stack: enough for rabbitmq-c to decode the most deeply nested field
+    /// table that fits in one frame, plus our own frames.
+    ///
+    /// rabbitmq-c 0.11 decodes tables recursively (`amqp_decode_table` → `amqp_decode_field_value` →
+    /// `amqp_decode_array` / `amqp_decode_table`), on this thread, when a content header frame arrives,
+    /// before we see anything. It refuses frames larger than the negotiated frame_max, which is at most
+    /// what we propose (`configuration.frameMax`; the broker may only lower it) — but the
+    /// `connection.start` frame comes before that negotiation, under rabbitmq-c's initial 131,072.
+    /// The cheapest nesting level on the wire is an array inside an array: type `A` (1 byte) + length
+    /// (4 bytes) = 5 bytes (a table inside a table costs 6: empty key length, `F`, length). So a frame
+    /// holds at most frame_max / 5 levels: 26,214 for the default 131,072. Debian's x86_64 build uses
+    /// 96 bytes of stack per array level (6 saved registers, 40 bytes of locals, the return address;
+    /// tables: 112, from `objdump -d librabbitmq.so.4`); unoptimised, sanitised or other-architecture
+    /// builds use several times more, so we budget 512 bytes per level: 13.4 MB for 131,072 (1 MiB
+    /// frames: 107 MB), plus 1 MiB for our own frames (the Swift conversion is depth-limited, see
+    /// `HeaderReader`). It is address space: pages are only touched as deep as a message really nests.
+    /// The platform default (8 MiB with glibc's usual `ulimit -s`, far less with musl or a lowered
+    /// limit) is not something a decoder of hostile input can rely on.
+    static func stackSize(frameMax: Int) -> Int {
+        let bytesPerLevel = 512
+        let levels = max(frameMax, 131_072) / 5
+        let ownFrames = 1 << 20
+        // Page-aligned, as pthread_attr_setstacksize may require.
+        return (ownFrames + levels * bytesPerLevel + 4095) / 4096 * 4096
+    }
+
+    /// Test seam: while `held`, the connection thread takes no command from the inbox, so commands
+    /// submitted meanwhile are applied as one batch once released.
+    func holdCommands(_ held: Bool) {
+        inbox.withLock { $0.held = held }
+        if !held { wake() }
+    }
+
+    /// Test seam: how many commands wait in the inbox.
+    var queuedCommandCount: Int { inbox.withLock { $0.commands.count } }
 
     private func submit(_ command: Command) -> Bool {
         let accepted = inbox.withLock { inbox -> Bool in
@@ -366,6 +421,7 @@ final class ConnectionCore: @unchecked Sendable {
             state, configuration.vhost, 0, Int32(configuration.frameMax), Int32(configuration.heartbeat), &properties,
             configuration.user, configuration.password)
         try check(login, "logging in to vhost \(configuration.vhost) as \(configuration.user)", code: .connectionFailed)
+        negotiatedFrameMax.store(Int(amqp_get_frame_max(state)), ordering: .relaxed)
 
         channelEpochs.removeAll()
         try openChannel(Channel.control)
@@ -426,11 +482,19 @@ final class ConnectionCore: @unchecked Sendable {
 
     private func serve() throws {
         while true {
-            let (commands, closing) = inbox.withLock { inbox in
+            let (commands, closing) = inbox.withLock { inbox -> ([Command], Bool) in
+                if inbox.held { return ([], inbox.closing) }
                 defer { inbox.commands.removeAll(keepingCapacity: true) }
                 return (inbox.commands, inbox.closing)
             }
-            for command in commands { try apply(command) }
+            for (index, command) in commands.enumerated() {
+                do {
+                    try apply(command)
+                } catch {
+                    putBack(commands[(index + 1)...])
+                    throw error
+                }
+            }
             try flushCoalescedAcks()
             try sendWaitingPublishes()
             if closing {
@@ -458,13 +522,32 @@ final class ConnectionCore: @unchecked Sendable {
         }
     }
 
+    /// A command that failed ended the connection; the commands of its batch not applied yet go back to
+    /// the front of the inbox, in order, for the next connection (publishes are sent like any waiting
+    /// publish, consumers start, controls run; if the connection never comes back, closing fails them).
+    /// Their settlements are dropped: they are for channels of the dead connection, whose deliveries
+    /// the broker gives out again.
+    private func putBack(_ commands: ArraySlice<Command>) {
+        let kept = commands.filter { command in
+            if case .settle(_, let tag, _, _) = command {
+                logger.debug("AMQP settlement dropped: its channel closed since (the broker redelivers)", metadata: ["amqp-delivery-tag": "\(tag)"])
+                return false
+            }
+            return true
+        }
+        guard !kept.isEmpty else { return }
+        inbox.withLock { $0.commands.insert(contentsOf: kept, at: 0) }
+    }
+
+    /// Applies one caller's command. When it throws (the connection broke), the command itself has been
+    /// answered or kept: a publish waits to be sent, a consumer is registered and starts on the next
+    /// connection, a control's caller got the error, a cancelled consumer ends at teardown.
     private func apply(_ command: Command) throws {
-        guard let state else { throw AMQPError(code: .connectionClosed, message: "not connected") }
         switch command {
         case .publish(let pending):
             waitingToSend.append(pending)
         case .settle(let settlement, let tag, let channel, let deliveryEpoch):
-            guard channelEpochs[channel] == deliveryEpoch else {
+            guard let state, channelEpochs[channel] == deliveryEpoch else {
                 logger.debug("AMQP settlement dropped: its channel closed since (the broker redelivers)", metadata: ["amqp-delivery-tag": "\(tag)"])
                 return
             }
@@ -528,8 +611,8 @@ final class ConnectionCore: @unchecked Sendable {
     }
 
     private func cancel(_ consumer: ConsumerRegistration) throws {
-        guard let state else { return }
         consumer.cancelling = true
+        guard let state else { return }
         let arena = CArena()
         _ = amqp_basic_cancel(state, consumer.channel, arena.bytes(consumer.consumerTag))
         try check(amqp_get_rpc_reply(state), "cancelling consumer on \(consumer.queue)", channel: consumer.channel)
@@ -726,13 +809,18 @@ final class ConnectionCore: @unchecked Sendable {
             let redelivered = deliver.redelivered != 0
             let exchange = deliver.exchange.string
             let routingKey = deliver.routing_key.string
-            let (body, properties) = try readContent(channel: frame.channel)
+            let (body, properties, problem) = try readContent(channel: frame.channel)
             guard let consumer = consumers.first(where: { $0.channel == frame.channel }),
                 let channelEpoch = channelEpochs[frame.channel]
             else { return }
             unsettled[frame.channel, default: TagQueue()].append(tag)
+            if let problem {
+                logger.warning(
+                    "AMQP delivery with malformed properties: headers dropped",
+                    metadata: ["amqp-queue": "\(consumer.queue)", "amqp-delivery-tag": "\(tag)", "amqp-properties-problem": "\(problem)"])
+            }
             let delivery = AMQPDelivery(
-                body: body, properties: properties, exchange: exchange, routingKey: routingKey, redelivered: redelivered,
+                body: body, properties: properties, propertiesProblem: problem, exchange: exchange, routingKey: routingKey, redelivered: redelivered,
                 deliveryTag: tag, settler: .init(core: self, channel: frame.channel, epoch: channelEpoch))
             consumer.deliveries.yield(delivery)
         case AMQP_BASIC_ACK_METHOD:
@@ -748,7 +836,7 @@ final class ConnectionCore: @unchecked Sendable {
                 message: "\(returned.reply_text.string): no queue is bound to exchange '\(returned.exchange.string)' for routing key '\(returned.routing_key.string)'")
             let exchange = returned.exchange.string
             let routingKey = returned.routing_key.string
-            let (_, properties) = try readContent(channel: frame.channel)
+            let (_, properties, _) = try readContent(channel: frame.channel)
             // The return comes before the confirm of the same message; mark the oldest matching publish.
             if let pending = unconfirmed.first(where: {
                 $0.returned == nil && $0.message.exchange == exchange && $0.message.routingKey == routingKey
@@ -784,12 +872,13 @@ final class ConnectionCore: @unchecked Sendable {
         }
     }
 
-    private func readContent(channel: amqp_channel_t) throws -> (Data, AMQPProperties) {
+    private func readContent(channel: amqp_channel_t) throws -> (Data, AMQPProperties, problem: String?) {
         guard let state else { throw AMQPError(code: .connectionClosed, message: "not connected") }
         var message = amqp_message_t()
         try check(amqp_read_message(state, channel, &message, 0), "reading a message body", channel: channel)
         defer { amqp_destroy_message(&message) }
-        return (message.body.data, AMQPProperties(message.properties))
+        let (properties, problem) = AMQPProperties.received(message.properties)
+        return (message.body.data, properties, problem)
     }
 
     private func confirm(upTo tag: UInt64, multiple: Bool, nacked: Bool) {
@@ -891,8 +980,11 @@ final class ConnectionCore: @unchecked Sendable {
         coalescedAcks.removeAll()
         waitingToSend = unconfirmed + waitingToSend
         unconfirmed.removeAll()
+        // A consumer whose cancel was under way is done: its stream ends (if the connection broke
+        // before `basic.cancel-ok`, nothing else would end it) and it does not start again.
         for consumer in consumers where consumer.cancelling {
             consumers.removeAll { $0 === consumer }
+            consumer.deliveries.finish()
         }
     }
 }

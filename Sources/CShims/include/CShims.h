@@ -27,6 +27,10 @@ amqp_rpc_reply_t dss_amqp_login_plain_with_properties(amqp_connection_state_t st
                                                       const amqp_table_t *properties, const char *user,
                                                       const char *password);
 
+/// The calling thread's stack size as pthread reports it (pthread_getattr_np is a GNU extension Swift's
+/// Glibc module does not expose); 0 if it cannot tell.
+size_t dss_current_thread_stack_size(void);
+
 // MARK: libcurl
 
 typedef size_t (*dss_curl_data_callback)(char *data, size_t size, size_t nmemb, void *userdata);
