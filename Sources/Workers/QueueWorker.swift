@@ -144,9 +144,13 @@ public struct QueueWorker: Service {
         }
     }
 
-    /// Refuses what no handler may see: the fleet's internal message types arriving other than through the
-    /// fleet's own exchange (a producer forging a re-sync tick or a lead for any team).
+    /// Refuses what no handler may see: properties the AMQP layer would not convert (headers nested too deep,
+    /// too many header values), and the fleet's internal message types arriving other than through the fleet's
+    /// own exchange (a producer forging a re-sync tick or a lead for any team).
     func admit(_ delivery: AMQPDelivery) throws(WorkFailure) {
+        if let problem = delivery.propertiesProblem {
+            throw WorkFailure.badMessage(code: "contract_violation.properties", "the message's properties were refused: \(problem)")
+        }
         if let type = delivery.properties.type, InternalMessage.types.contains(type),
             delivery.exchange != topology.workExchange
         {

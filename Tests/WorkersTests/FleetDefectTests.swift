@@ -194,6 +194,9 @@ struct FleetDefectTests {
             }
             let lot = ParkingLot(connection: harness.broker, topology: harness.topology, idleTimeout: .seconds(3))
             #expect(try await lot.list(limit: 5000).count == ParkingLot.listLimit)
+            try await eventually("the listed ones back") {
+                try await harness.broker.queueStatus(harness.topology.parkingQueue).messages == 1200
+            }
             let result = try await lot.replay(codePrefix: "team_not_connected")
             #expect(result.replayed == 900 && result.kept == 300)
             try await eventually("the replayed ones in their queue, the rest still parked") {
@@ -233,7 +236,7 @@ struct TransientFailureTests {
             let contactQueries = queries.filter { ($0.query["q"] ?? "").contains("FROM Contact") }
             #expect(contactQueries.count <= 2, "the Contact lookup is not repeated by a new attempt")
             let upserts = requests.filter { $0.method == "PATCH" && $0.path.contains("DocSend_Visit_Id__c") }
-            #expect(upserts.count == 2, "the upsert sent once more, in place")
+            #expect(upserts.count == 2, "the upsert sent once more, in place: \(upserts.map { "\($0.method) \($0.path) \($0.status ?? 0) \($0.fault ?? "")" })")
             #expect(try await harness.broker.queueStatus(harness.topology.parkingQueue).messages == 0)
             #expect(await harness.tasks("DocSend_Visit_Id__c", visit.visitID).count == 1)
         }

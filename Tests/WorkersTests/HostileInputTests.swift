@@ -55,6 +55,32 @@ struct HostileInputTests {
         }
     }
 
+    @Test("headers nested 17,000 levels deep: the worker stays up, the message is parked with the reason and stays parked")
+    func deepHeaders() async throws {
+        try await FleetHarness.with(.sqlite) { harness in
+            let worker = try harness.spawnWorker("visits")
+            let queue = harness.topology.queue(.visits)
+            let raw = try RawPublisher(url: try #require(TestBroker.url))
+            let body = Array(Events.updated("visit_deep", duration: 5, percent: 10).encoded())
+            try raw.publish(routingKey: queue, headers: HostileHeaders.nestedTables(depth: 17_000), body: body)
+            try raw.publish(routingKey: queue, headers: HostileHeaders.wideArray(count: 100_000), body: body)
+            raw.close()
+            try await eventually("both parked") { try await harness.broker.queueStatus(harness.topology.parkingQueue).messages == 2 }
+            try await Task.sleep(for: .seconds(2))
+            let parked = try await harness.parked()
+            #expect(parked.count == 2)
+            #expect(parked.allSatisfy { $0.properties.headers[WorkHeaders.failureCode]?.stringValue == "contract_violation.properties" })
+            let reasons = parked.compactMap { $0.properties.headers[WorkHeaders.failureReason]?.stringValue }
+            #expect(reasons.contains { $0.contains("deeper than") }, "\(reasons)")
+            #expect(worker.process.isRunning, "\(worker.output.suffix(2000))")
+            let valid = Events.started(email: "alice@acme.example")
+            guard case .visitStarted(let visit) = valid.payload else { return }
+            try await harness.publish(valid)
+            try await eventually("a valid visit after them synced") { await harness.tasks("DocSend_Visit_Id__c", visit.visitID).count == 1 }
+            #expect(await worker.terminate() == 0)
+        }
+    }
+
     @Test("an internal message type through the public exchange is parked as a contract violation, never handled")
     func forgedInternalMessages() async throws {
         try await FleetHarness.with(.sqlite, settings: TeamSettings(createLeadsForUnmatchedEmails: true)) { harness in

@@ -115,9 +115,7 @@ final class ConnectionCore: @unchecked Sendable {
 
     private let inbox = Mutex(Inbox())
     private let startOutcome = Mutex(StartOutcome.pending(nil))
-    private let wakePending = Atomic<Bool>(false)
-    private let wakeRead: Int32
-    private let wakeWrite: Int32
+    private let wakeSignal: WakeSignal
     private let nextConsumerID = Atomic<UInt64>(0)
     let connectedFlag = Atomic<Bool>(false)
     let reconnectCount = Atomic<Int>(0)
@@ -144,25 +142,9 @@ final class ConnectionCore: @unchecked Sendable {
     private var lastDeadlineSweep = ContinuousClock.now
 
     init(configuration: AMQPConfiguration, logger: Logger) throws {
-        guard Self.frameMaxRange.contains(configuration.frameMax) else {
-            throw AMQPError(
-                code: .invalidArgument,
-                message: "frameMax must be within \(Self.frameMaxRange.lowerBound)...\(Self.frameMaxRange.upperBound), got \(configuration.frameMax)")
-        }
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else {
-            throw AMQPError(code: .library, message: "could not create a wake-up pipe: errno \(errno)")
-        }
-        for fd in fds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
-        wakeRead = fds[0]
-        wakeWrite = fds[1]
+        wakeSignal = try WakeSignal()
         self.configuration = configuration
         self.logger = logger
-    }
-
-    deinit {
-        Glibc.close(wakeRead)
-        Glibc.close(wakeWrite)
     }
 
     // MARK: Callers' side
@@ -231,10 +213,7 @@ final class ConnectionCore: @unchecked Sendable {
     }
 
     private func wake() {
-        if wakePending.exchange(true, ordering: .acquiringAndReleasing) == false {
-            var byte: UInt8 = 1
-            _ = write(wakeWrite, &byte, 1)
-        }
+        wakeSignal.signal()
     }
 
     func publish(_ message: AMQPMessage) async throws {
@@ -736,7 +715,7 @@ final class ConnectionCore: @unchecked Sendable {
         let timeoutMs = heartbeat > 0 ? min(1000, Int(heartbeat) * 250) : 1000
         var descriptors = [
             pollfd(fd: amqp_get_sockfd(state), events: Int16(POLLIN), revents: 0),
-            pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: wakeSignal.descriptor, events: Int16(POLLIN), revents: 0),
         ]
         _ = poll(&descriptors, 2, Int32(timeoutMs))
         if descriptors[1].revents != 0 { drainWakePipe() }
@@ -751,7 +730,7 @@ final class ConnectionCore: @unchecked Sendable {
             takePublishesWhileDisconnected()
             cancelConsumersWhileDisconnected()
             sweepDeadlines(force: true)
-            var descriptor = pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)
+            var descriptor = pollfd(fd: wakeSignal.descriptor, events: Int16(POLLIN), revents: 0)
             let remaining = max(1, (deadline - ContinuousClock.now).milliseconds)
             _ = poll(&descriptor, 1, Int32(remaining))
             if descriptor.revents != 0 { drainWakePipe() }
@@ -791,11 +770,7 @@ final class ConnectionCore: @unchecked Sendable {
         waitingToSend.append(contentsOf: publishes)
     }
 
-    private func drainWakePipe() {
-        wakePending.store(false, ordering: .releasing)
-        var buffer = [UInt8](repeating: 0, count: 64)
-        while read(wakeRead, &buffer, buffer.count) > 0 {}
-    }
+    private func drainWakePipe() { wakeSignal.drain() }
 
     private func dispatch(_ frame: amqp_frame_t) throws {
         guard let state else { return }

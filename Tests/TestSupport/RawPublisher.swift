@@ -1,6 +1,5 @@
 import AMQP
 import Foundation
-import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -10,14 +9,14 @@ import Glibc
 /// publish what no well-behaved client would: headers nested tens of thousands of levels deep, strings
 /// that are not UTF-8, every field type. Encoding is flat (no recursion), so building a deep table
 /// cannot overflow the test's stack. One channel, publisher confirms; every call blocks until done.
-final class RawPublisher {
+public final class RawPublisher {
     private let socket: Int32
     private var buffer: [UInt8] = []
     private var published: UInt64 = 0
     /// The broker's frame_max, which every frame we send must respect.
-    private(set) var frameMax = 131_072
+    public private(set) var frameMax = 131_072
 
-    init(url: String) throws {
+    public init(url: String) throws {
         let configuration = try AMQPConfiguration(url: url)
         socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { throw TestFailure("socket() failed: errno \(errno)") }
@@ -75,7 +74,7 @@ final class RawPublisher {
     /// - Parameters:
     ///   - headers: the *contents* of the headers table (entries, without the table's length), or nil.
     ///   - messageID, timestamp: raw property values.
-    func publish(
+    public func publish(
         routingKey: String, headers: [UInt8]? = nil, messageID: [UInt8]? = nil, timestamp: UInt64? = nil, body: [UInt8]
     ) throws {
         var publish = Writer()
@@ -126,7 +125,7 @@ final class RawPublisher {
         }
     }
 
-    func close() {
+    public func close() {
         var close = Writer()
         close.method(10, 50)
         close.u16(200)
@@ -202,28 +201,29 @@ final class RawPublisher {
 }
 
 /// Big-endian AMQP encoding, append only.
-struct Writer {
-    var bytes: [UInt8] = []
+public struct Writer {
+    public init() {}
+    public var bytes: [UInt8] = []
 
-    mutating func u8(_ value: UInt8) { bytes.append(value) }
-    mutating func u16(_ value: UInt16) { withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) } }
-    mutating func u32(_ value: UInt32) { withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) } }
-    mutating func u64(_ value: UInt64) { withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) } }
-    mutating func method(_ classID: UInt16, _ methodID: UInt16) {
+    public mutating func u8(_ value: UInt8) { bytes.append(value) }
+    public mutating func u16(_ value: UInt16) { withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) } }
+    public mutating func u32(_ value: UInt32) { withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) } }
+    public mutating func u64(_ value: UInt64) { withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) } }
+    public mutating func method(_ classID: UInt16, _ methodID: UInt16) {
         u16(classID)
         u16(methodID)
     }
-    mutating func shortString(_ value: [UInt8]) {
+    public mutating func shortString(_ value: [UInt8]) {
         u8(UInt8(value.count))
         bytes.append(contentsOf: value)
     }
-    mutating func longString(_ value: [UInt8]) {
+    public mutating func longString(_ value: [UInt8]) {
         u32(UInt32(value.count))
         bytes.append(contentsOf: value)
     }
 
     /// A table entry: key, type byte, then the value's bytes as given.
-    mutating func entry(_ key: [UInt8], _ type: Character, _ value: [UInt8] = []) {
+    public mutating func entry(_ key: [UInt8], _ type: Character, _ value: [UInt8] = []) {
         shortString(key)
         bytes.append(UInt8(ascii: type.unicodeScalars.first ?? "V"))
         bytes.append(contentsOf: value)
@@ -244,18 +244,18 @@ struct Reader {
     private mutating func integer<T: FixedWidthInteger>(_: T.Type) -> T {
         take(MemoryLayout<T>.size).reduce(T.zero) { ($0 << 8) | T($1) }
     }
-    mutating func u8() -> UInt8 { integer(UInt8.self) }
-    mutating func u16() -> UInt16 { integer(UInt16.self) }
-    mutating func u32() -> UInt32 { integer(UInt32.self) }
-    mutating func u64() -> UInt64 { integer(UInt64.self) }
-    mutating func shortString() -> [UInt8] { Array(take(Int(u8()))) }
+    public mutating func u8() -> UInt8 { integer(UInt8.self) }
+    public mutating func u16() -> UInt16 { integer(UInt16.self) }
+    public mutating func u32() -> UInt32 { integer(UInt32.self) }
+    public mutating func u64() -> UInt64 { integer(UInt64.self) }
+    public mutating func shortString() -> [UInt8] { Array(take(Int(u8()))) }
 }
 
 /// Hostile header shapes, encoded flat.
-enum HostileHeaders {
+public enum HostileHeaders {
     /// The headers table holding tables nested `depth` levels deep below it (key "n" at each level), so
     /// the deepest table is at level `depth + 1` counting the headers table as level 1.
-    static func nestedTables(depth: Int) -> [UInt8] {
+    public static func nestedTables(depth: Int) -> [UInt8] {
         var writer = Writer()
         writer.bytes.reserveCapacity(7 * depth)
         for level in 0..<depth {
@@ -267,7 +267,7 @@ enum HostileHeaders {
 
     /// The headers table holding one entry "a": arrays nested `depth` levels deep (5 bytes a level, the
     /// densest nesting AMQP allows).
-    static func nestedArrays(depth: Int) -> [UInt8] {
+    public static func nestedArrays(depth: Int) -> [UInt8] {
         var writer = Writer()
         writer.bytes.reserveCapacity(5 * depth + 2)
         writer.shortString(Array("a".utf8))
@@ -279,13 +279,13 @@ enum HostileHeaders {
     }
 
     /// The deepest array nesting whose content header fits in `frameMax` (headers only, plus a message id).
-    static func deepestArrays(frameMax: Int) -> Int {
+    public static func deepestArrays(frameMax: Int) -> Int {
         // frame overhead 8, content header 14, flags 2, table length 4, key 2, delivery mode 1, slack 64
         (frameMax - 8 - 14 - 2 - 4 - 2 - 1 - 64) / 5
     }
 
     /// The headers table holding one array of `count` void values (1 byte each).
-    static func wideArray(count: Int) -> [UInt8] {
+    public static func wideArray(count: Int) -> [UInt8] {
         var writer = Writer()
         writer.entry(Array("wide".utf8), "A")
         writer.u32(UInt32(count))
