@@ -32,8 +32,11 @@ struct ChaosReport {
     let published: Int
     let publishedIn: Duration?
     let drainedIn: Duration?
+    /// When every implied Task and Lead was there (by count).
+    let completeIn: Duration?
     let elapsed: Duration
-    let uncleanExits: Int
+    /// Workers that did not exit 0 on the final SIGTERM, with how they ended.
+    let uncleanExits: [String]
     /// Sandbox requests by injected fault kind.
     let faults: [String: Int]
     let requestCount: Int
@@ -43,7 +46,8 @@ struct ChaosReport {
     init(
         parameters: ChaosParameters, expected: Expectation, tasks: [SandboxRecord], leads: [SandboxRecord],
         parked: [ParkedMessage], left: Int, requests: [RecordedRequest], kills: Int, brokerRestarts: Int,
-        published: Int, publishedIn: Duration?, drainedIn: Duration?, elapsed: Duration, uncleanExits: Int
+        published: Int, publishedIn: Duration?, drainedIn: Duration?, completeIn: Duration?, elapsed: Duration,
+        uncleanExits: [String]
     ) {
         func count(_ field: String) -> [String: Int] {
             tasks.compactMap { $0[field]?.stringValue }.reduce(into: [:]) { $0[$1, default: 0] += 1 }
@@ -71,6 +75,7 @@ struct ChaosReport {
         self.published = published
         self.publishedIn = publishedIn
         self.drainedIn = drainedIn
+        self.completeIn = completeIn
         self.elapsed = elapsed
         self.uncleanExits = uncleanExits
         faults = requests.compactMap(\.fault).reduce(into: [:]) { $0[$1, default: 0] += 1 }
@@ -84,7 +89,7 @@ struct ChaosReport {
     var unexpected: Int { rows.reduce(0) { $0 + $1.unexpected } }
     var parkedCount: Int { parked.reduce(0) { $0 + $1.count } }
     var drained: Bool { drainedIn != nil }
-    var passed: Bool { drained && missing == 0 && duplicated == 0 && unexpected == 0 && parkedCount == 0 && uncleanExits == 0 }
+    var passed: Bool { drained && missing == 0 && duplicated == 0 && unexpected == 0 && parkedCount == 0 && uncleanExits.isEmpty }
 
     /// The report as printed: a few header lines, the table, parked messages by code, and the verdict.
     func table() -> String {
@@ -96,7 +101,8 @@ struct ChaosReport {
         lines.append(
             p.faults
                 ? "faults: 1% hung requests (\(Self.number(p.hangSeconds)) s, request timeout \(p.requestTimeout)), 5% 503, "
-                    + "1% UNABLE_TO_LOCK_ROW on writes, access tokens expire after \(Self.number(p.tokenLifetime)) s, refresh tokens rotate"
+                    + "1% UNABLE_TO_LOCK_ROW on writes, access tokens expire after \(Self.number(p.tokenLifetime)) s, "
+                    + (p.rotation ? "refresh tokens rotate" : "refresh tokens do not rotate")
                 : "faults: none")
         lines.append(
             "chaos: \(kills) workers SIGKILLed (one every \(p.killEvery) s) and replaced, \(brokerRestarts) broker restarts; "
@@ -125,13 +131,15 @@ struct ChaosReport {
         lines.append("left in queues: \(left)")
         lines.append(
             "duration: \(Self.seconds(elapsed)) (published \(published) of \(p.events) in \(publishedIn.map(Self.seconds) ?? "-"), "
-                + "drained after \(drainedIn.map(Self.seconds) ?? "- (deadline \(p.seconds) s reached)"))")
+                + "every implied record there after \(completeIn.map(Self.seconds) ?? "-"), "
+                + "queues drained after \(drainedIn.map(Self.seconds) ?? "- (deadline \(p.seconds) s reached)"))")
         let faultText = faults.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         let tokenText = tokenRequests.sorted { $0.key < $1.key }.map { "\($0.value) × \($0.key == 0 ? "no answer" : "\($0.key)")" }
             .joined(separator: ", ")
         lines.append("sandbox: \(requestCount) requests; faults injected: \(faultText.isEmpty ? "none" : faultText)")
         lines.append("token requests answered: \(tokenText.isEmpty ? "none" : tokenText)")
-        lines.append("workers not exiting 0 on SIGTERM at the end: \(uncleanExits)")
+        lines.append("workers not exiting 0 on SIGTERM at the end: \(uncleanExits.count)")
+        for line in uncleanExits { lines.append("  \(line)") }
         lines.append("result: \(passed ? "PASSED" : "FAILED")")
         return lines.joined(separator: "\n") + "\n"
     }
