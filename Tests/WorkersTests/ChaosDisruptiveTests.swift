@@ -296,7 +296,7 @@ struct ChaosRun {
     /// `deadline`. Returns how long it took.
     func publish(_ events: [Event], progress: PublishProgress, deadline: ContinuousClock.Instant) async throws -> Duration {
         let started = ContinuousClock.now
-        let lanes = 8
+        let lanes = 32
         try await withThrowingTaskGroup(of: Void.self) { group in
             for lane in 0..<lanes {
                 group.addTask {
