@@ -179,6 +179,7 @@ struct ChaosRun {
         var idleChecks = 0
         var drainedAt: ContinuousClock.Instant?
         var completeAt: ContinuousClock.Instant?
+        var requests = RequestTally()
         func killOne() throws {
             let index = Int(random.next() % UInt64(workers.count))
             workers[index].handle.kill()
@@ -187,6 +188,7 @@ struct ChaosRun {
             nextKill = ContinuousClock.now + .seconds(parameters.killEvery)
         }
         while ContinuousClock.now < deadline {
+            requests.add(await org.requests())
             let allPublished = published.count == events.count
             let idle = allPublished ? ((try? await harness.isIdle()) ?? false) : false
             let taskCount = await harness.tasks().count
@@ -246,10 +248,11 @@ struct ChaosRun {
             }
             return await group.reduce(into: [String]()) { if let line = $1 { $0.append(line) } }
         }
+        requests.add(await org.requests())
         return ChaosReport(
             parameters: parameters, expected: expected, tasks: await harness.tasks(),
             leads: await org.records("Lead").filter { !$0.isDeleted && $0["LeadSource"]?.stringValue == "DocSend" },
-            parked: try await readParked(), left: await messagesLeft(), requests: await org.requests(),
+            parked: try await readParked(), left: await messagesLeft(), requests: requests,
             kills: kills, brokerRestarts: restarts, published: published.count, publishedIn: publishedIn,
             drainedIn: drainedAt.map { $0 - started }, completeIn: completeAt.map { $0 - started },
             elapsed: ContinuousClock.now - started, uncleanExits: exits.sorted())

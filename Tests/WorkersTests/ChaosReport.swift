@@ -37,15 +37,12 @@ struct ChaosReport {
     let elapsed: Duration
     /// Workers that did not exit 0 on the final SIGTERM, with how they ended.
     let uncleanExits: [String]
-    /// Sandbox requests by injected fault kind.
-    let faults: [String: Int]
-    let requestCount: Int
-    /// Token requests (`grant_type=refresh_token` and others) by status.
-    let tokenRequests: [Int: Int]
+    /// The sandbox's requests, tallied.
+    let requests: RequestTally
 
     init(
         parameters: ChaosParameters, expected: Expectation, tasks: [SandboxRecord], leads: [SandboxRecord],
-        parked: [ParkedMessage], left: Int, requests: [RecordedRequest], kills: Int, brokerRestarts: Int,
+        parked: [ParkedMessage], left: Int, requests: RequestTally, kills: Int, brokerRestarts: Int,
         published: Int, publishedIn: Duration?, drainedIn: Duration?, completeIn: Duration?, elapsed: Duration,
         uncleanExits: [String]
     ) {
@@ -78,10 +75,7 @@ struct ChaosReport {
         self.completeIn = completeIn
         self.elapsed = elapsed
         self.uncleanExits = uncleanExits
-        faults = requests.compactMap(\.fault).reduce(into: [:]) { $0[$1, default: 0] += 1 }
-        requestCount = requests.count
-        tokenRequests = requests.filter { $0.path == "/services/oauth2/token" && $0.fault == nil }
-            .reduce(into: [:]) { $0[$1.status ?? 0, default: 0] += 1 }
+        self.requests = requests
     }
 
     var missing: Int { rows.reduce(0) { $0 + $1.missing } }
@@ -133,10 +127,10 @@ struct ChaosReport {
             "duration: \(Self.seconds(elapsed)) (published \(published) of \(p.events) in \(publishedIn.map(Self.seconds) ?? "-"), "
                 + "every implied record there after \(completeIn.map(Self.seconds) ?? "-"), "
                 + "queues drained after \(drainedIn.map(Self.seconds) ?? "- (deadline \(p.seconds) s reached)"))")
-        let faultText = faults.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-        let tokenText = tokenRequests.sorted { $0.key < $1.key }.map { "\($0.value) × \($0.key == 0 ? "no answer" : "\($0.key)")" }
+        let faultText = requests.faults.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        let tokenText = requests.tokenAnswers.sorted { $0.key < $1.key }.map { "\($0.value) × \($0.key == 0 ? "no answer" : "\($0.key)")" }
             .joined(separator: ", ")
-        lines.append("sandbox: \(requestCount) requests; faults injected: \(faultText.isEmpty ? "none" : faultText)")
+        lines.append("sandbox: \(requests.total) requests; faults injected: \(faultText.isEmpty ? "none" : faultText)")
         lines.append("token requests answered: \(tokenText.isEmpty ? "none" : tokenText)")
         lines.append("workers not exiting 0 on SIGTERM at the end: \(uncleanExits.count)")
         for line in uncleanExits { lines.append("  \(line)") }
@@ -146,4 +140,27 @@ struct ChaosReport {
 
     static func seconds(_ duration: Duration) -> String { "\(duration.components.seconds) s" }
     static func number(_ value: Double) -> String { value == value.rounded() ? "\(Int(value))" : "\(value)" }
+}
+
+/// The sandbox's requests counted as they come: its request log keeps only the newest 10,000, so the run tallies
+/// it every second, by sequence number.
+struct RequestTally {
+    private(set) var lastSequence = 0
+    private(set) var total = 0
+    /// Injected faults by kind.
+    private(set) var faults: [String: Int] = [:]
+    /// Answers of the OAuth token endpoint that were not injected faults, by status.
+    private(set) var tokenAnswers: [Int: Int] = [:]
+
+    mutating func add(_ requests: [RecordedRequest]) {
+        for request in requests where request.sequence > lastSequence {
+            lastSequence = request.sequence
+            total += 1
+            if let fault = request.fault {
+                faults[fault, default: 0] += 1
+            } else if request.path == "/services/oauth2/token" {
+                tokenAnswers[request.status ?? 0, default: 0] += 1
+            }
+        }
+    }
 }
