@@ -180,6 +180,7 @@ struct ChaosRun {
         var drainedAt: ContinuousClock.Instant?
         var completeAt: ContinuousClock.Instant?
         var requests = RequestTally()
+        var restartTimes: [Duration] = []
         func killOne() throws {
             let index = Int(random.next() % UInt64(workers.count))
             workers[index].handle.kill()
@@ -203,7 +204,7 @@ struct ChaosRun {
                     try killOne()
                     idleChecks = 0
                 } else if restarts < parameters.brokerRestarts {
-                    try await restartBroker()
+                    restartTimes.append(try await restartBroker())
                     restarts += 1
                     idleChecks = 0
                 } else {
@@ -221,7 +222,7 @@ struct ChaosRun {
                 if restarts < parameters.brokerRestarts,
                     landed >= Double(restarts + 1) / Double(parameters.brokerRestarts + 1)
                 {
-                    try await restartBroker()
+                    restartTimes.append(try await restartBroker())
                     restarts += 1
                 }
             }
@@ -253,7 +254,7 @@ struct ChaosRun {
             parameters: parameters, expected: expected, tasks: await harness.tasks(),
             leads: await org.records("Lead").filter { !$0.isDeleted && $0["LeadSource"]?.stringValue == "DocSend" },
             parked: try await readParked(), left: await messagesLeft(), requests: requests,
-            kills: kills, brokerRestarts: restarts, published: published.count, publishedIn: publishedIn,
+            kills: kills, brokerRestarts: restartTimes, published: published.count, publishedIn: publishedIn,
             drainedIn: drainedAt.map { $0 - started }, completeIn: completeAt.map { $0 - started },
             elapsed: ContinuousClock.now - started, uncleanExits: exits.sorted())
     }
@@ -323,7 +324,8 @@ struct ChaosRun {
     }
 
     /// Stops and starts the broker's application, as the other disruptive tests do, and waits until it answers.
-    func restartBroker() async throws {
+    func restartBroker() async throws -> Duration {
+        let started = ContinuousClock.now
         try TestBroker.rabbitmqctl("stop_app")
         do {
             try await Task.sleep(for: .seconds(2))
@@ -335,6 +337,7 @@ struct ChaosRun {
         try await eventually(timeout: .seconds(60), "the broker back") {
             (try? await harness.broker.queueStatus(harness.topology.queue(.visits))) != nil
         }
+        return ContinuousClock.now - started
     }
 
     /// Every parked message, taken off the parking queue (the world is thrown away afterwards).

@@ -28,7 +28,9 @@ struct ChaosReport {
     let parked: [(code: String, count: Int, reason: String)]
     let left: Int
     let kills: Int
-    let brokerRestarts: Int
+    /// How long each broker restart took, from `stop_app` until the broker answered again.
+    let restartTimes: [Duration]
+    var brokerRestarts: Int { restartTimes.count }
     let published: Int
     let publishedIn: Duration?
     let drainedIn: Duration?
@@ -42,7 +44,7 @@ struct ChaosReport {
 
     init(
         parameters: ChaosParameters, expected: Expectation, tasks: [SandboxRecord], leads: [SandboxRecord],
-        parked: [ParkedMessage], left: Int, requests: RequestTally, kills: Int, brokerRestarts: Int,
+        parked: [ParkedMessage], left: Int, requests: RequestTally, kills: Int, brokerRestarts: [Duration],
         published: Int, publishedIn: Duration?, drainedIn: Duration?, completeIn: Duration?, elapsed: Duration,
         uncleanExits: [String]
     ) {
@@ -68,7 +70,7 @@ struct ChaosReport {
         self.expected = expected
         self.left = left
         self.kills = kills
-        self.brokerRestarts = brokerRestarts
+        self.restartTimes = brokerRestarts
         self.published = published
         self.publishedIn = publishedIn
         self.drainedIn = drainedIn
@@ -99,7 +101,8 @@ struct ChaosReport {
                     + (p.rotation ? "refresh tokens rotate" : "refresh tokens do not rotate")
                 : "faults: none")
         lines.append(
-            "chaos: \(kills) workers SIGKILLed (one every \(p.killEvery) s) and replaced, \(brokerRestarts) broker restarts; "
+            "chaos: \(kills) workers SIGKILLed (one every \(p.killEvery) s) and replaced, \(brokerRestarts) broker restarts "
+                + "(back after \(restartTimes.map(Self.seconds).joined(separator: ", "))); "
                 + "retry tiers \(p.retryIntervals.map { "\($0.components.seconds)s" }.joined(separator: ","))")
         lines.append("")
         let header = ["", "expected", "created", "duplicated", "missing", "unexpected"]
