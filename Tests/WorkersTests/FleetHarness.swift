@@ -142,12 +142,15 @@ final class FleetHarness: Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    /// Connects the demo team to the sandbox with the demo client's refresh token, and saves `settings`.
-    func connectTeam(_ teamID: String = FleetHarness.teamID, settings: TeamSettings) async throws {
+    /// Connects the demo team to the sandbox with the demo client's refresh token (or `refreshToken`, e.g. one
+    /// issued for this team alone), and saves `settings`.
+    func connectTeam(
+        _ teamID: String = FleetHarness.teamID, settings: TeamSettings, refreshToken: String = SandboxSeed.Demo.refreshToken
+    ) async throws {
         try await store.saveConnection(
             SalesforceConnection(
                 teamID: teamID, instanceURL: sandbox.baseURL, loginURL: sandbox.baseURL,
-                clientID: SandboxSeed.Demo.clientId, refreshToken: SandboxSeed.Demo.refreshToken))
+                clientID: SandboxSeed.Demo.clientId, refreshToken: refreshToken))
         try await saveSettings(settings, teamID: teamID)
     }
 
@@ -212,10 +215,14 @@ final class FleetHarness: Sendable {
         return environment
     }
 
-    /// Starts a `docsend-sync worker ROLE` process of this world; its output goes to a log file in the world's
-    /// directory.
-    func spawnWorker(_ role: String, arguments: [String] = []) throws -> WorkerProcessHandle {
-        try Self.launch(["worker", role, "--concurrency", "4"] + arguments, environment: workerEnvironment, in: directory)
+    /// Starts a `docsend-sync worker ROLE` process of this world, with `environment` over
+    /// ``workerEnvironment``; its output goes to a log file in the world's directory.
+    func spawnWorker(_ role: String, arguments: [String] = [], environment: [String: String] = [:]) throws
+        -> WorkerProcessHandle
+    {
+        try Self.launch(
+            ["worker", role, "--concurrency", "4"] + arguments,
+            environment: workerEnvironment.merging(environment) { $1 }, in: directory)
     }
 
     /// Starts `docsend-sync ARGUMENTS` with `environment`; both output streams go to a new log file in
