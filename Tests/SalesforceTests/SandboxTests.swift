@@ -14,13 +14,14 @@ func makeClient(
     _ sandbox: SalesforceSandbox, _ http: HTTPClient,
     credentials: SalesforceCredentials = .refreshToken(Demo.refreshToken),
     clientID: String = Demo.clientId, clientSecret: String = Demo.clientSecret,
-    timeout: Duration = .seconds(5), maxInFlight: Int = 8,
+    timeout: Duration = .seconds(5), maxInFlight: Int = 8, transientRetries: Int = 2,
     rotated: @escaping @Sendable (String) async -> Void = { _ in }
 ) -> SalesforceClient {
     SalesforceClient(
         configuration: .init(
             loginURL: sandbox.baseURL, clientID: clientID, clientSecret: clientSecret, apiVersion: "v62.0",
-            requestTimeout: timeout, maxRequestsInFlight: maxInFlight),
+            requestTimeout: timeout, maxRequestsInFlight: maxInFlight, transientRetries: transientRetries,
+            transientRetryDelay: .milliseconds(10)),
         credentials: credentials, httpClient: http, onRefreshTokenRotated: rotated)
 }
 
@@ -251,9 +252,40 @@ struct SandboxErrorTests {
         }
     }
 
+    @Test("transient failures are sent again in place: a 503 maintenance page, UNABLE_TO_LOCK_ROW, a lost connection on a GET; never a rate limit")
+    func transientFailuresRetriedInPlace() async throws {
+        try await withSandbox { sandbox, http in
+            let client = makeClient(sandbox, http, timeout: .seconds(2))
+            let lead = SOQL.select(["Id"], from: "Lead")
+            let rest = "/services/data/*"
+            func faulted(_ kind: String) async -> Int { await sandbox.org.requests().filter { $0.fault == kind }.count }
+
+            await sandbox.org.setFaults(FaultSettings(rules: [.next(2, .maintenancePage, path: rest)]))
+            let leads = try await client.query(lead)
+            #expect(!leads.isEmpty)
+            #expect(await faulted("maintenance_page") == 2)
+
+            await sandbox.org.setFaults(FaultSettings(rules: [.next(3, .unableToLockRow, path: rest)]))
+            await expectClientError(.unableToLockRow, .retryable, status: 400) {
+                try await client.update("Lead", id: Demo.carolLeadId, fields: ["Company": "Locked"] as [String: String])
+            }
+            #expect(await faulted("unable_to_lock_row") == 3, "the first try and two retries, then the error")
+
+            await sandbox.org.setFaults(FaultSettings(rules: [.next(1, .dropConnection, path: rest)]))
+            let again = try await client.query(lead)
+            #expect(!again.isEmpty)
+            #expect(await faulted("drop_connection") == 1, "the GET sent again after its connection was lost")
+
+            await sandbox.org.setFaults(FaultSettings(rules: [.next(1, .requestLimitExceeded, path: rest)]))
+            await expectClientError(.requestLimitExceeded, .retryable, status: 403) { _ = try await client.query(lead) }
+            #expect(await faulted("request_limit_exceeded") == 1)
+        }
+    }
+
     @Test func faultsAreClassifiedAsSalesforceCausesThem() async throws {
         try await withSandbox { sandbox, http in
-            let client = makeClient(sandbox, http, timeout: .milliseconds(600))
+            // No retry in place here: each fault's own classification is what this test reads.
+            let client = makeClient(sandbox, http, timeout: .milliseconds(600), transientRetries: 0)
             let lead = SOQL.select(["Id"], from: "Lead")
             let rest = "/services/data/*"
 
@@ -276,7 +308,7 @@ struct SandboxErrorTests {
             await sandbox.org.setFaults(FaultSettings(rules: [.next(1, .dropConnection, path: rest)]))
             let dropped = await expectClientError(.connectionLost, .retryable) { _ = try await client.query(lead) }
             #expect(dropped?.httpStatus == nil)
-            // Nothing below the client retried it on its own: the caller's retry policy decides.
+            // With retries in place off, nothing below the client retried it on its own.
             #expect(await sandbox.org.requests().filter { $0.fault == "drop_connection" }.count == 1)
 
             await sandbox.org.setFaults(FaultSettings())

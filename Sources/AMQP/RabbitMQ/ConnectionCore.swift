@@ -142,6 +142,11 @@ final class ConnectionCore: @unchecked Sendable {
     private var lastDeadlineSweep = ContinuousClock.now
 
     init(configuration: AMQPConfiguration, logger: Logger) throws {
+        guard Self.frameMaxRange.contains(configuration.frameMax) else {
+            throw AMQPError(
+                code: .invalidArgument,
+                message: "frameMax must be within \(Self.frameMaxRange.lowerBound)...\(Self.frameMaxRange.upperBound), got \(configuration.frameMax)")
+        }
         wakeSignal = try WakeSignal()
         self.configuration = configuration
         self.logger = logger
