@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "SalesforceSandbox", targets: ["SalesforceSandbox"]),
         .library(name: "Store", targets: ["Store"]),
         .library(name: "Workers", targets: ["Workers"]),
+        .library(name: "TimeLimit", targets: ["TimeLimit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -69,7 +70,7 @@ let package = Package(
         .target(
             name: "Salesforce",
             dependencies: [
-                "HTTP",
+                "HTTP", "TimeLimit",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -79,7 +80,7 @@ let package = Package(
         .target(
             name: "Store",
             dependencies: [
-                "CSQLite",
+                "CSQLite", "TimeLimit",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -88,6 +89,8 @@ let package = Package(
 
         // MARK: Pure rules and the contract
         .target(name: "SyncCore"),
+        // One bounded wait, shared by the store and the Salesforce client.
+        .target(name: "TimeLimit"),
 
         // MARK: Composition
         .target(

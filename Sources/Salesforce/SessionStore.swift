@@ -1,3 +1,4 @@
+import TimeLimit
 import Logging
 import Synchronization
 
@@ -160,81 +161,10 @@ func withTimeLimit(_ limit: Duration, _ body: @escaping @Sendable () async -> Vo
     }
 }
 
-/// Runs `body` for at most `limit`, in a task of its own (a child task that ignores cancellation would hold up a
-/// task group); throws a retryable `CLIENT_TIMEOUT` ``SalesforceError`` naming `what` when the limit passes first, or
-/// `CancellationError` when the caller is cancelled.
+/// Runs `body` for at most `limit`; throws a retryable `CLIENT_TIMEOUT` ``SalesforceError`` naming `what` when the
+/// limit passes first, or `CancellationError` when the caller is cancelled: ``withTimeLimit(_:timeout:_:)``.
 func withThrowingTimeLimit<T: Sendable>(
     _ limit: Duration, what: String, _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-    try Task.checkCancellation()
-    let race = TimeLimitRace<T>()
-    return try await withTaskCancellationHandler {
-        try await withCheckedThrowingContinuation { continuation in
-            race.start(continuation, limit: limit, what: what, body)
-        }
-    } onCancel: {
-        race.finish(.failure(CancellationError()))
-    }
-}
-
-/// The work and its timer: the first to finish resumes the caller and cancels the other.
-private final class TimeLimitRace<T: Sendable>: Sendable {
-    private struct State {
-        var continuation: CheckedContinuation<T, any Error>?
-        var outcome: Result<T, any Error>?
-        var tasks: [Task<Void, Never>] = []
-    }
-
-    private let state = Mutex(State())
-
-    func start(
-        _ continuation: CheckedContinuation<T, any Error>, limit: Duration, what: String,
-        _ body: @escaping @Sendable () async throws -> T
-    ) {
-        let early = state.withLock { state -> Result<T, any Error>? in
-            if let outcome = state.outcome { return outcome }
-            state.continuation = continuation
-            return nil
-        }
-        if let early {
-            continuation.resume(with: early)
-            return
-        }
-        let work = Task {
-            do {
-                self.finish(.success(try await body()))
-            } catch {
-                self.finish(.failure(error))
-            }
-        }
-        let timer = Task {
-            try? await Task.sleep(for: limit)
-            if !Task.isCancelled {
-                self.finish(.failure(SalesforceError.timedOut("\(what) took longer than \(limit)")))
-            }
-        }
-        let over = state.withLock { state -> Bool in
-            if state.outcome != nil { return true }
-            state.tasks = [work, timer]
-            return false
-        }
-        if over {
-            work.cancel()
-            timer.cancel()
-        }
-    }
-
-    func finish(_ result: Result<T, any Error>) {
-        let (continuation, tasks) = state.withLock { state -> (CheckedContinuation<T, any Error>?, [Task<Void, Never>]) in
-            guard state.outcome == nil else { return (nil, []) }
-            state.outcome = result
-            defer {
-                state.continuation = nil
-                state.tasks = []
-            }
-            return (state.continuation, state.tasks)
-        }
-        continuation?.resume(with: result)
-        for task in tasks { task.cancel() }
-    }
+    try await withTimeLimit(limit, timeout: { SalesforceError.timedOut("\(what) took longer than \(limit)") }, body)
 }
