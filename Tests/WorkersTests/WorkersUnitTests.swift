@@ -1,3 +1,4 @@
+import AMQP
 import Fleet
 import Foundation
 import Salesforce
@@ -118,5 +119,34 @@ struct WorkersUnitTests {
             try await group.waitForAll()
         }
         #expect(await tracker.most == ["a": 1, "b": 1])
+    }
+}
+
+@Suite("Work headers under hostile values")
+struct WorkHeadersTests {
+    @Test("docsend-attempts is read within 0...1,000 whatever a producer sends")
+    func boundedAttempts() {
+        let cases: [(AMQPValue?, Int)] = [
+            (nil, 0), (.int(3), 3), (.int(0), 0), (.int(-7), 0), (.int(Int64.min), 0), (.int(Int64.max), 1_000),
+            (.int(1_001), 1_000), (.string("3"), 0), (.bool(true), 0), (.double(2), 0), (.table(["n": .int(1)]), 0),
+        ]
+        for (value, expected) in cases {
+            var headers: [String: AMQPValue] = [:]
+            headers[WorkHeaders.attempts] = value
+            #expect(WorkHeaders.attempts(in: headers) == expected, "\(String(describing: value))")
+        }
+    }
+
+    @Test("a republished copy keeps the contract's properties and the fleet's headers, nothing else")
+    func republishedProperties() {
+        let original = AMQPProperties(
+            contentType: "application/json", contentEncoding: "gzip",
+            headers: ["docsend-attempts": 2, "x-death": "forged", "traceparent": "00-abc", "docsend-origin-queue": "q"],
+            persistent: false, priority: 9, correlationID: "c", replyTo: "r", expiration: "3000", messageID: "evt_1",
+            timestamp: Date(timeIntervalSince1970: 1_795_000_000), type: "visit.started", userID: "guest", appID: "app")
+        let copy = WorkHeaders.republished(original)
+        #expect(copy == AMQPProperties(
+            contentType: "application/json", headers: ["docsend-attempts": 2, "docsend-origin-queue": "q"], persistent: true,
+            messageID: "evt_1", timestamp: Date(timeIntervalSince1970: 1_795_000_000), type: "visit.started", appID: "app"))
     }
 }

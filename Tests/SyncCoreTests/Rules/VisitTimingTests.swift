@@ -60,6 +60,27 @@ struct VisitTimingTests {
         }
     }
 
+    @Test("A lost tick is replaced only once it is overdue by more than its grace; the old one is ignored afterwards")
+    func lostTickReplaced() {
+        var state = VisitSyncState(visitID: "vis_1")
+        _ = state.apply(started())
+        guard case .tick(let first, let due) = state.recordSync(state.currentValues, at: Fixture.at(0)) else {
+            Issue.record("a started visit schedules a tick")
+            return
+        }
+        #expect(due == Fixture.at(interval))
+        #expect(state.replaceOverdueTick(now: Fixture.at(interval + 100), grace: 200) == nil, "still within its grace")
+        guard case .tick(let second, let next)? = state.replaceOverdueTick(now: Fixture.at(interval + 300), grace: 200) else {
+            Issue.record("an overdue tick is replaced")
+            return
+        }
+        #expect(second == first + 1 && state.pendingTick == second)
+        #expect(next == Fixture.at(interval + 300 + interval))
+        #expect(state.tick(first, now: Fixture.at(interval + 301)) == .ignore, "the lost tick, should it come, counts no more")
+        state.finish()
+        #expect(state.replaceOverdueTick(now: Fixture.at(10 * interval), grace: 200) == nil, "a finished visit awaits nothing")
+    }
+
     @Test("A visit is synced when it starts, then every interval while active: 2.5 intervals → 4 syncs")
     func longVisit() {
         var timeline = VisitTimeline()
