@@ -90,11 +90,13 @@ struct FleetDefectTests {
         }
     }
 
-    @Test("a lead lease outlived by slow Salesforce calls is renewed: two workers, one visitor, one Lead")
+    @Test("a lead lease outlived by a slow Lead creation is renewed: two workers, one visitor, one Lead")
     func leadLeaseRenewed() async throws {
         try await FleetHarness.with(.sqlite, settings: TeamSettings(createLeadsForUnmatchedEmails: true)) { harness in
-            // Each call takes 0.8 s; the lead worker makes five or more under a 2 s lease.
-            await harness.sandbox.org.setFaults(FaultSettings(latency: LatencySpec(fixedMs: 800, path: "/services/data/*")))
+            // Creating the Lead takes 5 s (Salesforce creates it at the end) under a 2 s lease: without renewal, the
+            // other worker takes the lease over at 2 s, finds no Lead yet, and creates a second one.
+            await harness.sandbox.org.setFaults(
+                FaultSettings(latency: LatencySpec(fixedMs: 5000, path: "/services/data/*/sobjects/Lead")))
             let http = try HTTPClientBox()
             var services: [any Service] = []
             var connections: [AMQPConnection] = []
