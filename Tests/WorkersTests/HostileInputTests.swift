@@ -1,6 +1,7 @@
 import AMQP
 import Fleet
 import Foundation
+import HTTP
 import Logging
 import SalesforceSandbox
 import ServiceLifecycle
@@ -297,6 +298,57 @@ enum BadInputCorpus {
             }
             properties.correlationID = n % 3 == 0 ? String(repeating: "c", count: 255) : nil
             return properties
+        }
+    }
+}
+
+/// The worker's broker connections, as the management API sees them.
+@Suite(
+    "Worker broker connections", .enabled(if: TestBroker.isAvailable),
+    .enabled(if: ProcessInfo.processInfo.environment["DOCSEND_TEST_RABBITMQ_MANAGEMENT_URL"] != nil),
+    .enabled(if: FileManager.default.isExecutableFile(atPath: FleetHarness.binary)), .timeLimit(.minutes(5)))
+struct WorkerConnectionTests {
+    /// `GET /api/PATH` of the private broker's management API, as JSON.
+    static func management(_ path: String, http: HTTPClient) async throws -> Any {
+        let base = try #require(ProcessInfo.processInfo.environment["DOCSEND_TEST_RABBITMQ_MANAGEMENT_URL"])
+        let response = try await http.execute(
+            HTTPRequest(url: base + "/api/" + path, headers: ["Authorization": "Basic Z3Vlc3Q6Z3Vlc3Q="]))
+        #expect(response.status == 200)
+        return try JSONSerialization.jsonObject(with: response.body)
+    }
+
+    @Test("the connection a worker consumes and acknowledges on never publishes: a resource alarm, which blocks publishing connections, cannot stop its acknowledgements")
+    func consumingConnectionNeverPublishes() async throws {
+        try await FleetHarness.with(.sqlite) { harness in
+            let worker = try harness.spawnWorker("visits")
+            // One message that must be parked (a publish) and one that is only acknowledged.
+            try await harness.broker.publish(
+                AMQPMessage(
+                    exchange: harness.topology.activityExchange, routingKey: "visit.updated", body: Data("{".utf8),
+                    properties: AMQPProperties(type: "visit.updated")))
+            try await harness.publish(Events.updated("visit_1", duration: 5, percent: 5, team: "team_never"))
+            try await eventually("parked") { try await harness.broker.queueStatus(harness.topology.parkingQueue).messages == 1 }
+
+            let http = try HTTPClientBox()
+            let queue = harness.topology.queue(.visits)
+            var consuming: String?
+            func stat(_ name: String, on connection: String?, in channels: [[String: Any]]) -> Int {
+                channels.filter { ($0["connection_details"] as? [String: Any])?["name"] as? String == connection }
+                    .map { ($0["message_stats"] as? [String: Any])?[name] as? Int ?? 0 }.reduce(0, +)
+            }
+            // Statistics arrive every few seconds: wait until they show both acknowledgements on the consuming
+            // connection, so that its publishes (if any) are counted too.
+            try await eventually(timeout: .seconds(30), "the broker's statistics show the worker's acknowledgements") {
+                let consumers = try await Self.management("consumers", http: http.client) as? [[String: Any]] ?? []
+                consuming = consumers.first { ($0["queue"] as? [String: Any])?["name"] as? String == queue }
+                    .flatMap { ($0["channel_details"] as? [String: Any])?["connection_name"] as? String }
+                let channels = try await Self.management("channels", http: http.client) as? [[String: Any]] ?? []
+                return consuming != nil && stat("ack", on: consuming, in: channels) >= 2
+            }
+            let channels = try await Self.management("channels", http: http.client) as? [[String: Any]] ?? []
+            let publishes = stat("publish", on: consuming, in: channels)
+            #expect(publishes == 0, "the consuming connection \(consuming ?? "?") published \(publishes) messages")
+            #expect(await worker.terminate() == 0)
         }
     }
 }
