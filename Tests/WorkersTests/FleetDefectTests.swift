@@ -18,21 +18,6 @@ import Testing
 struct FleetDefectTests {
     static let taskUpsertPath = "/services/data/*/sobjects/Task/DocSend_Visit_Id__c/*"
 
-    /// Runs `services` (queue workers built by the test) while `body` runs, then stops them gracefully.
-    static func running(_ services: [any Service], _ body: () async throws -> Void) async throws {
-        let group = ServiceGroup(configuration: .init(services: services, logger: FleetHarness.logger))
-        let task = Task { try await group.run() }
-        do {
-            try await body()
-        } catch {
-            await group.triggerGracefulShutdown()
-            _ = try? await task.value
-            throw error
-        }
-        await group.triggerGracefulShutdown()
-        try await task.value
-    }
-
     @Test("a re-sync tick parked after its retries: the next update of the visit schedules another, and the Task catches up")
     func parkedTick() async throws {
         try await FleetHarness.with(.sqlite) { harness in
@@ -111,7 +96,7 @@ struct FleetDefectTests {
                         role: .leads, connection: connection, topology: harness.topology, handler: handler, concurrency: 1,
                         prefetch: 1, logger: FleetHarness.logger))
             }
-            try await Self.running(services) {
+            try await FleetHarness.running(services) {
                 for visit in ["visit_a", "visit_b"] {
                     let request = LeadRequest(
                         teamID: FleetHarness.teamID, visitID: visit, visitorEmail: "newcomer@initech.example",
@@ -142,7 +127,7 @@ struct FleetDefectTests {
                 roles: [.visits], connection: connection, topology: harness.topology, orgs: orgs, concurrency: 2,
                 prefetch: 4, holds: LoginHolds(store: harness.store, limit: 3), logger: FleetHarness.logger)
             let visits = (0..<5).map { _ in Events.started(email: "alice@acme.example") }
-            try await Self.running(services) {
+            try await FleetHarness.running(services) {
                 for event in visits { try await harness.publish(event) }
                 try await eventually("all handled") {
                     let ready = try await harness.broker.queueStatus(harness.topology.queue(.visits)).messages

@@ -183,19 +183,28 @@ final class FleetHarness: Sendable {
                 roles: roles, connection: connection, topology: topology, orgs: orgs, concurrency: concurrency,
                 prefetch: concurrency * 2, logger: Self.logger)
         }
-        let group = ServiceGroup(configuration: .init(services: services, logger: Self.logger))
-        let running = Task { try await group.run() }
+        do {
+            try await Self.running(services, body)
+        } catch {
+            for connection in connections { await connection.close() }
+            throw error
+        }
+        for connection in connections { await connection.close() }
+    }
+
+    /// Runs `services` (queue workers) while `body` runs, then stops them gracefully.
+    static func running(_ services: [any Service], _ body: () async throws -> Void) async throws {
+        let group = ServiceGroup(configuration: .init(services: services, logger: logger))
+        let task = Task { try await group.run() }
         do {
             try await body()
         } catch {
             await group.triggerGracefulShutdown()
-            _ = try? await running.value
-            for connection in connections { await connection.close() }
+            _ = try? await task.value
             throw error
         }
         await group.triggerGracefulShutdown()
-        try await running.value
-        for connection in connections { await connection.close() }
+        try await task.value
     }
 
     /// The environment a `docsend-sync worker` process of this world reads.
