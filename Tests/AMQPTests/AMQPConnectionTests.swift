@@ -183,6 +183,51 @@ struct AMQPConnectionTests {
         await connection.close()
     }
 
+    @Test("a consumer cancelled while the broker is still delivering hands back what it did not settle, its connection still open")
+    func cancelWhileDelivering() async throws {
+        let queue = TestBroker.uniqueName()
+        let publisher = try await TestBroker.connect()
+        let connection = try await TestBroker.connect()
+        try await publisher.declare(quorumQueue(queue), redeclareOnReconnect: false)
+        let total = 6_000
+        let published = Mutex(false)
+        let publishing = Task {
+            defer { published.withLock { $0 = true } }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<10 {
+                    group.addTask {
+                        for index in 0..<(total / 10) {
+                            try await publisher.publish(
+                                AMQPMessage(exchange: "", routingKey: queue, body: Data("\(worker)-\(index)".utf8)))
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        // Each round takes one delivery and cancels while the broker keeps pushing (prefetch 500): some
+        // deliveries cross the `basic.cancel` and arrive after the consumer's stream has ended.
+        var acknowledged = 0
+        var rounds = 0
+        repeat {
+            let consumer = try await connection.consume(queue: queue, prefetch: 500)
+            var iterator = consumer.makeAsyncIterator()
+            let first = try #require(try await iterator.next())
+            first.ack()
+            acknowledged += 1
+            consumer.cancel()
+            while let extra = try await iterator.next() { extra.nack(requeue: true) }
+            rounds += 1
+        } while rounds < 200 && !published.withLock({ $0 })
+        try await publishing.value
+        try await eventually("every delivery not acknowledged is back in the queue") {
+            try await connection.queueStatus(queue).messages == total - acknowledged
+        }
+        try await publisher.deleteQueue(queue)
+        await publisher.close()
+        await connection.close()
+    }
+
     @Test("Bad credentials fail the first connection with a clear error")
     func badCredentials() async throws {
         var configuration = try TestBroker.configuration()

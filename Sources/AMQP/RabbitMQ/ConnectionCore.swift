@@ -802,7 +802,14 @@ final class ConnectionCore: @unchecked Sendable {
             let delivery = AMQPDelivery(
                 body: body, properties: properties, propertiesProblem: problem, exchange: exchange, routingKey: routingKey, redelivered: redelivered,
                 deliveryTag: tag, settler: .init(core: self, channel: frame.channel, epoch: channelEpoch))
-            consumer.deliveries.yield(delivery)
+            if case .terminated = consumer.deliveries.yield(delivery) {
+                // Nobody reads this consumer any more: it was cancelled and the broker's delivery crossed
+                // the `basic.cancel`, or its reader went away. Nothing would settle it, and the channel
+                // stays open, so it would sit unacknowledged until the connection closes: hand it back.
+                unsettled[frame.channel]?.remove(tag)
+                try check(
+                    amqp_basic_reject(state, frame.channel, tag, 1), "handing back delivery \(tag)", code: .connectionClosed)
+            }
         case AMQP_BASIC_ACK_METHOD:
             guard let ack = method.decoded?.assumingMemoryBound(to: amqp_basic_ack_t.self).pointee else { return }
             confirm(upTo: ack.delivery_tag, multiple: ack.multiple != 0, nacked: false)
