@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "SalesforceSandbox", targets: ["SalesforceSandbox"]),
         .library(name: "Store", targets: ["Store"]),
         .library(name: "Workers", targets: ["Workers"]),
+        .library(name: "Jobs", targets: ["Jobs"]),
         .library(name: "TimeLimit", targets: ["TimeLimit"]),
     ],
     dependencies: [
@@ -96,9 +97,20 @@ let package = Package(
         .target(
             name: "Fleet",
             dependencies: [
-                "AMQP", "SyncCore",
+                "AMQP", "Jobs", "SyncCore",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // MARK: Typed jobs: the fleet's messages, the queue driver protocol, the in-memory queue, the processor
+        .target(
+            name: "Jobs",
+            dependencies: [
+                "SyncCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -107,7 +119,7 @@ let package = Package(
         .target(
             name: "Workers",
             dependencies: [
-                "AMQP", "HTTP", "Salesforce", "Store", "SyncCore", "Fleet",
+                "AMQP", "HTTP", "Jobs", "Salesforce", "Store", "SyncCore", "Fleet",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -168,7 +180,7 @@ let package = Package(
         .testTarget(
             name: "WorkersTests",
             dependencies: [
-                "Workers", "Fleet", "AMQP", "Store", "Salesforce", "SalesforceSandbox", "SyncCore", "HTTP", "TestSupport",
+                "Workers", "Fleet", "AMQP", "Jobs", "Store", "Salesforce", "SalesforceSandbox", "SyncCore", "HTTP", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -1,6 +1,7 @@
 import AMQP
 import Fleet
 import Foundation
+import Jobs
 import Logging
 import SalesforceSandbox
 import ServiceLifecycle
@@ -89,22 +90,19 @@ struct FleetDefectTests {
                 let connection = try await TestBroker.connect(name: "lease")
                 connections.append(connection)
                 let orgs = TeamOrgs(store: harness.store, app: harness.app, http: http.client, logger: FleetHarness.logger)
-                let handler = LeadWorker(
-                    orgs: orgs, connection: connection, topology: harness.topology, leaseDuration: .seconds(2))
                 services.append(
-                    QueueWorker(
-                        role: .leads, connection: connection, topology: harness.topology, handler: handler, concurrency: 1,
-                        prefetch: 1, logger: FleetHarness.logger))
+                    JobProcessor(
+                        role: .leads, queue: AMQPJobQueue(connection: connection, topology: harness.topology),
+                        handler: LeadHandler(orgs: orgs, leaseDuration: .seconds(2)),
+                        configuration: .init(concurrency: 1, prefetch: 1, retry: harness.topology.retryStrategy),
+                        classify: { error, _ in WorkFailure.classify(error) }, logger: FleetHarness.logger))
             }
             try await FleetHarness.running(services) {
                 for visit in ["visit_a", "visit_b"] {
                     let request = LeadRequest(
                         teamID: FleetHarness.teamID, visitID: visit, visitorEmail: "newcomer@initech.example",
                         visitorName: "New Comer", accountName: "Initech", ownerID: nil)
-                    try await harness.broker.publish(
-                        InternalMessage.message(
-                            request, type: InternalMessage.leadRequestType, exchange: harness.topology.workExchange,
-                            routingKey: harness.topology.queue(.leads), messageID: "lead-request:\(visit)"))
+                    try await AMQPJobQueue(connection: harness.broker, topology: harness.topology).push(.leadRequest(request))
                 }
                 try await eventually(timeout: .seconds(60), "both requests answered") {
                     try await harness.broker.queueStatus(harness.topology.queue(.visits)).messages == 2
@@ -123,8 +121,9 @@ struct FleetDefectTests {
             let connection = try await TestBroker.connect(name: "holds")
             let http = try HTTPClientBox()
             let orgs = TeamOrgs(store: harness.store, app: harness.app, http: http.client, logger: FleetHarness.logger)
-            let services = WorkerProcess.workers(
-                roles: [.visits], connection: connection, topology: harness.topology, orgs: orgs, concurrency: 2,
+            let services = WorkerProcess.processors(
+                roles: [.visits], queue: AMQPJobQueue(connection: connection, topology: harness.topology),
+                topology: harness.topology, orgs: orgs, concurrency: 2,
                 prefetch: 4, holds: LoginHolds(store: harness.store, limit: 3), logger: FleetHarness.logger)
             let visits = (0..<5).map { _ in Events.started(email: "alice@acme.example") }
             try await FleetHarness.running(services) {

@@ -2,6 +2,7 @@ import AMQP
 import Fleet
 import HTTP
 import Foundation
+import Jobs
 import Logging
 import SalesforceSandbox
 import ServiceLifecycle
@@ -27,6 +28,27 @@ enum StoreBackend: String, Sendable, CaseIterable, CustomTestStringConvertible {
     }
 
     var testDescription: String { rawValue }
+}
+
+/// Which job queue a world's workers run on: RabbitMQ (end to end), or the in-memory queue (the rules alone: no
+/// broker, no store server, the sandbox in this process).
+enum JobTransport: String, Sendable, CustomTestStringConvertible {
+    case broker, memory
+    var testDescription: String { rawValue }
+}
+
+/// A store backend and a transport: the cases a rule test runs in. The in-memory queue on SQLite always; the broker
+/// on each available backend when a broker is.
+struct WorldSetup: Sendable, CustomTestStringConvertible {
+    var backend: StoreBackend
+    var transport: JobTransport
+
+    static var available: [WorldSetup] {
+        [WorldSetup(backend: .sqlite, transport: .memory)]
+            + (TestBroker.isAvailable ? StoreBackend.available.map { WorldSetup(backend: $0, transport: .broker) } : [])
+    }
+
+    var testDescription: String { "\(transport.rawValue), \(backend.rawValue)" }
 }
 
 /// One end-to-end world for one test: the private broker with a topology of its own (a unique prefix, so
@@ -55,12 +77,15 @@ final class FleetHarness: Sendable {
     let storeURL: String
     let key: StoreEncryptionKey
     let store: any SyncStore
-    let broker: AMQPConnection
+    /// The broker connection (`nil`: the world runs on ``memory``).
+    let brokerConnection: AMQPConnection?
+    /// The in-memory queue (`nil`: the world runs on the broker).
+    let memory: MemoryJobQueue?
     let directory: URL
 
     private init(
         backend: StoreBackend, sandbox: SalesforceSandbox, topology: SyncTopology, storeURL: String,
-        key: StoreEncryptionKey, store: any SyncStore, broker: AMQPConnection, directory: URL
+        key: StoreEncryptionKey, store: any SyncStore, broker: AMQPConnection?, memory: MemoryJobQueue?, directory: URL
     ) {
         self.backend = backend
         self.sandbox = sandbox
@@ -68,8 +93,15 @@ final class FleetHarness: Sendable {
         self.storeURL = storeURL
         self.key = key
         self.store = store
-        self.broker = broker
+        self.brokerConnection = broker
+        self.memory = memory
         self.directory = directory
+    }
+
+    /// The broker connection of a broker world (a broker-only helper used in a memory world is a test bug).
+    var broker: AMQPConnection {
+        guard let brokerConnection else { preconditionFailure("a broker-only helper was used in an in-memory world") }
+        return brokerConnection
     }
 
     /// How many worlds exist at once: each declares about fifteen quorum queues, and a few dozen worlds
@@ -78,7 +110,18 @@ final class FleetHarness: Sendable {
 
     /// Starts a world; `body` runs in it and everything is torn down afterwards, also when it throws.
     static func with(
-        _ backend: StoreBackend, seed: SandboxSeed = .workerTests, settings: TeamSettings = TeamSettings(),
+        _ setup: WorldSetup, seed: SandboxSeed = .workerTests, settings: TeamSettings = TeamSettings(),
+        resyncInterval: Duration = .seconds(2), retryIntervals: [Duration] = [.milliseconds(300), .milliseconds(600)],
+        visitorRefreshDelay: Duration = .milliseconds(500), name: String = #function,
+        _ body: (FleetHarness) async throws -> Void
+    ) async throws {
+        try await with(
+            setup.backend, transport: setup.transport, seed: seed, settings: settings, resyncInterval: resyncInterval,
+            retryIntervals: retryIntervals, visitorRefreshDelay: visitorRefreshDelay, name: name, body)
+    }
+
+    static func with(
+        _ backend: StoreBackend, transport: JobTransport = .broker, seed: SandboxSeed = .workerTests, settings: TeamSettings = TeamSettings(),
         resyncInterval: Duration = .seconds(2), retryIntervals: [Duration] = [.milliseconds(300), .milliseconds(600)],
         visitorRefreshDelay: Duration = .milliseconds(500), name: String = #function,
         _ body: (FleetHarness) async throws -> Void
@@ -86,7 +129,7 @@ final class FleetHarness: Sendable {
         await gate.enter()
         do {
             try await withWorld(
-                backend, seed: seed, settings: settings, resyncInterval: resyncInterval, retryIntervals: retryIntervals,
+                backend, transport: transport, seed: seed, settings: settings, resyncInterval: resyncInterval, retryIntervals: retryIntervals,
                 visitorRefreshDelay: visitorRefreshDelay, name: name, body)
         } catch {
             await gate.leave()
@@ -96,7 +139,7 @@ final class FleetHarness: Sendable {
     }
 
     private static func withWorld(
-        _ backend: StoreBackend, seed: SandboxSeed, settings: TeamSettings, resyncInterval: Duration,
+        _ backend: StoreBackend, transport: JobTransport, seed: SandboxSeed, settings: TeamSettings, resyncInterval: Duration,
         retryIntervals: [Duration], visitorRefreshDelay: Duration, name: String,
         _ body: (FleetHarness) async throws -> Void
     ) async throws {
@@ -118,12 +161,15 @@ final class FleetHarness: Sendable {
         let key = StoreEncryptionKey.random()
         let sandbox = try await SalesforceSandbox.start(configuration: .init(port: 0, seed: seed))
         let store = try await openStore(url: storeURL, encryptionKey: key, logger: logger)
-        let broker = try await TestBroker.connect(name: name)
+        let broker = transport == .broker ? try await TestBroker.connect(name: name) : nil
+        let memory =
+            transport == .memory
+            ? MemoryJobQueue(delays: .init(resync: resyncInterval, visitorRefresh: visitorRefreshDelay)) : nil
         let harness = FleetHarness(
             backend: backend, sandbox: sandbox, topology: topology, storeURL: storeURL, key: key, store: store,
-            broker: broker, directory: directory)
+            broker: broker, memory: memory, directory: directory)
         do {
-            try await broker.declare(topology.topology, redeclareOnReconnect: false)
+            try await broker?.declare(topology.topology, redeclareOnReconnect: false)
             try await harness.connectTeam(settings: settings)
             try await body(harness)
         } catch {
@@ -134,9 +180,11 @@ final class FleetHarness: Sendable {
     }
 
     private func tearDown() async {
-        for queue in topology.topology.queues { try? await broker.deleteQueue(queue.name) }
-        for exchange in topology.topology.exchanges { try? await broker.deleteExchange(exchange.name) }
-        await broker.close()
+        if let broker = brokerConnection {
+            for queue in topology.topology.queues { try? await broker.deleteQueue(queue.name) }
+            for exchange in topology.topology.exchanges { try? await broker.deleteExchange(exchange.name) }
+            await broker.close()
+        }
         try? await store.close()
         await sandbox.shutdown()
         try? FileManager.default.removeItem(at: directory)
@@ -175,12 +223,23 @@ final class FleetHarness: Sendable {
         var connections: [AMQPConnection] = []
         var services: [any Service] = []
         let http = try HTTPClientBox()
+        if let memory {
+            for _ in 0..<instances {
+                let orgs = TeamOrgs(store: store, app: app, http: http.client, logger: Self.logger)
+                services += WorkerProcess.processors(
+                    roles: roles, queue: memory, topology: topology, orgs: orgs, concurrency: concurrency,
+                    prefetch: concurrency * 2, logger: Self.logger)
+            }
+            try await Self.running(services, body)
+            return
+        }
         for _ in 0..<instances {
             let connection = try await TestBroker.connect(name: "worker")
             connections.append(connection)
             let orgs = TeamOrgs(store: store, app: app, http: http.client, logger: Self.logger)
-            services += WorkerProcess.workers(
-                roles: roles, connection: connection, topology: topology, orgs: orgs, concurrency: concurrency,
+            services += WorkerProcess.processors(
+                roles: roles, queue: AMQPJobQueue(connection: connection, topology: topology), topology: topology,
+                orgs: orgs, concurrency: concurrency,
                 prefetch: concurrency * 2, logger: Self.logger)
         }
         do {
@@ -257,7 +316,62 @@ final class FleetHarness: Sendable {
     // MARK: Events and what landed
 
     func publish(_ event: Event) async throws {
-        try await EventPublisher(connection: broker, exchange: topology.activityExchange).publish(event)
+        if let memory {
+            try await memory.push(.event(event))
+        } else {
+            try await EventPublisher(connection: broker, exchange: topology.activityExchange).publish(event)
+        }
+    }
+
+    /// How many messages are parked.
+    func parkedCount() async throws -> Int {
+        if let memory { return memory.parked.count }
+        return try await broker.queueStatus(topology.parkingQueue).messages
+    }
+
+    /// The failure codes of the parked messages.
+    func parkedCodes() async throws -> [String] {
+        if let memory { return memory.parked.map(\.failureCode) }
+        return try await parked().compactMap { $0.properties.headers[WorkHeaders.failureCode]?.stringValue }
+    }
+
+    /// A parked message as both transports can tell it.
+    struct ParkedSummary {
+        var code: String?
+        var reason: String?
+        var attempts: Int?
+        var body: Data
+    }
+
+    /// What is parked, in either transport.
+    func parkedSummaries() async throws -> [ParkedSummary] {
+        if let memory {
+            return memory.parked.map { ParkedSummary(code: $0.failureCode, reason: $0.reason, attempts: $0.failures, body: $0.body) }
+        }
+        return try await parked().map {
+            ParkedSummary(
+                code: $0.properties.headers[WorkHeaders.failureCode]?.stringValue,
+                reason: $0.properties.headers[WorkHeaders.failureReason]?.stringValue,
+                attempts: $0.properties.headers[WorkHeaders.attempts]?.intValue.map(Int.init), body: $0.body)
+        }
+    }
+
+    /// Puts a raw body (a hostile producer's) on the bus with routing key and `type` `key`.
+    func publishRaw(key: String, body: Data) async throws {
+        if let memory {
+            for role in WorkerRole.allCases where role.consumes(eventType: key) { memory.pushRaw(name: key, body: body, to: role) }
+            return
+        }
+        try await broker.publish(
+            AMQPMessage(
+                exchange: topology.activityExchange, routingKey: key, body: body,
+                properties: AMQPProperties(contentType: "application/json", type: key)))
+    }
+
+    /// How many delayed jobs wait (on the broker: re-sync ticks in their tier; in memory: every delayed job).
+    func pendingResyncTicks() async throws -> Int {
+        if let memory { return memory.counts.delayed }
+        return try await broker.queueStatus(topology.resyncTier.queue).messages
     }
 
     /// Live Tasks of the sandbox.

@@ -1,6 +1,7 @@
 import AMQP
 import Fleet
 import Foundation
+import Jobs
 import HTTP
 import Logging
 import SalesforceSandbox
@@ -92,12 +93,12 @@ struct HostileInputTests {
             let tick = VisitResyncTick(teamID: FleetHarness.teamID, visitID: "visit_forged", sequence: 1)
             try await harness.broker.publish(
                 Self.raw(
-                    harness, key: "visit.started", body: try InternalMessage.encoder.encode(lead),
-                    properties: AMQPProperties(type: InternalMessage.leadRequestType)))
+                    harness, key: "visit.started", body: JobCoding.encode(.leadRequest(lead)),
+                    properties: AMQPProperties(type: JobName.leadRequest)))
             try await harness.broker.publish(
                 Self.raw(
-                    harness, body: try InternalMessage.encoder.encode(tick),
-                    properties: AMQPProperties(type: InternalMessage.visitResyncType)))
+                    harness, body: JobCoding.encode(.visitResync(tick)),
+                    properties: AMQPProperties(type: JobName.visitResync)))
             // visit.started reaches the visits and the links queues: three parked copies.
             try await eventually("parked") { try await harness.broker.queueStatus(harness.topology.parkingQueue).messages == 3 }
             let codes = try await harness.parked().compactMap { $0.properties.headers[WorkHeaders.failureCode]?.stringValue }

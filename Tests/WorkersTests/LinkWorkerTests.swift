@@ -9,12 +9,12 @@ import Testing
 
 /// Design §1 items 2 and 3: document link and space link Tasks, and a link Task's visitors. Real broker,
 /// sandbox over HTTP, each store backend.
-@Suite("Link worker end to end", .enabled(if: TestBroker.isAvailable), .timeLimit(.minutes(10)))
+@Suite("Link worker end to end", .timeLimit(.minutes(10)))
 struct LinkWorkerTests {
     @Test("link.created on an associated account: a Task on the Account with the link's properties",
-          arguments: StoreBackend.available)
-    func linkTask(backend: StoreBackend) async throws {
-        try await FleetHarness.with(backend) { harness in
+          arguments: WorldSetup.available)
+    func linkTask(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup) { harness in
             let event = Events.linkCreated(account: Events.acme)
             guard case .linkCreated(let link) = event.payload else { return }
             try await harness.runWorkers([.links]) {
@@ -37,9 +37,9 @@ struct LinkWorkerTests {
         }
     }
 
-    @Test("a burst of new visitors updates the link Task once, listing them all", arguments: StoreBackend.available)
-    func visitorsBatched(backend: StoreBackend) async throws {
-        try await FleetHarness.with(backend, visitorRefreshDelay: .seconds(1)) { harness in
+    @Test("a burst of new visitors updates the link Task once, listing them all", arguments: WorldSetup.available)
+    func visitorsBatched(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup, visitorRefreshDelay: .seconds(1)) { harness in
             let event = Events.linkCreated(account: Events.acme)
             guard case .linkCreated(let link) = event.payload else { return }
             let path = "/sobjects/Task/DocSend_Link_Id__c/\(link.linkID)"
@@ -64,9 +64,9 @@ struct LinkWorkerTests {
         }
     }
 
-    @Test("a visitor seen before the link.created is listed when the Task is created", arguments: StoreBackend.available)
-    func visitorBeforeLink(backend: StoreBackend) async throws {
-        try await FleetHarness.with(backend) { harness in
+    @Test("a visitor seen before the link.created is listed when the Task is created", arguments: WorldSetup.available)
+    func visitorBeforeLink(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup) { harness in
             let event = Events.linkCreated(account: Events.acme)
             guard case .linkCreated(let link) = event.payload else { return }
             try await harness.runWorkers([.links]) {
@@ -80,9 +80,9 @@ struct LinkWorkerTests {
         }
     }
 
-    @Test("space_link.created: a Task with the space's properties", arguments: StoreBackend.available)
-    func spaceLinkTask(backend: StoreBackend) async throws {
-        try await FleetHarness.with(backend) { harness in
+    @Test("space_link.created: a Task with the space's properties", arguments: WorldSetup.available)
+    func spaceLinkTask(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup) { harness in
             let account = AccountInfo(id: "acct_globex", name: "Globex", salesforceAccountID: SandboxSeed.Ids.globex)
             let event = Events.spaceLinkCreated(account: account)
             guard case .spaceLinkCreated(let spaceLink) = event.payload else { return }
@@ -107,9 +107,9 @@ struct LinkWorkerTests {
         }
     }
 
-    @Test("no associated Account: not synced, with the reason recorded", arguments: StoreBackend.available)
-    func noAccount(backend: StoreBackend) async throws {
-        try await FleetHarness.with(backend) { harness in
+    @Test("no associated Account: not synced, with the reason recorded", arguments: WorldSetup.available)
+    func noAccount(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup) { harness in
             let unknown = Events.linkCreated(account: AccountInfo(id: "acct_w", name: "Wayne Enterprises"))
             let none = Events.spaceLinkCreated(account: nil)
             guard case .linkCreated(let link) = unknown.payload, case .spaceLinkCreated(let space) = none.payload else { return }
@@ -128,10 +128,10 @@ struct LinkWorkerTests {
         }
     }
 
-    @Test("document link and space link sync off are respected", arguments: StoreBackend.available)
-    func togglesOff(backend: StoreBackend) async throws {
+    @Test("document link and space link sync off are respected", arguments: WorldSetup.available)
+    func togglesOff(setup: WorldSetup) async throws {
         let settings = TeamSettings(syncDocumentLinks: false, syncSpaceLinks: false)
-        try await FleetHarness.with(backend, settings: settings) { harness in
+        try await FleetHarness.with(setup, settings: settings) { harness in
             let link = Events.linkCreated(account: Events.acme)
             let space = Events.spaceLinkCreated(account: Events.acme)
             guard case .linkCreated(let l) = link.payload, case .spaceLinkCreated(let s) = space.payload else { return }

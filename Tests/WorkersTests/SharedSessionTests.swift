@@ -1,5 +1,6 @@
 import Fleet
 import Foundation
+import Jobs
 import Salesforce
 import SalesforceSandbox
 import Store

@@ -9,12 +9,13 @@ import Testing
 @testable import Workers
 
 /// What goes wrong, provoked: duplicates, a killed worker, concurrent lead requests, Salesforce failures and
-/// poison messages. Real broker, sandbox over HTTP, each store backend.
-@Suite("Visit worker failure modes", .enabled(if: TestBroker.isAvailable), .timeLimit(.minutes(10)))
+/// poison messages. Retries and parking run on the in-memory queue and end to end (real broker, sandbox over
+/// HTTP, each store backend); the rest end to end.
+@Suite("Visit worker failure modes", .timeLimit(.minutes(10)))
 struct VisitReliabilityTests {
     static let taskUpsertPath = "/services/data/*/sobjects/Task/DocSend_Visit_Id__c/*"
 
-    @Test("the same visit.started delivered 3 times leaves one Task, written once", arguments: StoreBackend.available)
+    @Test("the same visit.started delivered 3 times leaves one Task, written once", .enabled(if: TestBroker.isAvailable), arguments: StoreBackend.available)
     func tripleDelivery(backend: StoreBackend) async throws {
         try await FleetHarness.with(backend) { harness in
             let event = Events.started(email: "alice@acme.example")
@@ -35,7 +36,7 @@ struct VisitReliabilityTests {
 
     @Test("a worker killed with SIGKILL mid-sync: the next one finishes it on the same Task",
           .enabled(if: FileManager.default.isExecutableFile(atPath: FleetHarness.binary)),
-          arguments: StoreBackend.available)
+          .enabled(if: TestBroker.isAvailable), arguments: StoreBackend.available)
     func killedMidSync(backend: StoreBackend) async throws {
         try await FleetHarness.with(backend) { harness in
             // The Task upsert takes 3 s: the first worker is killed while Salesforce is writing it.
@@ -63,7 +64,7 @@ struct VisitReliabilityTests {
         }
     }
 
-    @Test("20 visits by one unknown email at once, across 3 lead workers, make one Lead", arguments: StoreBackend.available)
+    @Test("20 visits by one unknown email at once, across 3 lead workers, make one Lead", .enabled(if: TestBroker.isAvailable), arguments: StoreBackend.available)
     func oneLeadForManyVisits(backend: StoreBackend) async throws {
         try await FleetHarness.with(backend, settings: TeamSettings(createLeadsForUnmatchedEmails: true)) { harness in
             let visits = (0..<20).map { index in
@@ -90,9 +91,9 @@ struct VisitReliabilityTests {
         }
     }
 
-    @Test("a duplicate rule refusing the Lead points at an existing one: no second Lead", arguments: StoreBackend.available)
-    func duplicateRule(backend: StoreBackend) async throws {
-        try await FleetHarness.with(backend, settings: TeamSettings(createLeadsForUnmatchedEmails: true)) { harness in
+    @Test("a duplicate rule refusing the Lead points at an existing one: no second Lead", arguments: WorldSetup.available)
+    func duplicateRule(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup, settings: TeamSettings(createLeadsForUnmatchedEmails: true)) { harness in
             try await harness.sandbox.org.setDuplicateRules([DuplicateRuleSeed(object: "Lead", fields: ["LastName", "Company"], action: .alert)])
             _ = try await harness.sandbox.org.create(
                 "Lead", JSONObject([("LastName", .string("Person")), ("Company", .string("Bigco")), ("Email", .string("other@bigco.example"))]))
@@ -108,10 +109,10 @@ struct VisitReliabilityTests {
     }
 
     @Test("Salesforce 500, 503, UNABLE_TO_LOCK_ROW, 403 REQUEST_LIMIT_EXCEEDED, 401 and a timeout: retried to one Task",
-          arguments: StoreBackend.available)
-    func transientSalesforceFailures(backend: StoreBackend) async throws {
+          arguments: WorldSetup.available)
+    func transientSalesforceFailures(setup: WorldSetup) async throws {
         let tiers: [Duration] = [.milliseconds(200), .milliseconds(400), .milliseconds(600), .milliseconds(800), .seconds(1)]
-        try await FleetHarness.with(backend, retryIntervals: tiers) { harness in
+        try await FleetHarness.with(setup, retryIntervals: tiers) { harness in
             await harness.sandbox.org.setFaults(
                 FaultSettings(
                     rules: [
@@ -131,39 +132,40 @@ struct VisitReliabilityTests {
                 }
             }
             #expect(await harness.tasks("DocSend_Visit_Id__c", visit.visitID).count == 1)
-            #expect(try await harness.parked().isEmpty)
+            #expect(try await harness.parkedCount() == 0)
         }
     }
 
     @Test("Salesforce failing every time: retried through each tier, then parked with the reason, time and attempts",
-          arguments: StoreBackend.available)
-    func retriesExhausted(backend: StoreBackend) async throws {
-        try await FleetHarness.with(backend) { harness in
+          arguments: WorldSetup.available)
+    func retriesExhausted(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup) { harness in
             await harness.sandbox.org.setFaults(FaultSettings(rules: [FaultRule(kind: .serverError, path: Self.taskUpsertPath)]))
             let event = Events.started(email: "alice@acme.example")
             guard case .visitStarted(let visit) = event.payload else { return }
             try await harness.runWorkers([.visits]) {
                 try await harness.publish(event)
-                try await eventually("parked") {
-                    try await harness.broker.queueStatus(harness.topology.parkingQueue).messages == 1
-                }
+                try await eventually("parked") { try await harness.parkedCount() == 1 }
             }
-            let parked = try #require(try await harness.parked().first)
-            #expect(parked.properties.headers[WorkHeaders.attempts]?.intValue == 3)
-            #expect(parked.properties.headers[WorkHeaders.failureCode]?.stringValue == "salesforce.UNKNOWN_EXCEPTION")
-            #expect(parked.properties.headers[WorkHeaders.failureReason]?.stringValue?.hasPrefix("retries exhausted after 3 attempts") == true)
-            #expect(parked.properties.headers[WorkHeaders.failedAt]?.stringValue != nil)
-            #expect(parked.properties.headers[WorkHeaders.originQueue]?.stringValue == harness.topology.queue(.visits))
-            #expect(parked.properties.headers["x-death"] == nil)
-            #expect(try Event.decode(from: parked.body).id == event.id, "the body is the original event")
+            let summary = try #require(try await harness.parkedSummaries().first)
+            #expect(summary.attempts == 3)
+            #expect(summary.code == "salesforce.UNKNOWN_EXCEPTION")
+            #expect(summary.reason?.hasPrefix("retries exhausted after 3 attempts") == true)
+            #expect(try Event.decode(from: summary.body).id == event.id, "the body is the original event")
+            if setup.transport == .broker {
+                let parked = try #require(try await harness.parked().first)
+                #expect(parked.properties.headers[WorkHeaders.failedAt]?.stringValue != nil)
+                #expect(parked.properties.headers[WorkHeaders.originQueue]?.stringValue == harness.topology.queue(.visits))
+                #expect(parked.properties.headers["x-death"] == nil)
+            }
             #expect(await harness.visitWrites(visit.visitID) == 0)
         }
     }
 
-    @Test("a mapped field deleted in Salesforce: parked at once with Salesforce's error", arguments: StoreBackend.available)
-    func mappedFieldDeleted(backend: StoreBackend) async throws {
+    @Test("a mapped field deleted in Salesforce: parked at once with Salesforce's error", arguments: WorldSetup.available)
+    func mappedFieldDeleted(setup: WorldSetup) async throws {
         let settings = TeamSettings(fieldMapping: [.visitDuration: "DocSend_Duration__c"])
-        try await FleetHarness.with(backend, settings: settings) { harness in
+        try await FleetHarness.with(setup, settings: settings) { harness in
             let first = Events.started(email: "alice@acme.example")
             let second = Events.started(email: "alice@acme.example")
             guard case .visitStarted(let visit) = first.payload else { return }
@@ -174,20 +176,18 @@ struct VisitReliabilityTests {
                 seed.customTaskFields?.removeAll { $0.name == "DocSend_Duration__c" }
                 try await harness.sandbox.org.reset(to: seed)
                 try await harness.publish(second)
-                try await eventually("parked") {
-                    try await harness.broker.queueStatus(harness.topology.parkingQueue).messages == 1
-                }
+                try await eventually("parked") { try await harness.parkedCount() == 1 }
             }
-            let parked = try #require(try await harness.parked().first)
-            #expect(parked.properties.headers[WorkHeaders.failureCode]?.stringValue == "salesforce.INVALID_FIELD")
-            #expect(parked.properties.headers[WorkHeaders.attempts]?.intValue == 1)
-            #expect(parked.properties.headers[WorkHeaders.failureReason]?.stringValue?.contains("DocSend_Duration__c") == true)
+            let parked = try #require(try await harness.parkedSummaries().first)
+            #expect(parked.code == "salesforce.INVALID_FIELD")
+            #expect(parked.attempts == 1)
+            #expect(parked.reason?.contains("DocSend_Duration__c") == true)
         }
     }
 
-    @Test("a refused refresh token: parked, and the connection flagged for a new login", arguments: StoreBackend.available)
-    func revokedConnection(backend: StoreBackend) async throws {
-        try await FleetHarness.with(backend) { harness in
+    @Test("a refused refresh token: parked, and the connection flagged for a new login", arguments: WorldSetup.available)
+    func revokedConnection(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup) { harness in
             let revoke = SandboxHTTPRequest(
                 method: "POST", path: "/services/oauth2/revoke", headers: [("Content-Type", "application/x-www-form-urlencoded")],
                 body: Data("token=\(SandboxSeed.Demo.refreshToken)".utf8))
@@ -195,20 +195,18 @@ struct VisitReliabilityTests {
             await harness.sandbox.org.expireAllAccessTokens()
             try await harness.runWorkers([.visits]) {
                 try await harness.publish(Events.started(email: "alice@acme.example"))
-                try await eventually("parked") {
-                    try await harness.broker.queueStatus(harness.topology.parkingQueue).messages == 1
-                }
+                try await eventually("parked") { try await harness.parkedCount() == 1 }
             }
-            let parked = try #require(try await harness.parked().first)
-            #expect(parked.properties.headers[WorkHeaders.failureCode]?.stringValue == "salesforce_reauthentication_required")
+            let parked = try #require(try await harness.parkedSummaries().first)
+            #expect(parked.code == "salesforce_reauthentication_required")
             let connection = try #require(try await harness.store.connection(teamID: FleetHarness.teamID))
             #expect(connection.needsReauthentication)
         }
     }
 
-    @Test("poison messages are parked with their reason and the queue keeps flowing", arguments: StoreBackend.available)
-    func poisonMessages(backend: StoreBackend) async throws {
-        try await FleetHarness.with(backend) { harness in
+    @Test("poison messages are parked with their reason and the queue keeps flowing", arguments: WorldSetup.available)
+    func poisonMessages(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup) { harness in
             let good = Events.started(email: "alice@acme.example")
             guard case .visitStarted(let visit) = good.payload else { return }
             var missingKey = try #require(try JSONSerialization.jsonObject(with: good.encoded()) as? [String: Any])
@@ -221,21 +219,15 @@ struct VisitReliabilityTests {
                 (Data(repeating: UInt8(ascii: " "), count: 2 << 20) + Data("{}".utf8), "contract_violation.body_too_large"),
             ]
             try await harness.runWorkers([.visits]) {
-                for (body, _) in bodies {
-                    try await harness.broker.publish(
-                        AMQPMessage(
-                            exchange: harness.topology.activityExchange, routingKey: "visit.started", body: body,
-                            properties: AMQPProperties(contentType: "application/json", type: "visit.started")))
-                }
+                for (body, _) in bodies { try await harness.publishRaw(key: "visit.started", body: body) }
                 try await harness.publish(good)
                 try await eventually("the good event synced and the bad ones parked") {
                     let synced = await harness.visitWrites(visit.visitID) == 1
-                    let parked = try await harness.broker.queueStatus(harness.topology.parkingQueue).messages
+                    let parked = try await harness.parkedCount()
                     return synced && parked == bodies.count
                 }
             }
-            let codes = try await harness.parked().compactMap { $0.properties.headers[WorkHeaders.failureCode]?.stringValue }
-            #expect(codes.sorted() == bodies.map(\.1).sorted())
+            #expect(try await harness.parkedCodes().sorted() == bodies.map(\.1).sorted())
         }
     }
 }

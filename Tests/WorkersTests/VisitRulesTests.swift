@@ -8,7 +8,7 @@ import Testing
 @testable import Workers
 
 /// Design §1 item 1, one rule per test: real broker, sandbox over HTTP, each store backend.
-@Suite("Visit rules end to end", .enabled(if: TestBroker.isAvailable), .timeLimit(.minutes(10)))
+@Suite("Visit rules end to end", .timeLimit(.minutes(10)))
 struct VisitRulesTests {
     /// Publishes `event`, runs the visit and lead workers until `done` holds, and returns the visit's Task(s).
     private func sync(
@@ -27,9 +27,9 @@ struct VisitRulesTests {
     }
 
     @Test("a Contact match: a closed Task on the Contact, related to the account, owned by the link owner",
-          arguments: StoreBackend.available)
-    func contactMatch(backend: StoreBackend) async throws {
-        try await FleetHarness.with(backend) { harness in
+          arguments: WorldSetup.available)
+    func contactMatch(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup) { harness in
             let event = Events.started(email: "ALICE@acme.example", name: "Alice Anders", account: Events.acme)
             guard case .visitStarted(let visit) = event.payload else { return }
             try await sync(harness, [event], until: "the Task") { await harness.visitWrites(visit.visitID) > 0 }
@@ -53,9 +53,9 @@ struct VisitRulesTests {
         }
     }
 
-    @Test("a Lead match: a Task on the Lead with no WhatId", arguments: StoreBackend.available)
-    func leadMatch(backend: StoreBackend) async throws {
-        try await FleetHarness.with(backend) { harness in
+    @Test("a Lead match: a Task on the Lead with no WhatId", arguments: WorldSetup.available)
+    func leadMatch(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup) { harness in
             let event = Events.started(email: "carol@initech.example", account: AccountInfo(id: "acct_initech", name: "Initech"))
             guard case .visitStarted(let visit) = event.payload else { return }
             try await sync(harness, [event], until: "the Task") { await harness.visitWrites(visit.visitID) > 0 }
@@ -66,9 +66,9 @@ struct VisitRulesTests {
         }
     }
 
-    @Test("a converted Lead is not matched: the visit is not synced, with its reason", arguments: StoreBackend.available)
-    func convertedLeadSkipped(backend: StoreBackend) async throws {
-        try await FleetHarness.with(backend) { harness in
+    @Test("a converted Lead is not matched: the visit is not synced, with its reason", arguments: WorldSetup.available)
+    func convertedLeadSkipped(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup) { harness in
             let event = Events.started(email: "eve@oldco.example")
             guard case .visitStarted(let visit) = event.payload else { return }
             try await sync(harness, [event], until: "the visit recorded as not synced") {
@@ -81,9 +81,9 @@ struct VisitRulesTests {
         }
     }
 
-    @Test("account fallback by the event's linked Account id", arguments: StoreBackend.available)
-    func accountFallbackByLinkedID(backend: StoreBackend) async throws {
-        try await FleetHarness.with(backend) { harness in
+    @Test("account fallback by the event's linked Account id", arguments: WorldSetup.available)
+    func accountFallbackByLinkedID(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup) { harness in
             let account = AccountInfo(id: "acct_globex", name: "Globex Corporation", salesforceAccountID: SandboxSeed.Ids.globex)
             let event = Events.started(email: "nobody@globex.example", account: account)
             guard case .visitStarted(let visit) = event.payload else { return }
@@ -95,9 +95,9 @@ struct VisitRulesTests {
         }
     }
 
-    @Test("account fallback by the account link stored for the team", arguments: StoreBackend.available)
-    func accountFallbackByStoredLink(backend: StoreBackend) async throws {
-        try await FleetHarness.with(backend) { harness in
+    @Test("account fallback by the account link stored for the team", arguments: WorldSetup.available)
+    func accountFallbackByStoredLink(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup) { harness in
             try await harness.store.saveAccountLink(
                 teamID: FleetHarness.teamID, docSendAccountID: "acct_g", salesforceAccountID: SandboxSeed.Ids.globex)
             let event = Events.started(email: "nobody@globex.example", account: AccountInfo(id: "acct_g", name: "Some other name"))
@@ -107,9 +107,9 @@ struct VisitRulesTests {
         }
     }
 
-    @Test("account fallback by an Account with exactly that name", arguments: StoreBackend.available)
-    func accountFallbackByName(backend: StoreBackend) async throws {
-        try await FleetHarness.with(backend) { harness in
+    @Test("account fallback by an Account with exactly that name", arguments: WorldSetup.available)
+    func accountFallbackByName(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup) { harness in
             let event = Events.started(email: "nobody@acme.example", account: Events.acme)
             let nearMiss = Events.started(email: "nobody@acme.example", account: AccountInfo(id: "acct_x", name: "Acme Corp."))
             guard case .visitStarted(let visit) = event.payload, case .visitStarted(let missed) = nearMiss.payload else { return }
@@ -123,9 +123,9 @@ struct VisitRulesTests {
         }
     }
 
-    @Test("option create new leads: a Lead for the unmatched email, and the Task on it", arguments: StoreBackend.available)
-    func leadCreation(backend: StoreBackend) async throws {
-        try await FleetHarness.with(backend, settings: TeamSettings(createLeadsForUnmatchedEmails: true)) { harness in
+    @Test("option create new leads: a Lead for the unmatched email, and the Task on it", arguments: WorldSetup.available)
+    func leadCreation(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup, settings: TeamSettings(createLeadsForUnmatchedEmails: true)) { harness in
             let event = Events.started(email: "Zed.Zero@newco.example", name: "Zed Zero", account: AccountInfo(id: "acct_n", name: "Newco"))
             guard case .visitStarted(let visit) = event.payload else { return }
             try await sync(harness, [event], until: "the Task on the new Lead") { await harness.visitWrites(visit.visitID) > 0 }
@@ -142,9 +142,9 @@ struct VisitRulesTests {
         }
     }
 
-    @Test("option create open tasks: an open Task assigned to the link owner", arguments: StoreBackend.available)
-    func openTaskForUnmatched(backend: StoreBackend) async throws {
-        try await FleetHarness.with(backend, settings: TeamSettings(createOpenTasksForUnmatchedRecords: true)) { harness in
+    @Test("option create open tasks: an open Task assigned to the link owner", arguments: WorldSetup.available)
+    func openTaskForUnmatched(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup, settings: TeamSettings(createOpenTasksForUnmatchedRecords: true)) { harness in
             let event = Events.started(email: "stranger@nowhere.example")
             guard case .visitStarted(let visit) = event.payload else { return }
             try await sync(harness, [event], until: "the Task") { await harness.visitWrites(visit.visitID) > 0 }
@@ -156,9 +156,9 @@ struct VisitRulesTests {
         }
     }
 
-    @Test("nothing matched and no option: not synced, with the reason kept", arguments: StoreBackend.available)
-    func notSyncedWithReason(backend: StoreBackend) async throws {
-        try await FleetHarness.with(backend) { harness in
+    @Test("nothing matched and no option: not synced, with the reason kept", arguments: WorldSetup.available)
+    func notSyncedWithReason(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup) { harness in
             let noEmail = Events.started(email: nil, name: "Anonymous")
             let unmatched = Events.started(email: "stranger@nowhere.example")
             guard case .visitStarted(let a) = noEmail.payload, case .visitStarted(let b) = unmatched.payload else { return }
@@ -173,9 +173,9 @@ struct VisitRulesTests {
         }
     }
 
-    @Test("visit sync off: a matching visit is not synced", arguments: StoreBackend.available)
-    func visitSyncOff(backend: StoreBackend) async throws {
-        try await FleetHarness.with(backend, settings: TeamSettings(syncVisits: false)) { harness in
+    @Test("visit sync off: a matching visit is not synced", arguments: WorldSetup.available)
+    func visitSyncOff(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup, settings: TeamSettings(syncVisits: false)) { harness in
             let event = Events.started(email: "alice@acme.example")
             guard case .visitStarted(let visit) = event.payload else { return }
             try await sync(harness, [event], until: "recorded") { try await harness.visitState(visit.visitID)?.notSynced != nil }
@@ -184,9 +184,9 @@ struct VisitRulesTests {
         }
     }
 
-    @Test("option create new leads off: an unmatched email makes no Lead", arguments: StoreBackend.available)
-    func leadOptionOff(backend: StoreBackend) async throws {
-        try await FleetHarness.with(backend, settings: TeamSettings(createLeadsForUnmatchedEmails: false)) { harness in
+    @Test("option create new leads off: an unmatched email makes no Lead", arguments: WorldSetup.available)
+    func leadOptionOff(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup, settings: TeamSettings(createLeadsForUnmatchedEmails: false)) { harness in
             let event = Events.started(email: "zed@newco.example", name: "Zed")
             guard case .visitStarted(let visit) = event.payload else { return }
             try await sync(harness, [event], until: "recorded") { try await harness.visitState(visit.visitID)?.notSynced != nil }
@@ -194,13 +194,13 @@ struct VisitRulesTests {
         }
     }
 
-    @Test("field mapping: the properties also land in custom Task fields", arguments: StoreBackend.available)
-    func fieldMapping(backend: StoreBackend) async throws {
+    @Test("field mapping: the properties also land in custom Task fields", arguments: WorldSetup.available)
+    func fieldMapping(setup: WorldSetup) async throws {
         let settings = TeamSettings(fieldMapping: [
             .visitDuration: "DocSend_Duration__c", .percentViewed: "DocSend_Percent_Viewed__c",
             .documentName: "DocSend_Document__c", .analyticsLink: "DocSend_Analytics_URL__c",
         ])
-        try await FleetHarness.with(backend, settings: settings) { harness in
+        try await FleetHarness.with(setup, settings: settings) { harness in
             let start = Date()
             let event = Events.started(email: "alice@acme.example", at: start)
             guard case .visitStarted(let visit) = event.payload else { return }
@@ -220,9 +220,9 @@ struct VisitRulesTests {
         }
     }
 
-    @Test("hostile visitor strings: SOQL stays escaped, lines cannot be forged, lengths are cut", arguments: StoreBackend.available)
-    func hostileStrings(backend: StoreBackend) async throws {
-        try await FleetHarness.with(backend, settings: TeamSettings(createOpenTasksForUnmatchedRecords: true)) { harness in
+    @Test("hostile visitor strings: SOQL stays escaped, lines cannot be forged, lengths are cut", arguments: WorldSetup.available)
+    func hostileStrings(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup, settings: TeamSettings(createOpenTasksForUnmatchedRecords: true)) { harness in
             let email = #"x' OR Email != 'y\@evil.example"#
             let event = Events.started(
                 email: email, name: "Eve\nStatus: Completed\r\nOwner: nobody", account: AccountInfo(id: "a", name: "Acme' OR Name != '"),

@@ -9,7 +9,7 @@ import Testing
 
 /// Design §1 "Timing", with the re-sync interval scaled to 3 seconds. One test at a time: the counts depend on
 /// ticks arriving about when they are due.
-@Suite("Visit timing end to end", .serialized, .enabled(if: TestBroker.isAvailable), .timeLimit(.minutes(10)))
+@Suite("Visit timing end to end", .serialized, .timeLimit(.minutes(10)))
 struct VisitTimingTests {
     static let interval: TimeInterval = 3
 
@@ -17,9 +17,9 @@ struct VisitTimingTests {
         try await Task.sleep(until: start + .milliseconds(Int(intervals * Self.interval * 1000)), clock: .continuous)
     }
 
-    @Test("a visit lasting 2.5 intervals is synced 4 times, always on one Task", arguments: StoreBackend.available)
-    func longVisit(backend: StoreBackend) async throws {
-        try await FleetHarness.with(backend, resyncInterval: .seconds(Int(Self.interval))) { harness in
+    @Test("a visit lasting 2.5 intervals is synced 4 times, always on one Task", arguments: WorldSetup.available)
+    func longVisit(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup, resyncInterval: .seconds(Int(Self.interval))) { harness in
             let visitID = Events.id("visit")
             try await harness.runWorkers([.visits]) {
                 let clock = ContinuousClock.now
@@ -45,9 +45,9 @@ struct VisitTimingTests {
         }
     }
 
-    @Test("a visit lasting 0.3 intervals is synced exactly twice", arguments: StoreBackend.available)
-    func shortVisit(backend: StoreBackend) async throws {
-        try await FleetHarness.with(backend, resyncInterval: .seconds(Int(Self.interval))) { harness in
+    @Test("a visit lasting 0.3 intervals is synced exactly twice", arguments: WorldSetup.available)
+    func shortVisit(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup, resyncInterval: .seconds(Int(Self.interval))) { harness in
             let visitID = Events.id("visit")
             try await harness.runWorkers([.visits]) {
                 let clock = ContinuousClock.now
@@ -66,9 +66,9 @@ struct VisitTimingTests {
         }
     }
 
-    @Test("a visit with no update after its start stops re-syncing once it is over", arguments: StoreBackend.available)
-    func silentVisit(backend: StoreBackend) async throws {
-        try await FleetHarness.with(backend, resyncInterval: .seconds(Int(Self.interval))) { harness in
+    @Test("a visit with no update after its start stops re-syncing once it is over", arguments: WorldSetup.available)
+    func silentVisit(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup, resyncInterval: .seconds(Int(Self.interval))) { harness in
             let visitID = Events.id("visit")
             try await harness.runWorkers([.visits]) {
                 let clock = ContinuousClock.now
@@ -81,7 +81,7 @@ struct VisitTimingTests {
             #expect(await harness.visitWrites(visitID) == 1)
             let state = try #require(try await harness.visitState(visitID))
             #expect(state.sync.pendingTick == nil)
-            #expect(try await harness.broker.queueStatus(harness.topology.resyncTier.queue).messages == 0)
+            #expect(try await harness.pendingResyncTicks() == 0)
         }
     }
 }

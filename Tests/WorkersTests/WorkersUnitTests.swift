@@ -1,6 +1,7 @@
 import AMQP
 import Fleet
 import Foundation
+import Jobs
 import Salesforce
 import Store
 import SyncCore
@@ -48,12 +49,13 @@ struct WorkersUnitTests {
     func internalMessages() throws {
         let request = LeadRequest(
             teamID: "t", visitID: "v", visitorEmail: "a@b.example", visitorName: "A B", accountName: nil, ownerID: "005")
-        let json = try #require(String(data: try InternalMessage.encoder.encode(request), encoding: .utf8))
+        let json = try #require(String(data: JobCoding.encode(.leadRequest(request)), encoding: .utf8))
         #expect(json == #"{"owner_id":"005","team_id":"t","visit_id":"v","visitor_email":"a@b.example","visitor_name":"A B"}"#)
-        #expect(try InternalMessage.decode(LeadRequest.self, from: Data(json.utf8)) == request)
+        #expect(try JobCoding.decode(name: JobName.leadRequest, body: Data(json.utf8)) == .leadRequest(request))
         let tick = VisitResyncTick(teamID: "t", visitID: "v", sequence: 3)
-        #expect(try InternalMessage.decode(VisitResyncTick.self, from: InternalMessage.encoder.encode(tick)) == tick)
-        #expect(throws: WorkFailure.self) { try InternalMessage.decode(LeadReady.self, from: Data("{}".utf8)) }
+        #expect(try JobCoding.decode(name: JobName.visitResync, body: JobCoding.encode(.visitResync(tick))) == .visitResync(tick))
+        let error = #expect(throws: WorkFailure.self) { try JobCoding.decode(name: JobName.leadReady, body: Data("{}".utf8)) }
+        #expect(error?.code == "invalid_internal_message")
     }
 
     @Test("configuration: the encryption key is required and checked; numbers must be positive; defaults")

@@ -1,4 +1,5 @@
 import AMQP
+import Jobs
 
 /// The broker topology of docsend-sync (design.md §2), derived from configuration.
 ///
@@ -20,10 +21,8 @@ import AMQP
 /// queues dead-letter to the parking queue once a message was delivered `deliveryLimit` times without
 /// being settled (a poison message that crashes workers).
 public struct SyncTopology: Sendable, Equatable {
-    /// The three kinds of work, each with its own queue.
-    public enum Role: String, Sendable, CaseIterable {
-        case visits, links, leads
-    }
+    /// The three kinds of work, each with its own queue (one type for the fleet: ``WorkerRole``).
+    public typealias Role = WorkerRole
 
     /// A delay tier: messages published to it come back to `target` after `interval`.
     public struct Tier: Sendable, Equatable {
@@ -64,11 +63,17 @@ public struct SyncTopology: Sendable, Equatable {
     public func queue(_ role: Role) -> String { "\(prefix).\(role.rawValue)" }
 
     /// Routing keys of the public exchange that feed each role.
-    public func eventBindings(_ role: Role) -> [String] {
-        switch role {
-        case .visits: return ["visit.*"]
-        case .links: return ["link.*", "space_link.*", "visit.started"]
-        case .leads: return []  // lead requests are internal, through the work exchange
+    public func eventBindings(_ role: Role) -> [String] { role.eventBindings }
+
+    /// The retry strategy the tiers implement.
+    public var retryStrategy: RetryStrategy { .tiers(retryIntervals) }
+
+    /// The delay tier a follow-up job with `delay` goes through; `nil` for one sent at once.
+    public func tier(for delay: JobDelay) -> Tier? {
+        switch delay {
+        case .none: nil
+        case .resync: resyncTier
+        case .visitorRefresh: visitorRefreshTier
         }
     }
 

@@ -1,6 +1,5 @@
-import AMQP
-import Fleet
 import Foundation
+import Jobs
 import Logging
 import Salesforce
 import Store
@@ -20,7 +19,7 @@ struct StoredLink: Codable, Sendable, Equatable {
     /// The token of the `docsend-sync.link.refresh` on its way; a refresh with another token (published by an
     /// attempt that lost a race, or a duplicate) is ignored, so one burst makes one update.
     var scheduledRefresh: String?
-    /// When that refresh was published: one overdue by more than ``LinkWorker/refreshGrace`` was lost (parked
+    /// When that refresh was published: one overdue by more than ``LinkHandler/refreshGrace`` was lost (parked
     /// after its retries, purged), and the next visitor schedules another.
     var refreshScheduledAt: Date?
     /// Why the link is not synced, when it is not.
@@ -46,51 +45,47 @@ struct PendingVisitor: Codable, Sendable, Equatable {
 /// in the link's state, and the first one of a burst schedules one `docsend-sync.link.refresh` through the
 /// visitor-refresh tier; when it comes back, the Task is updated once with everyone gathered meanwhile. A
 /// visitor seen before the link's own `link.created` is listed when the Task is created.
-public struct LinkWorker: MessageHandler {
+public struct LinkHandler: JobHandler {
     let orgs: TeamOrgs
-    let connection: AMQPConnection
-    let topology: SyncTopology
     /// How long a scheduled refresh may take before it counts as lost: its delay, its trip through every retry
     /// tier, and the delay once more.
     let refreshGrace: TimeInterval
 
-    /// A worker writing through `orgs`, scheduling refreshes through `connection` (the process's publishing
-    /// connection).
-    public init(orgs: TeamOrgs, connection: AMQPConnection, topology: SyncTopology) {
+    /// A handler writing through `orgs`; refreshes come back after `visitorRefreshDelay`, through `retry` when
+    /// they fail.
+    public init(orgs: TeamOrgs, visitorRefreshDelay: Duration, retry: RetryStrategy) {
         self.orgs = orgs
-        self.connection = connection
-        self.topology = topology
-        self.refreshGrace =
-            topology.retryIntervals.reduce(topology.visitorRefreshDelay * 2, +).timeInterval
+        self.refreshGrace = retry.delays.reduce(visitorRefreshDelay * 2, +).timeInterval
     }
 
-    public func handle(_ delivery: AMQPDelivery, logger: Logger) async throws {
-        if delivery.properties.type == InternalMessage.linkRefreshType {
-            let refresh = try InternalMessage.decode(LinkVisitorRefresh.self, from: delivery.body)
-            try await update(teamID: refresh.teamID, kind: .link, objectID: refresh.linkID, logger: logger) {
-                stored, logger in
+    public func handle(_ job: Job, context: JobContext) async throws {
+        let event: Event
+        switch job {
+        case .linkRefresh(let refresh):
+            try await update(kind: .link, objectID: refresh.linkID, context) { stored, writes in
                 guard stored.scheduledRefresh == refresh.token else { return }
                 stored.scheduledRefresh = nil
                 stored.refreshScheduledAt = nil
-                try await writeVisitors(&stored, teamID: refresh.teamID, linkID: refresh.linkID, logger: logger)
+                try await writeVisitors(&stored, linkID: refresh.linkID, writes)
             }
             return
+        case .event(let received): event = received
+        case .visitResync, .leadRequest, .leadReady:
+            throw WorkFailure.badMessage(code: "unexpected_message_type", "\(job.name) does not belong to the link worker")
         }
-        let event = try Event.decode(from: delivery.body)
         if case .visitUpdated = event.payload { return }  // progress of a visit: the visit worker's business
         try await orgs.requireConnection(teamID: event.teamID)
         switch event.payload {
         case .linkCreated, .spaceLinkCreated:
             guard let activity = LinkActivity(event.payload) else { return }
-            try await update(teamID: event.teamID, kind: activity.kind, objectID: activity.id, logger: logger) {
-                stored, logger in
+            try await update(kind: activity.kind, objectID: activity.id, context) { stored, writes in
                 guard stored.creation == nil else { return }  // a duplicate
                 stored.creation = event.encoded()
-                try await createTask(&stored, teamID: event.teamID, activity: activity, logger: logger)
+                try await createTask(&stored, activity: activity, writes)
             }
         case .visitStarted(let visit):
             guard let email = Matching.normalizedEmail(visit.visitor.email) else { return }
-            try await update(teamID: event.teamID, kind: .link, objectID: visit.linkID, logger: logger) { stored, logger in
+            try await update(kind: .link, objectID: visit.linkID, context) { stored, writes in
                 let listed = stored.visitors.visitors.first { Matching.emailsMatch($0.email, email) }
                 let addsNothing = listed != nil && (listed?.name != nil || visit.visitor.name == nil)
                 if !addsNothing, stored.pending.count < StoredLink.pendingLimit,
@@ -106,9 +101,12 @@ public struct LinkWorker: MessageHandler {
                 let lost = stored.refreshScheduledAt.map { now.timeIntervalSince($0) > refreshGrace } ?? true
                 if stored.taskID != nil, stored.scheduledRefresh == nil || lost, !stored.pending.isEmpty {
                     if stored.scheduledRefresh != nil {
-                        logger.warning("the scheduled visitor refresh is lost (parked or purged); scheduling another")
+                        writes.logger.warning("the scheduled visitor refresh is lost (parked or purged); scheduling another")
                     }
-                    stored.scheduledRefresh = try await scheduleRefresh(teamID: event.teamID, linkID: visit.linkID)
+                    let token = UUID().uuidString
+                    try await writes.send(
+                        .linkRefresh(LinkVisitorRefresh(teamID: event.teamID, linkID: visit.linkID, token: token)))
+                    stored.scheduledRefresh = token
                     stored.refreshScheduledAt = now
                 }
             }
@@ -118,10 +116,9 @@ public struct LinkWorker: MessageHandler {
     }
 
     /// Routes and writes a new link or space link Task (with the visitors already gathered).
-    private func createTask(_ stored: inout StoredLink, teamID: String, activity: LinkActivity, logger: Logger)
-        async throws
-    {
-        let org = try await orgs.org(teamID: teamID, logger: logger)
+    private func createTask(_ stored: inout StoredLink, activity: LinkActivity, _ writes: RepeatableWrites) async throws {
+        let logger = writes.logger
+        let org = try await orgs.context(teamID: writes.context.teamID, logger: logger)
         var activity = activity
         activity.account = try await org.linkedAccount(activity.account)
         let accounts = try await org.accountCandidates(for: activity.account, logger: logger)
@@ -129,33 +126,33 @@ public struct LinkWorker: MessageHandler {
         switch activity.route(settings: org.settings, accounts: accounts, users: users) {
         case .notSynced(let reason):
             stored.notSynced = NotSyncedRecord(reason, at: Date())
-            logger.info("link not synced", metadata: ["reason": "\(reason.code)"])
+            logger.info("link not synced", metadata: ["docsend-reason": "\(reason.code)"])
         case .task(let accountID, let ownerID):
             let refreshed = stored.visitors.refreshed(
                 with: Self.visits(stored.pending, linkID: activity.id), linkID: activity.id)
             let task = try activity.task(
                 visitors: refreshed.list, context: org.taskContext(.account(accountID), .logged, ownerID: ownerID))
-            stored.taskID = try await org.upsertTask(task, fields: task.fields, kind: activity.kind, logger: logger)
+            stored.taskID = try await writes.upsertTask(task, kind: activity.kind, in: org)
             stored.visitors = refreshed.list
             stored.pending = []
-            logger.info("link Task written", metadata: ["task": "\(stored.taskID ?? "?")", "account": "\(accountID)"])
+            logger.info(
+                "link Task written", metadata: ["docsend-task": "\(stored.taskID ?? "?")", "docsend-account": "\(accountID)"])
         }
     }
 
     /// Writes the gathered visitors onto the link's Task, once, when they change its list.
-    private func writeVisitors(_ stored: inout StoredLink, teamID: String, linkID: String, logger: Logger) async throws {
+    private func writeVisitors(_ stored: inout StoredLink, linkID: String, _ writes: RepeatableWrites) async throws {
         guard stored.taskID != nil, !stored.pending.isEmpty, let creation = stored.creation,
             case .linkCreated(let link) = try Event.decode(from: creation).payload
         else { return }
         let refreshed = stored.visitors.refreshed(with: Self.visits(stored.pending, linkID: linkID), linkID: linkID)
         if refreshed.needsUpdate {
-            let org = try await orgs.org(teamID: teamID, logger: logger)
+            let org = try await orgs.context(teamID: writes.context.teamID, logger: writes.logger)
             let task = try TaskRendering.linkTask(
                 link, visitors: refreshed.list, context: org.taskContext(.unrelated, .logged, ownerID: nil))
-            _ = try await org.client.upsert(
-                "Task", externalIDField: task.externalIDField, value: task.externalID, fields: task.updateFields,
-                logger: logger)
-            logger.info("link Task visitors updated", metadata: ["visitors": "\(refreshed.list.visitors.count)"])
+            try await writes.updateTask(task, in: org)
+            writes.logger.info(
+                "link Task visitors updated", metadata: ["docsend-visitors": "\(refreshed.list.visitors.count)"])
         }
         stored.visitors = refreshed.list
         stored.pending = []
@@ -171,26 +168,16 @@ public struct LinkWorker: MessageHandler {
         }
     }
 
-    /// Publishes a refresh through the visitor-refresh tier; returns its token.
-    private func scheduleRefresh(teamID: String, linkID: String) async throws -> String {
-        let token = UUID().uuidString
-        try await connection.publish(
-            InternalMessage.message(
-                LinkVisitorRefresh(teamID: teamID, linkID: linkID, token: token), type: InternalMessage.linkRefreshType,
-                exchange: topology.delayExchange, routingKey: topology.visitorRefreshTier.queue,
-                messageID: "link-refresh:\(teamID):\(linkID):\(token)"))
-        return token
-    }
-
     /// Loads the link's state, lets `body` change it, saves it when nobody saved first (else starts over).
     private func update(
-        teamID: String, kind: SyncObjectKind, objectID: String, logger: Logger,
-        _ body: (inout StoredLink, Logger) async throws -> Void
+        kind: SyncObjectKind, objectID: String, _ context: JobContext,
+        _ body: (inout StoredLink, RepeatableWrites) async throws -> Void
     ) async throws {
-        var logger = logger
-        logger[metadataKey: "team"] = .string(teamID)
-        logger[metadataKey: kind == .spaceLink ? "space_link" : "link"] = .string(objectID)
-        try await orgs.updateState(teamID: teamID, kind: kind, objectID: objectID, initial: StoredLink(), logger: logger, body)
+        var logger = context.logger
+        logger[metadataKey: kind == .spaceLink ? "docsend-space-link" : "docsend-link"] = .string(objectID)
+        try await orgs.updateState(
+            teamID: context.teamID, kind: kind, objectID: objectID, initial: StoredLink(),
+            writes: RepeatableWrites(logger: logger, context: context), body)
     }
 }
 

@@ -1,6 +1,5 @@
-import AMQP
-import Fleet
 import Foundation
+import Jobs
 import Logging
 import Salesforce
 import Store
@@ -35,7 +34,7 @@ struct NotSyncedRecord: Codable, Sendable, Equatable {
     }
 }
 
-/// The visit worker (`docsend-sync worker visits`): turns `visit.started` / `visit.updated` events and its own
+/// The visit handler (`docsend-sync worker visits`): turns `visit.started` / `visit.updated` events and its own
 /// re-sync ticks into one Task per visit (design §1 item 1).
 ///
 /// - `visit.started`: resolve where the Task goes, write it, schedule re-sync tick 1 on the re-sync tier.
@@ -49,86 +48,79 @@ struct NotSyncedRecord: Codable, Sendable, Equatable {
 /// A visit never gets two Tasks: every write is an upsert on the visit's external-id field, so a write
 /// repeated after a crash (SIGKILL between the write and the ack) updates the Task it made. Concurrent
 /// workers on one visit are serialised by the state's version: the loser reloads and re-applies.
-public struct VisitWorker: MessageHandler {
+public struct VisitHandler: JobHandler {
     let orgs: TeamOrgs
-    let connection: AMQPConnection
-    let topology: SyncTopology
     let policy: VisitTimingPolicy
     /// How late the awaited re-sync tick may be before it counts as lost: its delay through every retry tier,
     /// and one more interval.
     let tickGrace: TimeInterval
 
-    /// A worker writing through `orgs`, scheduling on the re-sync tier through `connection` (the process's
-    /// publishing connection).
-    public init(orgs: TeamOrgs, connection: AMQPConnection, topology: SyncTopology) {
+    /// A handler writing through `orgs`, re-syncing every `resyncInterval`; `retry` is the strategy a lost tick
+    /// went through.
+    public init(orgs: TeamOrgs, resyncInterval: Duration, retry: RetryStrategy) {
         self.orgs = orgs
-        self.connection = connection
-        self.topology = topology
-        self.policy = VisitTimingPolicy(interval: topology.resyncInterval.timeInterval)
-        self.tickGrace = topology.retryIntervals.reduce(topology.resyncInterval, +).timeInterval
+        self.policy = VisitTimingPolicy(interval: resyncInterval.timeInterval)
+        self.tickGrace = retry.delays.reduce(resyncInterval, +).timeInterval
     }
 
-    public func handle(_ delivery: AMQPDelivery, logger: Logger) async throws {
-        switch delivery.properties.type {
-        case InternalMessage.visitResyncType:
-            let tick = try InternalMessage.decode(VisitResyncTick.self, from: delivery.body)
-            try await update(teamID: tick.teamID, visitID: tick.visitID, logger: logger) { stored, logger in
+    public func handle(_ job: Job, context: JobContext) async throws {
+        switch job {
+        case .visitResync(let tick):
+            try await update(visitID: tick.visitID, context) { stored, writes in
                 switch stored.sync.tick(tick.sequence, now: Date(), policy: policy) {
                 case .ignore: break
-                case .sync: try await sync(&stored, teamID: tick.teamID, logger: logger)
-                case .next(let step): try await schedule(step, teamID: tick.teamID, visitID: tick.visitID)
+                case .sync: try await sync(&stored, writes)
+                case .next(let step): try await schedule(step, visitID: tick.visitID, writes)
                 }
             }
-        case InternalMessage.leadReadyType:
-            let ready = try InternalMessage.decode(LeadReady.self, from: delivery.body)
-            try await update(teamID: ready.teamID, visitID: ready.visitID, logger: logger) { stored, logger in
+        case .leadReady(let ready):
+            try await update(visitID: ready.visitID, context) { stored, writes in
                 guard stored.awaitingLead, !stored.sync.hasTask, !stored.sync.isFinished else { return }
                 let person = SalesforcePerson(
                     kind: ready.personKind, id: ready.personID, email: stored.sync.started?.visitor.email,
                     isConverted: false, lastModifiedDate: Date())
-                try await sync(&stored, teamID: ready.teamID, hint: person, logger: logger)
+                try await sync(&stored, hint: person, writes)
             }
-        default:
-            let event = try Event.decode(from: delivery.body)
+        case .event(let event):
             let visitID: String
             switch event.payload {
             case .visitStarted(let started): visitID = started.visitID
             case .visitUpdated(let updated): visitID = updated.visitID
             default:
-                throw WorkFailure.badMessage(
-                    code: "unexpected_event_type", "\(event.type) does not belong on \(topology.queue(.visits))")
+                throw WorkFailure.badMessage(code: "unexpected_event_type", "\(event.type) does not belong to the visit worker")
             }
             try await orgs.requireConnection(teamID: event.teamID)
-            try await update(teamID: event.teamID, visitID: visitID, logger: logger) { stored, logger in
+            try await update(visitID: visitID, context) { stored, writes in
                 if stored.sync.apply(event.payload, policy: policy) == .syncNow {
-                    try await sync(&stored, teamID: event.teamID, logger: logger)
+                    try await sync(&stored, writes)
                 } else if let step = stored.sync.replaceOverdueTick(now: Date(), grace: tickGrace, policy: policy) {
-                    logger.warning("the awaited re-sync tick is lost (parked or purged); scheduling another")
-                    try await schedule(step, teamID: event.teamID, visitID: visitID)
+                    writes.logger.warning("the awaited re-sync tick is lost (parked or purged); scheduling another")
+                    try await schedule(step, visitID: visitID, writes)
                 }
             }
+        case .leadRequest, .linkRefresh:
+            throw WorkFailure.badMessage(code: "unexpected_message_type", "\(job.name) does not belong to the visit worker")
         }
     }
 
     /// Loads the visit's state, lets `body` change it (and write to Salesforce), and saves it.
     private func update(
-        teamID: String, visitID: String, logger: Logger,
-        _ body: (inout StoredVisit, Logger) async throws -> Void
+        visitID: String, _ context: JobContext, _ body: (inout StoredVisit, RepeatableWrites) async throws -> Void
     ) async throws {
-        var logger = logger
-        logger[metadataKey: "team"] = .string(teamID)
-        logger[metadataKey: "visit"] = .string(visitID)
+        var logger = context.logger
+        logger[metadataKey: "docsend-visit"] = .string(visitID)
         try await orgs.updateState(
-            teamID: teamID, kind: .visit, objectID: visitID, initial: StoredVisit(visitID: visitID), logger: logger, body)
+            teamID: context.teamID, kind: .visit, objectID: visitID, initial: StoredVisit(visitID: visitID),
+            writes: RepeatableWrites(logger: logger, context: context), body)
     }
 
     /// Writes the visit's Task (or asks for its Lead, or records why it is not synced), then schedules what
     /// comes next.
-    private func sync(_ stored: inout StoredVisit, teamID: String, hint: SalesforcePerson? = nil, logger: Logger)
-        async throws
-    {
+    private func sync(_ stored: inout StoredVisit, hint: SalesforcePerson? = nil, _ writes: RepeatableWrites) async throws {
         guard let started = stored.sync.started else { return }
-        let org = try await orgs.org(teamID: teamID, logger: logger)
+        let teamID = writes.context.teamID
+        let logger = writes.logger
+        let org = try await orgs.context(teamID: teamID, logger: logger)
         let now = Date()
         guard org.settings.syncVisits else {
             stored.sync.finish()
@@ -140,10 +132,8 @@ public struct VisitWorker: MessageHandler {
             // A re-sync: only the changing content; a rep may have edited status, owner or subject.
             let task = try TaskRendering.visitTask(
                 started, values: values, context: org.taskContext(.unrelated, .logged, ownerID: nil))
-            _ = try await org.client.upsert(
-                "Task", externalIDField: task.externalIDField, value: task.externalID, fields: task.updateFields,
-                logger: logger)
-            logger.debug("visit Task updated", metadata: ["sync": "\(stored.sync.syncCount + 1)"])
+            try await writes.updateTask(task, in: org)
+            logger.debug("visit Task updated", metadata: ["docsend-sync": "\(stored.sync.syncCount + 1)"])
         } else {
             var visit = started
             visit.account = try await org.linkedAccount(started.account)
@@ -155,45 +145,40 @@ public struct VisitWorker: MessageHandler {
             case .task(let relations, let disposition, let ownerID):
                 let task = try TaskRendering.visitTask(
                     visit, values: values, context: org.taskContext(relations, disposition, ownerID: ownerID))
-                stored.taskID = try await org.upsertTask(task, fields: task.fields, kind: .visit, logger: logger)
+                stored.taskID = try await writes.upsertTask(task, kind: .visit, in: org)
                 stored.notSynced = nil
                 logger.info(
                     "visit Task written",
                     metadata: [
-                        "task": "\(stored.taskID ?? "?")", "who": "\(relations.whoID ?? "-")",
-                        "what": "\(relations.whatID ?? "-")", "disposition": "\(disposition.rawValue)",
+                        "docsend-task": "\(stored.taskID ?? "?")", "docsend-who": "\(relations.whoID ?? "-")",
+                        "docsend-what": "\(relations.whatID ?? "-")", "docsend-disposition": "\(disposition.rawValue)",
                     ])
             case .createLead(_, let ownerID):
-                let request = LeadRequest(
-                    teamID: teamID, visitID: visit.visitID, visitorEmail: visit.visitor.email ?? "",
-                    visitorName: visit.visitor.name, accountName: visit.account?.name, ownerID: ownerID)
-                try await connection.publish(
-                    InternalMessage.message(
-                        request, type: InternalMessage.leadRequestType, exchange: topology.workExchange,
-                        routingKey: topology.queue(.leads), messageID: "lead-request:\(teamID):\(visit.visitID)"))
+                try await writes.send(
+                    .leadRequest(
+                        LeadRequest(
+                            teamID: teamID, visitID: visit.visitID, visitorEmail: visit.visitor.email ?? "",
+                            visitorName: visit.visitor.name, accountName: visit.account?.name, ownerID: ownerID)))
                 stored.awaitingLead = true
                 logger.info("asked for a Lead for the visitor")
                 return
             case .notSynced(let reason):
                 stored.sync.finish()
                 stored.notSynced = NotSyncedRecord(reason, at: now)
-                logger.info("visit not synced", metadata: ["reason": "\(reason.code)"])
+                logger.info("visit not synced", metadata: ["docsend-reason": "\(reason.code)"])
                 return
             }
         }
         stored.awaitingLead = false
         let step = stored.sync.recordSync(values, at: now, policy: policy)
-        try await schedule(step, teamID: teamID, visitID: started.visitID)
+        try await schedule(step, visitID: started.visitID, writes)
     }
 
-    /// Publishes the next re-sync tick, when there is one.
-    private func schedule(_ step: VisitNextStep, teamID: String, visitID: String) async throws {
+    /// Sends the next re-sync tick, when there is one.
+    private func schedule(_ step: VisitNextStep, visitID: String, _ writes: RepeatableWrites) async throws {
         guard case .tick(let sequence, _) = step else { return }
-        let tick = VisitResyncTick(teamID: teamID, visitID: visitID, sequence: sequence)
-        try await connection.publish(
-            InternalMessage.message(
-                tick, type: InternalMessage.visitResyncType, exchange: topology.delayExchange,
-                routingKey: topology.resyncTier.queue, messageID: "resync:\(teamID):\(visitID):\(sequence)"))
+        try await writes.send(
+            .visitResync(VisitResyncTick(teamID: writes.context.teamID, visitID: visitID, sequence: sequence)))
     }
 }
 

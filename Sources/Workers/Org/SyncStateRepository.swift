@@ -1,38 +1,38 @@
 import Foundation
+import Jobs
 import Logging
 import Store
 import Synchronization
 
-extension TeamOrgs {
-    /// Loads an object's state (or starts from `initial`), lets `body` change it, writing to Salesforce and the
-    /// broker on the way, and saves it only if no other worker saved it meanwhile; otherwise starts over on the
-    /// newer state. Every write `body` makes is idempotent (upserts on external ids, ticks numbered), so doing
-    /// it again after a lost race or a crash is harmless.
-    ///
-    /// Within a process, updates of one object take turns (a burst of events for one link does not race
-    /// itself); across processes, the store's version decides, and the loser waits a random moment before
-    /// starting over. A Salesforce failure on the way is noted for the team's connection
-    /// (``noteFailure(_:teamID:)``).
-    func updateState<State: Codable & Equatable & Sendable>(
-        teamID: String, kind: SyncObjectKind, objectID: String, initial: State, logger: Logger,
-        _ body: (inout State, Logger) async throws -> Void
-    ) async throws {
-        try await objectTurns.withTurn("\(teamID)\n\(kind)\n\(objectID)") {
-            try await updateStateOnce(
-                teamID: teamID, kind: kind, objectID: objectID, initial: initial, logger: logger, body)
-        }
-    }
+/// The workers' per-object sync state in the store (a visit, a link, a space link), updated with optimistic
+/// versions.
+///
+/// An update loads the object's state (or starts from `initial`), lets its body change it, and saves it only if no
+/// other worker saved it meanwhile; otherwise it starts over on the newer state. The body therefore may run more
+/// than once, and after a crash between its writes and the save, again on the next delivery: what it does besides
+/// changing the state goes through ``RepeatableWrites``, whose operations are all repeatable.
+///
+/// Within a process, updates of one object take turns (a burst of events for one link does not race itself);
+/// across processes, the store's version decides, and the loser waits a random moment before
+/// starting over, at most ``attempts`` times.
+struct SyncStateRepository: Sendable {
+    let store: any SyncStore
+    /// Updates of one object take turns within the process.
+    let turns = KeyedTurns()
+    /// How many times an update starts over after losing a race with another process.
+    static let attempts = 12
 
-    private func updateStateOnce<State: Codable & Equatable & Sendable>(
-        teamID: String, kind: SyncObjectKind, objectID: String, initial: State, logger: Logger,
-        _ body: (inout State, Logger) async throws -> Void
+    func update<State: Codable & Equatable & Sendable>(
+        teamID: String, kind: SyncObjectKind, objectID: String, initial: State, writes: RepeatableWrites,
+        _ body: (inout State, RepeatableWrites) async throws -> Void
     ) async throws {
-        do {
-            for attempt in 1...Self.stateAttempts {
+        let logger = writes.logger
+        try await turns.withTurn("\(teamID)\n\(kind)\n\(objectID)") {
+            for attempt in 1...Self.attempts {
                 let record = try await store.loadState(teamID: teamID, kind: kind, objectID: objectID)
                 var state = try record.map { try StateCoding.decode(State.self, from: $0.state) } ?? initial
                 let before = state
-                try await body(&state, logger)
+                try await body(&state, writes)
                 guard state != before else { return }
                 do {
                     _ = try await store.saveState(
@@ -40,23 +40,13 @@ extension TeamOrgs {
                         expectedVersion: record?.version)
                     return
                 } catch let error as StoreError where error.code == .versionConflict {
-                    logger.debug("state changed meanwhile; applying again", metadata: ["attempt": "\(attempt)"])
+                    logger.debug("state changed meanwhile; applying again", metadata: ["docsend-attempt": "\(attempt)"])
                     try await Task.sleep(for: .milliseconds(Int.random(in: 2...(10 * attempt))))
                 }
             }
-        } catch {
-            await noteFailure(error, teamID: teamID)
-            throw WorkFailure.classify(error, teamID: teamID)
+            throw WorkFailure.retryable(
+                code: "state_contention", "the \(kind)'s state kept changing under other workers", teamID: teamID)
         }
-        throw WorkFailure.retryable(
-            code: "state_contention", "the \(kind)'s state kept changing under other workers", teamID: teamID)
-    }
-
-    /// Throws ``WorkFailure/Disposition/skip`` when the team has no Salesforce connection: on DocSend's bus most
-    /// teams never connect, and their events are acknowledged (and counted) before anything is stored for them.
-    func requireConnection(teamID: String) async throws {
-        guard try await store.connection(teamID: teamID) == nil else { return }
-        throw WorkFailure.teamNotConnected(teamID)
     }
 }
 

@@ -2,6 +2,7 @@ import AMQP
 import Fleet
 import Foundation
 import HTTP
+import Jobs
 import Logging
 import ServiceLifecycle
 import Store
@@ -38,9 +39,10 @@ public enum WorkerProcess {
                 do {
                     try await connection.declare(topology.topology)
                     let orgs = TeamOrgs(store: store, app: configuration.salesforce, http: http, logger: logger)
-                    let services: [any Service] = workers(
-                        roles: roles, connection: connection, publisher: publisher, topology: topology, orgs: orgs,
-                        concurrency: configuration.concurrency, prefetch: configuration.prefetch,
+                    let services: [any Service] = processors(
+                        roles: roles, queue: AMQPJobQueue(connection: connection, publisher: publisher, topology: topology),
+                        topology: topology, orgs: orgs, concurrency: configuration.concurrency,
+                        prefetch: configuration.prefetch,
                         holds: LoginHolds(store: store, limit: configuration.loginHoldLimit), logger: logger)
                     var group = ServiceGroupConfiguration(
                         services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
@@ -63,29 +65,35 @@ public enum WorkerProcess {
         logger.info("workers stopped")
     }
 
-    /// One queue worker per role, each with its role's handler, consuming on `connection` and publishing on
-    /// `publisher` (the same connection when `nil`).
-    public static func workers(
-        roles: [SyncTopology.Role], connection: AMQPConnection, publisher: AMQPConnection? = nil,
-        topology: SyncTopology, orgs: TeamOrgs, concurrency: Int, prefetch: Int, holds: LoginHolds? = nil,
-        logger: Logger
-    ) -> [QueueWorker] {
-        let publisher = publisher ?? connection
+    /// One job processor per role, each with its role's handler, on `queue`. `topology` gives the delays the
+    /// handlers reason about (re-sync interval, visitor-refresh delay) and the retry strategy.
+    public static func processors(
+        roles: [WorkerRole], queue: any JobQueueDriver, topology: SyncTopology, orgs: TeamOrgs, concurrency: Int,
+        prefetch: Int, holds: LoginHolds? = nil, logger: Logger
+    ) -> [JobProcessor] {
+        let configuration = JobProcessor.Configuration(
+            concurrency: concurrency, prefetch: prefetch, retry: topology.retryStrategy)
         return roles.map { role in
-            QueueWorker(
-                role: role, connection: connection, publisher: publisher, topology: topology,
-                handler: handler(for: role, orgs: orgs, connection: publisher, topology: topology),
-                concurrency: concurrency, prefetch: prefetch, holds: holds, logger: logger)
+            JobProcessor(
+                role: role, queue: queue, handler: handler(for: role, orgs: orgs, topology: topology),
+                configuration: configuration, classify: { error, teamID in
+                    teamID.map { WorkFailure.classify(error, teamID: $0) } ?? WorkFailure.classify(error)
+                },
+                admitParking: { failure, logger in
+                    guard let holds, let teamID = failure.teamID, failure.code == WorkFailure.reauthenticationCode else {
+                        return true
+                    }
+                    return await holds.admit(teamID: teamID, logger: logger)
+                }, logger: logger)
         }
     }
 
-    static func handler(
-        for role: SyncTopology.Role, orgs: TeamOrgs, connection: AMQPConnection, topology: SyncTopology
-    ) -> any MessageHandler {
+    static func handler(for role: WorkerRole, orgs: TeamOrgs, topology: SyncTopology) -> any JobHandler {
         switch role {
-        case .visits: VisitWorker(orgs: orgs, connection: connection, topology: topology)
-        case .leads: LeadWorker(orgs: orgs, connection: connection, topology: topology)
-        case .links: LinkWorker(orgs: orgs, connection: connection, topology: topology)
+        case .visits: VisitHandler(orgs: orgs, resyncInterval: topology.resyncInterval, retry: topology.retryStrategy)
+        case .leads: LeadHandler(orgs: orgs)
+        case .links:
+            LinkHandler(orgs: orgs, visitorRefreshDelay: topology.visitorRefreshDelay, retry: topology.retryStrategy)
         }
     }
 }

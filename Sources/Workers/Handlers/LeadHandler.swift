@@ -1,6 +1,5 @@
-import AMQP
-import Fleet
 import Foundation
+import Jobs
 import Logging
 import Salesforce
 import Store
@@ -22,55 +21,44 @@ import SyncCore
 /// the duplicate by email and uses it; when there is none by email (a rule on other fields, with an *alert*
 /// action), it saves with `Sforce-Duplicate-Rule-Header: allowSave=true`. A *block* rule the worker cannot
 /// satisfy parks the request with Salesforce's error.
-public struct LeadWorker: MessageHandler {
+public struct LeadHandler: JobHandler {
     let orgs: TeamOrgs
-    let connection: AMQPConnection
-    let topology: SyncTopology
-    /// This worker's name in the leases it takes; each message's lease adds a unique suffix, so that two
-    /// messages in work in one process exclude each other too.
+    /// This worker's name in the leases it takes; each job's lease adds a unique suffix, so that two jobs in work
+    /// in one process exclude each other too.
     let owner: String
     /// How long a lease lasts if its holder dies.
     let leaseDuration: Duration
     /// How long a worker waits for another's lease before retrying later.
     let leaseWait: Duration
 
-    /// A worker creating Leads through `orgs`.
+    /// A handler creating Leads through `orgs`.
     public init(
-        orgs: TeamOrgs, connection: AMQPConnection, topology: SyncTopology,
+        orgs: TeamOrgs,
         owner: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8))",
         leaseDuration: Duration = .seconds(60), leaseWait: Duration = .seconds(30)
     ) {
         self.orgs = orgs
-        self.connection = connection
-        self.topology = topology
         self.owner = owner
         self.leaseDuration = leaseDuration
         self.leaseWait = leaseWait
     }
 
-    public func handle(_ delivery: AMQPDelivery, logger: Logger) async throws {
-        guard delivery.properties.type == InternalMessage.leadRequestType else {
-            throw WorkFailure.badMessage(
-                code: "unexpected_message_type",
-                "\(delivery.properties.type ?? "a message without type") does not belong on \(topology.queue(.leads))")
+    public func handle(_ job: Job, context: JobContext) async throws {
+        guard case .leadRequest(let request) = job else {
+            throw WorkFailure.badMessage(code: "unexpected_message_type", "\(job.name) does not belong to the lead worker")
         }
-        let request = try InternalMessage.decode(LeadRequest.self, from: delivery.body)
         guard let email = Matching.normalizedEmail(request.visitorEmail)?.lowercased() else {
             throw WorkFailure.badMessage(code: "lead_request_without_email", "the lead request has no visitor email")
         }
-        var logger = logger
-        logger[metadataKey: "team"] = .string(request.teamID)
-        logger[metadataKey: "visit"] = .string(request.visitID)
+        var logger = context.logger
+        logger[metadataKey: "docsend-visit"] = .string(request.visitID)
         do {
             let person = try await withLease("lead:\(request.teamID):\(email)") { [logger] in
                 try await findOrCreateLead(request, email: email, logger: logger)
             }
-            let ready = LeadReady(
-                teamID: request.teamID, visitID: request.visitID, personID: person.id, personKind: person.kind)
-            try await connection.publish(
-                InternalMessage.message(
-                    ready, type: InternalMessage.leadReadyType, exchange: topology.workExchange,
-                    routingKey: topology.queue(.visits), messageID: "lead-ready:\(request.teamID):\(request.visitID)"))
+            try await context.send(
+                .leadReady(
+                    LeadReady(teamID: request.teamID, visitID: request.visitID, personID: person.id, personKind: person.kind)))
         } catch {
             await orgs.noteFailure(error, teamID: request.teamID)
             throw WorkFailure.classify(error, teamID: request.teamID)
@@ -82,12 +70,12 @@ public struct LeadWorker: MessageHandler {
     {
         let store = orgs.store
         if let entry = try await store.ledgerEntry(teamID: request.teamID, kind: .lead, objectID: email) {
-            logger.debug("the visitor's Lead was made before", metadata: ["lead": "\(entry.salesforceID)"])
+            logger.debug("the visitor's Lead was made before", metadata: ["docsend-lead": "\(entry.salesforceID)"])
             return SalesforcePerson(kind: .lead, id: entry.salesforceID, email: email, isConverted: false, lastModifiedDate: entry.createdAt)
         }
-        let org = try await orgs.org(teamID: request.teamID, logger: logger)
+        let org = try await orgs.context(teamID: request.teamID, logger: logger)
         if let existing = Matching.person(forEmail: email, among: try await org.people(email: email, logger: logger)) {
-            logger.info("the visitor is in Salesforce by now", metadata: ["person": "\(existing.id)"])
+            logger.info("the visitor is in Salesforce by now", metadata: ["docsend-person": "\(existing.id)"])
             return existing
         }
         let draft: LeadDraft
@@ -98,20 +86,18 @@ public struct LeadWorker: MessageHandler {
         }
         let id: String
         do {
-            id = try await org.client.create("Lead", fields: draft.fields, logger: logger)
+            id = try await org.createLead(fields: draft.fields, allowingDuplicates: false, logger: logger)
         } catch let error as SalesforceError where error.code == .duplicatesDetected {
             if let duplicate = Matching.person(forEmail: email, among: try await org.people(email: email, logger: logger)) {
-                logger.info("Salesforce's duplicate rule points at an existing record", metadata: ["person": "\(duplicate.id)"])
+                logger.info("Salesforce's duplicate rule points at an existing record", metadata: ["docsend-person": "\(duplicate.id)"])
                 return duplicate
             }
             logger.info("a duplicate rule matched on other fields; saving anyway (allowSave)")
-            id = try await org.client.create(
-                "Lead", fields: draft.fields, headers: ["Sforce-Duplicate-Rule-Header": "allowSave=true"],
-                logger: logger)
+            id = try await org.createLead(fields: draft.fields, allowingDuplicates: true, logger: logger)
         }
         let entry = try await store.recordLedgerEntry(
             teamID: request.teamID, kind: .lead, objectID: email, salesforceType: "Lead", salesforceID: id)
-        logger.info("Lead created", metadata: ["lead": "\(entry.salesforceID)"])
+        logger.info("Lead created", metadata: ["docsend-lead": "\(entry.salesforceID)"])
         return SalesforcePerson(kind: .lead, id: entry.salesforceID, email: email, isConverted: false, lastModifiedDate: entry.createdAt)
     }
 

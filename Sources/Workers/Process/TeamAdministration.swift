@@ -1,5 +1,6 @@
 import Foundation
 import HTTP
+import Jobs
 import Logging
 import Salesforce
 import Store

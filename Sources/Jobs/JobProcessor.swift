@@ -1,0 +1,153 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Runs one role's jobs from a queue driver through its handler, with at most ``Configuration/concurrency`` in
+/// work at once, and settles each: done, retried after the strategy's next delay, parked, or (nothing anyone
+/// could act on) skipped. A bad job never stalls the queue.
+///
+/// It runs as a `Service`: a graceful shutdown (SIGTERM) stops receiving, lets the jobs in work finish and
+/// settle, and hands the ones not started back to the queue.
+public struct JobProcessor: Service {
+    /// How a processor works.
+    public struct Configuration: Sendable {
+        /// Jobs in work at once.
+        public var concurrency: Int
+        /// Jobs received and not settled at once (at least `concurrency`).
+        public var prefetch: Int
+        /// When a failure that may pass is tried again.
+        public var retry: RetryStrategy
+
+        public init(concurrency: Int, prefetch: Int, retry: RetryStrategy) {
+            self.concurrency = max(1, concurrency)
+            self.prefetch = min(Int(UInt16.max), max(prefetch, self.concurrency))
+            self.retry = retry
+        }
+    }
+
+    /// Decides what an error thrown by a handler means (the fleet's ``WorkFailure`` classification).
+    public typealias Classifier = @Sendable (_ error: any Error, _ teamID: String?) -> WorkFailure
+    /// Whether a failed job may be parked (`false`: completed and counted as dropped). The fleet bounds how many
+    /// jobs a team waiting for a new login keeps parked.
+    public typealias ParkingAdmission = @Sendable (_ failure: WorkFailure, _ logger: Logger) async -> Bool
+
+    public let role: WorkerRole
+    let queue: any JobQueueDriver
+    let handler: any JobHandler
+    let configuration: Configuration
+    let classify: Classifier
+    let admitParking: ParkingAdmission
+    let logger: Logger
+
+    public init(
+        role: WorkerRole, queue: any JobQueueDriver, handler: any JobHandler, configuration: Configuration,
+        classify: @escaping Classifier, admitParking: @escaping ParkingAdmission = { _, _ in true }, logger: Logger
+    ) {
+        self.role = role
+        self.queue = queue
+        self.handler = handler
+        self.configuration = configuration
+        self.classify = classify
+        self.admitParking = admitParking
+        var logger = logger
+        logger[metadataKey: "docsend-role"] = .string(role.rawValue)
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let receiver = try await queue.receive(role, prefetch: configuration.prefetch, logger: logger)
+        let draining = Mutex(false)
+        let concurrency = configuration.concurrency
+        logger.info(
+            "processing jobs", metadata: ["docsend-concurrency": "\(concurrency)", "docsend-prefetch": "\(configuration.prefetch)"])
+        try await withGracefulShutdownHandler {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                var running = 0
+                for try await received in receiver {
+                    if draining.withLock({ $0 }) {
+                        received.settlement.release()
+                        continue
+                    }
+                    if running >= concurrency {
+                        try await group.next()
+                        running -= 1
+                    }
+                    group.addTask { await process(received) }
+                    running += 1
+                }
+                try await group.waitForAll()
+            }
+        } onGracefulShutdown: {
+            draining.withLock { $0 = true }
+            receiver.stop()
+        }
+        logger.info("drained and stopped")
+    }
+
+    /// Runs the handler on one job and settles it.
+    func process(_ received: ReceivedJob) async {
+        var logger = self.logger
+        if let id = received.messageID { logger[metadataKey: "docsend-job-id"] = .string(id) }
+        if let name = received.name { logger[metadataKey: "docsend-job"] = .string(name) }
+        let job: Job
+        switch received.job {
+        case .success(let decoded): job = decoded
+        case .failure(let failure):
+            await settle(received, failure: failure, logger: logger)
+            return
+        }
+        logger[metadataKey: "docsend-team"] = .string(job.teamID)
+        let context = JobContext(
+            role: role, teamID: job.teamID, failedAttempts: received.failedAttempts, logger: logger, queue: queue)
+        do {
+            try await handler.handle(job, context: context)
+            received.settlement.complete()
+            JobMetrics.count(role: role, outcome: .handled)
+        } catch {
+            if Task.isCancelled {
+                // Stopping without a graceful drain: the job goes back untouched.
+                received.settlement.release()
+                return
+            }
+            await settle(received, failure: classify(error, job.teamID), logger: logger)
+        }
+    }
+
+    /// Retries, parks, skips or drops a failed job; hands it back when the queue refuses the copy.
+    func settle(_ received: ReceivedJob, failure: WorkFailure, logger: Logger) async {
+        var logger = logger
+        logger[metadataKey: "docsend-failure"] = .string(failure.code)
+        if failure.disposition == .skip {
+            logger.debug("completed without syncing", metadata: ["docsend-reason": "\(failure.message)"])
+            received.settlement.complete()
+            JobMetrics.count(role: role, outcome: .skipped, code: failure.code)
+            return
+        }
+        let failures = received.failedAttempts + 1
+        logger[metadataKey: "docsend-attempts"] = "\(failures)"
+        do {
+            if failure.disposition == .retry, let delay = configuration.retry.delay(afterFailures: failures) {
+                try await received.settlement.retry(after: delay, failures: failures, failure: failure)
+                logger.warning("will retry", metadata: ["docsend-in": "\(delay)", "docsend-reason": "\(failure.message)"])
+                JobMetrics.count(role: role, outcome: .retried, code: failure.code)
+                return
+            }
+            guard await admitParking(failure, logger) else {
+                logger.warning("dropped: the team already keeps as many parked jobs as it may until its next login")
+                received.settlement.complete()
+                JobMetrics.count(role: role, outcome: .dropped, code: failure.code)
+                return
+            }
+            let reason =
+                failure.disposition == .retry
+                ? "retries exhausted after \(failures) attempts: \(failure.message)" : failure.message
+            try await received.settlement.park(failures: failures, failure: failure, reason: reason)
+            logger.error("parked", metadata: ["docsend-reason": "\(reason)"])
+            JobMetrics.count(role: role, outcome: .parked, code: failure.code)
+        } catch {
+            logger.error("could not send the job to retry or parking; handed back", metadata: ["docsend-error": "\(error)"])
+            received.settlement.release()
+        }
+    }
+}

@@ -1,0 +1,224 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// A job queue in memory, for tests and for trying the workers without a broker: the same wire form as the
+/// broker (every job is encoded with ``JobCoding`` when pushed and decoded when received), the same routing
+/// (public events by ``WorkerRole/eventBindings``, follow-ups by ``Job/destination``), delays by sleeping, and a
+/// parking lot to inspect.
+///
+/// Several receivers of one role share its jobs, each with at most its `prefetch` unsettled.
+public final class MemoryJobQueue: JobQueueDriver {
+    /// The delays of ``JobDelay``.
+    public struct Delays: Sendable {
+        public var resync: Duration
+        public var visitorRefresh: Duration
+
+        public init(resync: Duration, visitorRefresh: Duration) {
+            self.resync = resync
+            self.visitorRefresh = visitorRefresh
+        }
+    }
+
+    /// A job that failed for good, as an operator would see it.
+    public struct ParkedJob: Sendable {
+        public let role: WorkerRole
+        public let name: String?
+        public let body: Data
+        public let failureCode: String
+        public let reason: String
+        public let failures: Int
+        public let teamID: String?
+    }
+
+    struct Message: Sendable {
+        var name: String?
+        var body: Data
+        var failedAttempts: Int
+        var id: String?
+    }
+
+    final class Receiver: Sendable {
+        let id = UUID()
+        let role: WorkerRole
+        let prefetch: Int
+        let continuation: AsyncThrowingStream<ReceivedJob, any Error>.Continuation
+        init(role: WorkerRole, prefetch: Int, continuation: AsyncThrowingStream<ReceivedJob, any Error>.Continuation) {
+            self.role = role
+            self.prefetch = prefetch
+            self.continuation = continuation
+        }
+    }
+
+    struct State {
+        var ready: [WorkerRole: [Message]] = [:]
+        var receivers: [Receiver] = []
+        var unsettled: [UUID: Int] = [:]
+        var delayed = 0
+        var parked: [ParkedJob] = []
+        var nextReceiver = 0
+    }
+
+    let delays: Delays
+    private let state = Mutex(State())
+
+    public init(delays: Delays) { self.delays = delays }
+
+    // MARK: JobQueueDriver
+
+    public func receive(_ role: WorkerRole, prefetch: Int, logger: Logger) async throws -> JobReceiver {
+        let (stream, continuation) = AsyncThrowingStream<ReceivedJob, any Error>.makeStream()
+        let receiver = Receiver(role: role, prefetch: max(1, prefetch), continuation: continuation)
+        state.withLock {
+            $0.receivers.append(receiver)
+            $0.unsettled[receiver.id] = 0
+        }
+        dispatch()
+        return JobReceiver(stream) { [weak self] in
+            self?.state.withLock { state in state.receivers.removeAll { $0 === receiver } }
+            continuation.finish()
+        }
+    }
+
+    public func push(_ job: Job) async throws {
+        let message = Message(name: job.name, body: JobCoding.encode(job), failedAttempts: 0, id: job.messageID)
+        guard let destination = job.destination else {
+            for role in WorkerRole.allCases where role.consumes(eventType: job.name) { enqueue(message, role: role) }
+            return
+        }
+        switch destination.delay {
+        case .none: enqueue(message, role: destination.role)
+        case .resync: enqueue(message, role: destination.role, after: delays.resync)
+        case .visitorRefresh: enqueue(message, role: destination.role, after: delays.visitorRefresh)
+        }
+    }
+
+    // MARK: For tests
+
+    /// Puts a raw message (any name, any body: a hostile producer's) on `role`'s queue.
+    public func pushRaw(name: String?, body: Data, to role: WorkerRole) {
+        enqueue(Message(name: name, body: body, failedAttempts: 0, id: nil), role: role)
+    }
+
+    /// What failed for good, oldest first.
+    public var parked: [ParkedJob] { state.withLock { $0.parked } }
+
+    /// Jobs waiting to be received, received and not settled, and waiting for their delay.
+    public var counts: (ready: Int, unsettled: Int, delayed: Int) {
+        state.withLock { state in
+            (state.ready.values.reduce(0) { $0 + $1.count }, state.unsettled.values.reduce(0, +), state.delayed)
+        }
+    }
+
+    /// Puts every parked job whose failure code starts with `codePrefix` back on its queue with its attempts
+    /// reset; returns how many.
+    @discardableResult
+    public func replayParked(codePrefix: String = "") -> Int {
+        let replayed = state.withLock { state -> [ParkedJob] in
+            let chosen = state.parked.filter { $0.failureCode.hasPrefix(codePrefix) }
+            state.parked.removeAll { $0.failureCode.hasPrefix(codePrefix) }
+            return chosen
+        }
+        for job in replayed { enqueue(Message(name: job.name, body: job.body, failedAttempts: 0, id: nil), role: job.role) }
+        return replayed.count
+    }
+
+    // MARK: Delivery
+
+    private func enqueue(_ message: Message, role: WorkerRole, after delay: Duration? = nil, atFront: Bool = false) {
+        if let delay {
+            state.withLock { $0.delayed += 1 }
+            Task {
+                try? await Task.sleep(for: delay)
+                self.state.withLock { $0.delayed -= 1 }
+                self.enqueue(message, role: role)
+            }
+            return
+        }
+        state.withLock { state in
+            if atFront {
+                state.ready[role, default: []].insert(message, at: 0)
+            } else {
+                state.ready[role, default: []].append(message)
+            }
+        }
+        dispatch()
+    }
+
+    /// Hands ready jobs to receivers with room, round robin.
+    private func dispatch() {
+        let deliveries = state.withLock { state -> [(Receiver, Message)] in
+            var out: [(Receiver, Message)] = []
+            for role in WorkerRole.allCases {
+                while let first = state.ready[role]?.first {
+                    let candidates = state.receivers.filter { $0.role == role && state.unsettled[$0.id, default: 0] < $0.prefetch }
+                    guard !candidates.isEmpty else { break }
+                    let receiver = candidates[state.nextReceiver % candidates.count]
+                    state.nextReceiver &+= 1
+                    state.ready[role]?.removeFirst()
+                    state.unsettled[receiver.id, default: 0] += 1
+                    out.append((receiver, first))
+                }
+            }
+            return out
+        }
+        for (receiver, message) in deliveries {
+            let job: Result<Job, WorkFailure>
+            do {
+                job = .success(try JobCoding.decode(name: message.name, body: message.body))
+            } catch {
+                job = .failure(error)
+            }
+            let received = ReceivedJob(
+                job: job, failedAttempts: message.failedAttempts, messageID: message.id, name: message.name,
+                settlement: Settlement(queue: self, receiver: receiver, message: message))
+            if case .terminated = receiver.continuation.yield(received) {
+                // Its reader went away without stopping: it receives nothing more, and the job goes back.
+                state.withLock { state in
+                    state.receivers.removeAll { $0 === receiver }
+                    state.unsettled[receiver.id, default: 1] -= 1
+                }
+                enqueue(message, role: receiver.role, atFront: true)
+            }
+        }
+    }
+
+    fileprivate func settled(_ receiver: Receiver) {
+        state.withLock { $0.unsettled[receiver.id, default: 1] -= 1 }
+        dispatch()
+    }
+
+    fileprivate func requeue(_ message: Message, role: WorkerRole, after delay: Duration?) {
+        enqueue(message, role: role, after: delay, atFront: delay == nil)
+    }
+
+    fileprivate func park(_ job: ParkedJob) { state.withLock { $0.parked.append(job) } }
+
+    private struct Settlement: JobSettlement {
+        let queue: MemoryJobQueue
+        let receiver: Receiver
+        let message: Message
+
+        func complete() { queue.settled(receiver) }
+
+        func retry(after delay: Duration, failures: Int, failure: WorkFailure) async throws {
+            var copy = message
+            copy.failedAttempts = failures
+            queue.requeue(copy, role: receiver.role, after: delay)
+            queue.settled(receiver)
+        }
+
+        func park(failures: Int, failure: WorkFailure, reason: String) async throws {
+            queue.park(
+                ParkedJob(
+                    role: receiver.role, name: message.name, body: message.body, failureCode: failure.code, reason: reason,
+                    failures: failures, teamID: failure.teamID))
+            queue.settled(receiver)
+        }
+
+        func release() {
+            queue.settled(receiver)
+            queue.requeue(message, role: receiver.role, after: nil)
+        }
+    }
+}

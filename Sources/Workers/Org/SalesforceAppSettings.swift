@@ -1,0 +1,36 @@
+import Salesforce
+
+/// The connected app the fleet uses for every team's org (the per-team parts, instance and login URL and
+/// refresh token, come from the store).
+///
+/// Not `SalesforceConfiguration`: that is one org's client, made from these and the team's stored connection;
+/// these are the fleet-wide parts, with the client id optional because `team connect` may name it.
+public struct SalesforceAppSettings: Sendable {
+    /// The OAuth host `team connect` uses when none is given: `https://login.salesforce.com`, a My Domain URL,
+    /// or the sandbox's base URL.
+    public var loginURL: String
+    /// The connected app's consumer key.
+    public var clientID: String?
+    /// The consumer secret.
+    public var clientSecret: String?
+    /// The pinned REST API version.
+    public var apiVersion: String
+    /// The limit for one HTTP exchange with Salesforce.
+    public var requestTimeout: Duration
+    /// Concurrent REST requests per org and process.
+    public var maxRequestsInFlight: Int
+
+    /// Creates settings; the defaults are Salesforce's production login and the client's defaults.
+    public init(
+        loginURL: String = "https://login.salesforce.com", clientID: String? = nil, clientSecret: String? = nil,
+        apiVersion: String = "v62.0", requestTimeout: Duration = .seconds(30), maxRequestsInFlight: Int = 10
+    ) {
+        self.loginURL = loginURL
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+        self.apiVersion = apiVersion
+        self.requestTimeout = requestTimeout
+        self.maxRequestsInFlight = maxRequestsInFlight
+    }
+}
+
