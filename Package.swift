@@ -187,7 +187,7 @@ let package = Package(
         .testTarget(
             name: "CLITests",
             dependencies: [
-                "DocsendSyncCLI", "AMQP", "Fleet", "SyncCore",
+                "DocsendSyncCLI", "AMQP", "Fleet", "SyncCore", "TestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -26,8 +26,25 @@ func parseFailure(_ arguments: [String]) -> (message: String, exitCode: ExitCode
 /// Runs `docsend-sync ARGUMENTS` in this process, as the binary's `main` does after parsing, and returns
 /// what the command printed to its output.
 func run(_ arguments: [String]) async throws -> String {
-    let parsed = try DocsendSync.parseAsRoot(arguments)
     let output = CapturedOutput()
+    try await run(arguments, writingTo: output)
+    return output.text
+}
+
+/// Runs `docsend-sync ARGUMENTS` in this process; returns what it printed and the exit code it ended with
+/// when it ended with one (`nil`: it returned, the binary would exit 0). Other errors are thrown.
+func runCapturingExit(_ arguments: [String]) async throws -> (output: String, exitCode: ExitCode?) {
+    let output = CapturedOutput()
+    do {
+        try await run(arguments, writingTo: output)
+        return (output.text, nil)
+    } catch let exit as ExitCode {
+        return (output.text, exit)
+    }
+}
+
+private func run(_ arguments: [String], writingTo output: CapturedOutput) async throws {
+    let parsed = try DocsendSync.parseAsRoot(arguments)
     try await CommandOutput.$current.withValue(CommandOutput { output.append($0) }) {
         if var command = parsed as? any AsyncParsableCommand {
             try await command.run()
@@ -36,7 +53,6 @@ func run(_ arguments: [String]) async throws -> String {
             try command.run()
         }
     }
-    return output.text
 }
 
 /// What a command wrote, kept across the tasks it may write from.
