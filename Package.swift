@@ -3,7 +3,7 @@ import PackageDescription
 
 // Module map (how an event travels): SyncCore (contract, rules) -> AMQP (broker) -> Fleet (topology,
 // configuration, publisher) -> Workers (visit, link and lead workers over Store and Salesforce, the REST
-// client over HTTP). C libraries stay behind
+// client over HTTP) -> DocsendSyncCLI (the commands of the docsend-sync binary). C libraries stay behind
 // CRabbitMQ / CCurl / CShims and never leak past AMQP and HTTP.
 
 let package = Package(
@@ -137,12 +137,23 @@ let package = Package(
             ]
         ),
 
+        // MARK: The command line (worker, team, parking, topology, publish, simulate, status), tested in-process
+        .target(
+            name: "DocsendSyncCLI",
+            dependencies: [
+                "AMQP", "Fleet", "Workers", "Store", "HTTP", "SyncCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // MARK: Executables (thin)
         .executableTarget(
             name: "docsend-sync",
             dependencies: [
-                "Fleet", "Workers", "Store", "HTTP", "SyncCore",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "DocsendSyncCLI",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
@@ -181,6 +192,15 @@ let package = Package(
             name: "WorkersTests",
             dependencies: [
                 "Workers", "Fleet", "AMQP", "Jobs", "Store", "Salesforce", "SalesforceSandbox", "SyncCore", "HTTP", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The command line parsed and run in-process (the TeamCommandTests of WorkersTests run the binary).
+        .testTarget(
+            name: "CLITests",
+            dependencies: [
+                "DocsendSyncCLI", "AMQP", "Fleet", "SyncCore", "TestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -3,7 +3,6 @@ import ArgumentParser
 import Configuration
 import Fleet
 import Foundation
-import Logging
 import Workers
 
 /// Store and Salesforce flags shared by `worker` and `team`; each overrides its environment variable. Secrets
@@ -41,12 +40,8 @@ extension DocsendSync {
                 (PostgreSQL for several hosts). SIGTERM or SIGINT drains the messages in work and exits 0.
                 """)
 
-        enum Role: String, ExpressibleByArgument, CaseIterable {
-            case visits, links, leads, all
-        }
-
         @Argument(help: "visits, links, leads or all.")
-        var role: Role
+        var role: WorkerRoles
 
         @OptionGroup var broker: BrokerOptions
         @OptionGroup var store: StoreOptions
@@ -58,18 +53,15 @@ extension DocsendSync {
         var prefetch: Int?
 
         func run() async throws {
-            bootstrapLogging()
             var overrides = store.overrides
             overrides["worker.concurrency"] = concurrency.map(String.init)
             overrides["worker.prefetch"] = prefetch.map(String.init)
             let config = broker.config(adding: overrides)
-            let roles: [SyncTopology.Role] =
-                role == .all ? SyncTopology.Role.allCases : [SyncTopology.Role(rawValue: role.rawValue)!]
-            let name = "docsend-sync worker \(role.rawValue) (pid \(ProcessInfo.processInfo.processIdentifier))"
+            let name = "docsend-sync worker \(role.argument) (pid \(ProcessInfo.processInfo.processIdentifier))"
             try await WorkerProcess.run(
-                roles: roles, amqp: AMQPConfiguration(config: config, connectionName: name),
+                roles: role.roles, amqp: AMQPConfiguration(config: config, connectionName: name),
                 topology: try SyncTopology(config: config), configuration: try WorkerConfiguration(config: config),
-                logger: Logger(label: "docsend-sync.worker"))
+                logger: CommandLogging.logger("worker"))
         }
     }
 }

@@ -37,7 +37,6 @@ extension DocsendSync {
         }
 
         func run() async throws {
-            bootstrapLogging()
             var configuration = ActivitySimulator.Configuration()
             configuration.start = Date()
             if rate > 0 { configuration.eventsPerSecond = rate }
@@ -46,22 +45,23 @@ extension DocsendSync {
             let events = ActivitySimulator(seed: seed, configuration: configuration).prefix(count)
 
             if let output {
-                let handle: FileHandle
+                let file: FileHandle?
                 if output == "-" {
-                    handle = .standardOutput
+                    file = nil
                 } else {
-                    guard FileManager.default.createFile(atPath: output, contents: nil), let file = FileHandle(forWritingAtPath: output) else {
+                    guard FileManager.default.createFile(atPath: output, contents: nil), let handle = FileHandle(forWritingAtPath: output) else {
                         throw ValidationError("cannot write \(output)")
                     }
-                    handle = file
+                    file = handle
                 }
+                let write: (Data) -> Void = file.map { file in { file.write($0) } } ?? CommandOutput.current.write
                 var written = 0
                 for event in events {
-                    handle.write(event.encoded() + Data("\n".utf8))
+                    write(event.encoded() + Data("\n".utf8))
                     written += 1
                 }
-                if output != "-" {
-                    try handle.close()
+                if let file {
+                    try file.close()
                     say("wrote \(written) events to \(output)")
                 }
                 return

@@ -11,7 +11,6 @@ extension DocsendSync {
         @OptionGroup var broker: BrokerOptions
 
         func run() async throws {
-            bootstrapLogging()
             let queues = try broker.topology().topology.queues
             let missing = try await broker.withConnection(as: "status") { connection in
                 var missing = 0

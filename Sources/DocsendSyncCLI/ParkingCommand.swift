@@ -20,7 +20,6 @@ extension DocsendSync.Parking {
         @Option(help: "At most this many.") var limit = 100
 
         func run() async throws {
-            bootstrapLogging()
             let topology = try broker.topology()
             try await broker.withConnection(as: "parking list") { connection in
                 let parked = try await ParkingLot(connection: connection, topology: topology).list(limit: limit)
@@ -50,7 +49,6 @@ extension DocsendSync.Parking {
         @Option(help: "At most this many.") var limit: Int?
 
         func run() async throws {
-            bootstrapLogging()
             let topology = try broker.topology()
             try await broker.withConnection(as: "parking replay") { connection in
                 let result = try await ParkingLot(connection: connection, topology: topology)
@@ -72,7 +70,6 @@ extension DocsendSync.Parking {
         }
 
         func run() async throws {
-            bootstrapLogging()
             let topology = try broker.topology()
             let count = try await broker.withConnection(as: "parking purge") {
                 try await ParkingLot(connection: $0, topology: topology).purge()

@@ -21,7 +21,6 @@ extension DocsendSync {
         }
 
         func run() async throws {
-            bootstrapLogging()
             let topology = try broker.topology()
             let report = try await broker.withConnection(as: "publish") { connection in
                 try await publishEventFile(

@@ -28,7 +28,7 @@ struct TeamOptions: ParsableArguments {
     /// Runs `body` with the team administration over the configured store, closed afterwards.
     func withAdministration<Result>(_ body: (TeamAdministration, ConfigReader) async throws -> Result) async throws -> Result {
         let config = self.config
-        let logger = Logger(label: "docsend-sync.team")
+        let logger = CommandLogging.logger("team")
         let store = try await openStore(
             url: try WorkerConfiguration.storeURL(config: config),
             encryptionKey: try WorkerConfiguration.encryptionKey(config: config), logger: logger)
@@ -72,7 +72,6 @@ extension DocsendSync.Team {
         }
 
         func run() async throws {
-            bootstrapLogging()
             var refreshToken: String?
             if let file = refreshTokenFile {
                 let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
@@ -127,7 +126,6 @@ extension DocsendSync.Team {
         var linkAccount: [String] = []
 
         func run() async throws {
-            bootstrapLogging()
             var mapped: [(SyncedProperty, String)] = []
             for entry in map {
                 let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
@@ -177,7 +175,6 @@ extension DocsendSync.Team {
         @OptionGroup var options: TeamOptions
 
         func run() async throws {
-            bootstrapLogging()
             try await options.withAdministration { admin, _ in
                 if let connection = try await admin.connection(teamID: options.team) {
                     say("connection:")

@@ -19,7 +19,6 @@ extension DocsendSync.Topology {
         @OptionGroup var broker: BrokerOptions
 
         func run() async throws {
-            bootstrapLogging()
             let declared = try broker.topology().topology
             let brokerURL = try await broker.withConnection(as: "topology declare") { connection in
                 try await connection.declare(declared, redeclareOnReconnect: false)
@@ -40,7 +39,7 @@ extension DocsendSync.Topology {
 
         func run() throws {
             let data = try broker.topology().topology.definitionsJSON(vhost: vhost)
-            FileHandle.standardOutput.write(data)
+            CommandOutput.current.write(data)
         }
     }
 }
