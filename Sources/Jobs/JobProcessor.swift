@@ -119,7 +119,7 @@ public struct JobProcessor: Service {
         var logger = logger
         logger[metadataKey: "docsend-failure"] = .string(failure.code)
         if failure.disposition == .skip {
-            logger.debug("completed without syncing", metadata: ["docsend-reason": "\(failure.message)"])
+            logger.debug("acknowledged without syncing", metadata: ["docsend-reason": "\(failure.message)"])
             received.settlement.complete()
             JobMetrics.count(role: role, outcome: .skipped, code: failure.code)
             return

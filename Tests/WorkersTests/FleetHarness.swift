@@ -426,6 +426,11 @@ final class FleetHarness: Sendable {
         }
         consumer.cancel()
         for delivery in found { delivery.nack(requeue: true) }
+        // The returns are asynchronous: wait until the queue counts them again, so that the next look sees them.
+        let settled = ContinuousClock.now + .seconds(10)
+        while try await broker.queueStatus(topology.parkingQueue).messages < expected, ContinuousClock.now < settled {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         return found
     }
 }

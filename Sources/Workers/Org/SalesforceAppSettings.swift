@@ -32,5 +32,11 @@ public struct SalesforceAppSettings: Sendable {
         self.requestTimeout = requestTimeout
         self.maxRequestsInFlight = maxRequestsInFlight
     }
-}
 
+    /// The client configuration of one org: these settings with the org's login host and connected app.
+    public func clientConfiguration(loginURL: String, clientID: String) -> SalesforceConfiguration {
+        SalesforceConfiguration(
+            loginURL: loginURL, clientID: clientID, clientSecret: clientSecret, apiVersion: apiVersion,
+            requestTimeout: requestTimeout, maxRequestsInFlight: maxRequestsInFlight)
+    }
+}

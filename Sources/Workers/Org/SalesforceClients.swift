@@ -66,10 +66,7 @@ public final class SalesforceClients: Sendable {
 
     private func makeEntry(_ connection: SalesforceConnection, key: String) -> Entry {
         let known = TokenBox(connection.refreshToken)
-        let configuration = SalesforceConfiguration(
-            loginURL: connection.loginURL, clientID: connection.clientID, clientSecret: app.clientSecret,
-            apiVersion: app.apiVersion, requestTimeout: app.requestTimeout,
-            maxRequestsInFlight: app.maxRequestsInFlight)
+        let configuration = app.clientConfiguration(loginURL: connection.loginURL, clientID: connection.clientID)
         let sessions = StoreSessionStore(
             teamID: connection.teamID, store: store, owner: leaseOwner, known: known, logger: logger)
         let client = SalesforceClient(

@@ -62,7 +62,7 @@ struct StoreSessionStore: SalesforceSessionStore {
             refreshedWith: used, rotatedTo: rotated)
         if saved, let rotated {
             known.value.withLock { $0 = rotated }
-            logger.debug("stored the org's rotated refresh token", metadata: ["team": "\(teamID)"])
+            logger.debug("stored the org's rotated refresh token", metadata: ["docsend-team": "\(teamID)"])
         }
         return saved
     }
@@ -74,7 +74,7 @@ struct StoreSessionStore: SalesforceSessionStore {
             teamID: teamID, reason: error.description, refreshToken: Self.refreshToken(credentials))
         if flagged {
             self.logger.error(
-                "the team's Salesforce connection needs a new login", metadata: ["team": "\(teamID)", "error": "\(error)"])
+                "the team's Salesforce connection needs a new login", metadata: ["docsend-team": "\(teamID)", "docsend-error": "\(error)"])
         }
         return flagged
     }

@@ -38,9 +38,7 @@ public struct TeamAdministration: Sendable {
     public func connect(teamID: String, loginURL: String, clientID: String, refreshToken: String?) async throws
         -> ConnectionCheck
     {
-        let configuration = SalesforceConfiguration(
-            loginURL: loginURL, clientID: clientID, clientSecret: app.clientSecret, apiVersion: app.apiVersion,
-            requestTimeout: app.requestTimeout)
+        let configuration = app.clientConfiguration(loginURL: loginURL, clientID: clientID)
         let rotated = TokenBox(refreshToken)
         let client = SalesforceClient(
             configuration: configuration, credentials: refreshToken.map { .refreshToken($0) } ?? .clientCredentials,

@@ -47,7 +47,7 @@ public enum WorkerProcess {
                     var group = ServiceGroupConfiguration(
                         services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
                     group.maximumGracefulShutdownDuration = configuration.drainTimeout
-                    logger.info("workers started", metadata: ["roles": "\(roles.map(\.rawValue).joined(separator: ","))"])
+                    logger.info("workers started", metadata: ["docsend-roles": "\(roles.map(\.rawValue).joined(separator: ","))"])
                     try await ServiceGroup(configuration: group).run()
                     await connection.close()
                     await publisher.close()

@@ -54,7 +54,7 @@ public struct LoginHolds: Sendable {
                 }
             }
         } catch {
-            logger.warning("could not count the team's held messages; parking anyway", metadata: ["error": "\(error)"])
+            logger.warning("could not count the team's held messages; parking anyway", metadata: ["docsend-error": "\(error)"])
         }
         return true
     }
