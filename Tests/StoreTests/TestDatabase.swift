@@ -43,6 +43,14 @@ enum Backend: String, Sendable, CaseIterable, CustomTestStringConvertible {
         }
     }
 
+    /// A row of the `processed_events` table (schemas 1 to 3; dropped by migration 4).
+    var insertProcessedEventSQL: String {
+        switch self {
+        case .sqlite: "INSERT INTO processed_events (event_id, processed_at) VALUES ('evt_1', 1700000000000)"
+        case .postgres: "INSERT INTO processed_events (event_id) VALUES ('evt_1')"
+        }
+    }
+
     /// A `sync_state` row written straight to the table (no quotes in the arguments).
     func insertStateSQL(teamID: String, kind: String, objectID: String, state: String) -> String {
         switch self {

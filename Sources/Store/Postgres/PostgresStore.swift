@@ -1,14 +1,39 @@
 import Foundation
 import Logging
 import PostgresNIO
+import ServiceLifecycle
+import Synchronization
 
 /// The fleet store: a PostgreSQL database shared by workers on many hosts, through a connection pool.
 ///
 /// Every operation is one statement (or one transaction), so that concurrent workers never see half an update.
 /// Lease times come from the server's clock, the one clock all hosts share.
+///
+/// The pool (`PostgresClient`) runs once, in one of two ways: in ``run()``, when the store runs in a
+/// `ServiceGroup`, until graceful shutdown; or, for a caller that never runs the store (a CLI command, a test), in
+/// a task the store starts at its first call and ends in ``close()``. A ``run()`` that starts after a first call
+/// takes over that task's lifetime: graceful shutdown still closes the store.
 public final class PostgresStore: SyncStore {
+    /// Who runs the pool.
+    private enum Runner {
+        /// Nobody yet.
+        case idle
+        /// A task the store started at its first call (no ``run()`` before it).
+        case background(Task<Void, Never>)
+        /// ``run()``.
+        case service
+        /// Closed, or closing: calls throw ``StoreError/Code/closed``.
+        case closed
+    }
+
     private let client: PostgresClient
-    private let runTask: Task<Void, Never>
+    private let runner = Mutex(Runner.idle)
+    /// Fired by ``close()``, graceful shutdown or cancellation of ``run()``: ends ``run()``.
+    private let closing = Latch()
+    /// Fired once the pool has stopped (at once when it never ran).
+    private let poolStopped = Latch()
+    /// Fired when ``run()`` starts running the pool (tests wait for it).
+    let runningAsService = Latch()
     private let cipher: TokenCipher
     private let logger: Logger
     private let schema: String?
@@ -54,35 +79,37 @@ public final class PostgresStore: SyncStore {
             }
             configuration.options.additionalStartupParameters.append(("search_path", schema))
         }
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        let runTask = Task { await client.run() }
         let store = PostgresStore(
-            client: client, runTask: runTask, cipher: TokenCipher(key: encryptionKey), logger: logger, schema: schema
+            client: PostgresClient(configuration: configuration, backgroundLogger: logger),
+            cipher: TokenCipher(key: encryptionKey), logger: logger, schema: schema
         )
+        // Migrations run on a client of their own, inside this call, so that the store's pool is left for whoever
+        // runs the store (a PostgresClient runs once).
+        let migrating = PostgresClient(configuration: configuration, backgroundLogger: logger)
         let server = "\(configuration.host ?? "?"):\(configuration.port ?? 0)"
-        do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await store.migrate(through: lastMigration) }
-                group.addTask {
-                    try await Task.sleep(for: openTimeout)
-                    throw StoreError(
-                        .backend, "PostgreSQL at \(server) did not answer within \(openTimeout) (is it running?)"
-                    )
-                }
-                defer { group.cancelAll() }
-                try await group.next()
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await migrating.run()
+                return false
             }
-        } catch {
-            runTask.cancel()
-            await runTask.value
-            throw error
+            group.addTask {
+                try await Task.sleep(for: openTimeout)
+                throw StoreError(
+                    .backend, "PostgreSQL at \(server) did not answer within \(openTimeout) (is it running?)"
+                )
+            }
+            group.addTask {
+                try await store.migrate(on: migrating, through: lastMigration)
+                return true
+            }
+            defer { group.cancelAll() }
+            while let migrated = try await group.next(), !migrated {}
         }
         return store
     }
 
-    private init(client: PostgresClient, runTask: Task<Void, Never>, cipher: TokenCipher, logger: Logger, schema: String?) {
+    private init(client: PostgresClient, cipher: TokenCipher, logger: Logger, schema: String?) {
         self.client = client
-        self.runTask = runTask
         self.cipher = cipher
         self.logger = logger
         self.schema = schema
@@ -98,12 +125,12 @@ public final class PostgresStore: SyncStore {
     /// Applies pending migrations (up to version `lastMigration`) in one transaction holding a transaction-level
     /// advisory lock: a second process opening the same database waits for the first, then finds them applied. DDL
     /// is transactional in PostgreSQL, so a failing migration leaves the previous version intact.
-    private func migrate(through lastMigration: Int) async throws {
+    private func migrate(on client: PostgresClient, through lastMigration: Int) async throws {
         let lockName = "docsend-sync schema migrations \(self.schema ?? "public")"
         let schema = self.schema
         let logger = self.logger
-        let applied: [Int] = try await self.run("migrating the schema", code: .migrationFailed) {
-            try await self.client.withTransaction(logger: logger) { connection in
+        let applied: [Int] = try await self.convertingErrors("migrating the schema", code: .migrationFailed) {
+            try await client.withTransaction(logger: logger) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(lockName)))", logger: logger)
                 if let schema {
                     try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(schema)"), logger: logger)
@@ -152,10 +179,79 @@ public final class PostgresStore: SyncStore {
         }
     }
 
+    // MARK: Lifecycle
+
+    /// Runs the connection pool until graceful shutdown, cancellation or ``close()``, then closes the store
+    /// (`Service`). When a call has already started the pool (the store was used before it was run), waits the
+    /// same way and closes it.
+    public func run() async throws {
+        let runsThePool = self.runner.withLock { runner -> Bool? in
+            switch runner {
+            case .idle:
+                runner = .service
+                return true
+            case .background, .service: return false
+            case .closed: return nil
+            }
+        }
+        guard let runsThePool else { return }
+        guard runsThePool else {
+            await self.closing.waitForGracefulShutdown()
+            try await self.close()
+            return
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.client.run() }
+            self.runningAsService.fire()
+            await self.closing.waitForGracefulShutdown()
+            // New calls fail as closed rather than wait for a pool that is going away.
+            self.runner.withLock { $0 = .closed }
+            self.closing.fire()
+            group.cancelAll()
+        }
+        self.poolStopped.fire()
+        self.logger.debug("closed the store", metadata: ["store-backend": "postgres"])
+    }
+
+    /// Closes the store: stops the pool (waiting for it), and later calls throw ``StoreError/Code/closed``.
+    public func close() async throws {
+        let background = self.runner.withLock { runner -> Task<Void, Never>? in
+            defer { runner = .closed }
+            switch runner {
+            case .idle:
+                self.poolStopped.fire()
+                return nil
+            case .background(let task): return task
+            case .service, .closed: return nil
+            }
+        }
+        self.closing.fire()
+        background?.cancel()
+        await self.poolStopped.waitIgnoringCancellation()
+    }
+
+    /// Starts the pool for a caller that did not run the store; throws ``StoreError/Code/closed`` after ``close()``.
+    private func ensureRunning() throws {
+        try self.runner.withLock { runner in
+            switch runner {
+            case .idle:
+                let client = self.client
+                let stopped = self.poolStopped
+                runner = .background(
+                    Task {
+                        await client.run()
+                        stopped.fire()
+                    })
+            case .background, .service: break
+            case .closed: throw StoreError(.closed, "the PostgreSQL store is closed")
+            }
+        }
+    }
+
     // MARK: Plumbing
 
     /// The one conversion from driver errors to ``StoreError``.
-    private func run<T>(
+    private func convertingErrors<T>(
         _ what: String,
         code: StoreError.Code = .backend,
         _ body: () async throws -> T
@@ -175,7 +271,8 @@ public final class PostgresStore: SyncStore {
     }
 
     private func rows<T>(_ query: PostgresQuery, _ what: String, _ decode: (PostgresRow) throws -> T) async throws -> [T] {
-        try await self.run(what) {
+        try self.ensureRunning()
+        return try await self.convertingErrors(what) {
             try await self.client.query(query, logger: self.logger).collect().map(decode)
         }
     }
@@ -471,24 +568,6 @@ public final class PostgresStore: SyncStore {
         return existing
     }
 
-    // MARK: Processed events
-
-    public func markProcessed(eventID: String) async throws -> Bool {
-        try await self.count(
-            """
-            INSERT INTO processed_events (event_id, processed_at) VALUES (\(eventID), now())
-            ON CONFLICT DO NOTHING RETURNING 1
-            """,
-            "marking an event processed"
-        ) == 1
-    }
-
-    public func purgeProcessed(olderThan date: Date) async throws -> Int {
-        try await self.count(
-            "DELETE FROM processed_events WHERE processed_at < \(date) RETURNING 1", "purging processed events"
-        )
-    }
-
     // MARK: Claims
 
     public func claim(key: String, owner: String, ttl: Duration) async throws -> Bool {
@@ -509,17 +588,6 @@ public final class PostgresStore: SyncStore {
         try await self.count(
             "DELETE FROM claims WHERE key = \(key) AND owner = \(owner) RETURNING 1", "releasing a lease"
         ) == 1
-    }
-
-    public func purgeExpiredClaims() async throws -> Int {
-        try await self.count(
-            "DELETE FROM claims WHERE expires_at <= clock_timestamp() RETURNING 1", "purging expired leases"
-        )
-    }
-
-    public func close() async throws {
-        self.runTask.cancel()
-        await self.runTask.value
     }
 }
 

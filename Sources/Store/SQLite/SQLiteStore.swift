@@ -9,6 +9,8 @@ public final class SQLiteStore: SyncStore {
     private let connection: SQLiteConnection
     private let cipher: TokenCipher
     private let logger: Logger
+    /// Fired by ``close()``: ends ``run()``.
+    private let closing = Latch()
 
     /// Opens (creating) the database at `path`, creating its folder, and applies pending migrations.
     ///
@@ -424,25 +426,6 @@ public final class SQLiteStore: SyncStore {
         )
     }
 
-    // MARK: Processed events
-
-    public func markProcessed(eventID: String) async throws -> Bool {
-        try await self.connection.run { db in
-            try db.query(
-                "INSERT INTO processed_events (event_id, processed_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                [.text(eventID), .integer(Self.now())]
-            )
-            return db.changes == 1
-        }
-    }
-
-    public func purgeProcessed(olderThan date: Date) async throws -> Int {
-        try await self.connection.run { db in
-            try db.query("DELETE FROM processed_events WHERE processed_at < ?1", [.integer(Self.milliseconds(date))])
-            return db.changes
-        }
-    }
-
     // MARK: Claims
 
     public func claim(key: String, owner: String, ttl: Duration) async throws -> Bool {
@@ -470,14 +453,16 @@ public final class SQLiteStore: SyncStore {
         }
     }
 
-    public func purgeExpiredClaims() async throws -> Int {
-        try await self.connection.run { db in
-            try db.query("DELETE FROM claims WHERE expires_at <= ?1", [.integer(Self.now())])
-            return db.changes
-        }
+    /// Waits for graceful shutdown, cancellation or ``close()``, then closes the connection (SQLite has nothing to
+    /// run in the background: each call runs on the connection's own queue).
+    public func run() async throws {
+        await self.closing.waitForGracefulShutdown()
+        try await self.close()
     }
 
+    /// Closes the connection once the calls queued on it have run; later calls throw ``StoreError/Code/closed``.
     public func close() async throws {
+        self.closing.fire()
         await self.connection.close()
     }
 }
