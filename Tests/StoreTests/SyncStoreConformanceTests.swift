@@ -513,8 +513,7 @@ struct SyncStoreConformanceTests {
         defer { database.remove() }
 
         // A database at schema version 1, with a visit's state and a connection in it.
-        let old = try await database.open(migratingThrough: 1)
-        do {
+        try await database.withStore(migratingThrough: 1) { old async throws in
             #expect(try await old.migrationVersions() == [1])
             try await old.execute(sql: backend.insertVersion1VisitSQL)
             let cipher = TokenCipher(key: database.key)
@@ -522,15 +521,10 @@ struct SyncStoreConformanceTests {
                 sql: backend.insertOldConnectionSQL(
                     teamID: "team_1", sealed: try cipher.seal("refresh-v1", teamID: "team_1"),
                     digest: cipher.digest("refresh-v1"), reason: "invalid_grant: expired"))
-        } catch {
-            try? await old.close()
-            throw error
         }
-        try await old.close()
 
         // Opening it normally applies migration 2 and keeps both rows.
-        let store = try await database.open()
-        do {
+        try await database.withStore { store async throws in
             #expect(try await store.migrationVersions() == migrations.map(\.version))
             let visit = try #require(try await store.loadState(teamID: "team_1", kind: .visit, objectID: "v1"))
             #expect(visit.version == 3)
@@ -574,33 +568,23 @@ struct SyncStoreConformanceTests {
             }
             #expect(halfToken?.code == .backend)
             #expect(try await store.connection(teamID: "team_3") == nil)
-        } catch {
-            try? await store.close()
-            throw error
         }
-        try await store.close()
     }
 
     @Test(arguments: Backend.available)
     func migrationThreeAddsAnEmptySessionToExistingConnections(_ backend: Backend) async throws {
         let database = try TestDatabase(backend)
         defer { database.remove() }
-        let old = try await database.open(migratingThrough: 2)
-        do {
+        try await database.withStore(migratingThrough: 2) { old async throws in
             #expect(try await old.migrationVersions() == [1, 2])
             let cipher = TokenCipher(key: database.key)
             try await old.execute(
                 sql: backend.insertOldConnectionSQL(
                     teamID: "team_1", sealed: try cipher.seal("refresh-v2", teamID: "team_1"),
                     digest: cipher.digest("refresh-v2"), reason: "x"))
-        } catch {
-            try? await old.close()
-            throw error
         }
-        try await old.close()
 
-        let store = try await database.open()
-        do {
+        try await database.withStore { store async throws in
             #expect(try await store.migrationVersions() == migrations.map(\.version))
             let connection = try #require(try await store.connection(teamID: "team_1"))
             #expect(connection.session == nil)
@@ -611,11 +595,7 @@ struct SyncStoreConformanceTests {
             let after = try #require(try await store.connection(teamID: "team_1"))
             #expect(after.session?.accessToken == "00D!access")
             #expect(after.refreshToken == "refresh-v3")
-        } catch {
-            try? await store.close()
-            throw error
         }
-        try await store.close()
     }
 
     @Test(arguments: Backend.available)
@@ -623,20 +603,14 @@ struct SyncStoreConformanceTests {
         let database = try TestDatabase(backend)
         defer { database.remove() }
         // A database at schema version 3, whose processed_events table holds a row, next to a lease and a link.
-        let old = try await database.open(migratingThrough: 3)
-        do {
+        try await database.withStore(migratingThrough: 3) { old async throws in
             #expect(try await old.migrationVersions() == [1, 2, 3])
             try await old.execute(sql: backend.insertProcessedEventSQL)
             try await old.saveAccountLink(teamID: "team_1", docSendAccountID: "acc_1", salesforceAccountID: "001A")
             #expect(try await old.claim(key: "lead:team_1:ada@example.com", owner: "w1", ttl: .seconds(600)))
-        } catch {
-            try? await old.close()
-            throw error
         }
-        try await old.close()
 
-        let store = try await database.open()
-        do {
+        try await database.withStore { store async throws in
             #expect(try await store.migrationVersions() == migrations.map(\.version))
             // The table is gone, with its row.
             let gone = await #expect(throws: StoreError.self) {
@@ -647,11 +621,7 @@ struct SyncStoreConformanceTests {
             #expect(try await store.accountLink(teamID: "team_1", docSendAccountID: "acc_1") == "001A")
             #expect(try await store.claim(key: "lead:team_1:ada@example.com", owner: "w2", ttl: .seconds(30)) == false)
             #expect(try await store.release(key: "lead:team_1:ada@example.com", owner: "w1"))
-        } catch {
-            try? await store.close()
-            throw error
         }
-        try await store.close()
     }
 
     // MARK: The shared Salesforce session

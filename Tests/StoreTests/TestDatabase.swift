@@ -165,6 +165,21 @@ final class TestDatabase: Sendable {
         }
     }
 
+    /// Opens a store on this database (migrated up to `lastMigration`), runs `body`, and closes the store whether
+    /// `body` throws or not.
+    func withStore(
+        migratingThrough lastMigration: Int = .max, _ body: (any SyncStore) async throws -> Void
+    ) async throws {
+        let store = try await self.open(migratingThrough: lastMigration)
+        do {
+            try await body(store)
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        try await store.close()
+    }
+
     func remove() {
         if let directory { try? FileManager.default.removeItem(at: directory) }
     }
@@ -182,14 +197,7 @@ func withStore(
 ) async throws {
     let database = try TestDatabase(backend)
     defer { database.remove() }
-    let store = try await database.open()
-    do {
-        try await body(store, database)
-    } catch {
-        try? await store.close()
-        throw error
-    }
-    try await store.close()
+    try await database.withStore { store in try await body(store, database) }
 }
 
 /// Opens `count` separate store instances (separate connections) on `database`, runs `body`, closes them.
