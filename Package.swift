@@ -3,7 +3,9 @@ import PackageDescription
 
 // Module map (how an event travels): SyncCore (contract, rules) -> AMQP (broker) -> Fleet (topology,
 // configuration, publisher) -> Workers (visit, link and lead workers over Store and Salesforce, the REST
-// client over HTTP) -> DocsendSyncCLI (the commands of the docsend-sync binary). C libraries stay behind
+// client over HTTP) -> DocsendSyncCLI (the commands of the docsend-sync binary). JSON (the one `JSONValue`)
+// is shared by SyncCore and Salesforce; Jobs (typed jobs, queue drivers, the processor) sits between SyncCore and
+// the workers (docs/architecture.md). C libraries stay behind
 // CRabbitMQ / CCurl / CShims and never leak past AMQP and HTTP.
 
 let package = Package(
@@ -16,6 +18,7 @@ let package = Package(
         .library(name: "AMQP", targets: ["AMQP"]),
         .library(name: "HTTP", targets: ["HTTP"]),
         .library(name: "SyncCore", targets: ["SyncCore"]),
+        .library(name: "JSON", targets: ["JSON"]),
         .library(name: "Fleet", targets: ["Fleet"]),
         .library(name: "Salesforce", targets: ["Salesforce"]),
         .library(name: "SalesforceSandbox", targets: ["SalesforceSandbox"]),
@@ -71,7 +74,7 @@ let package = Package(
         .target(
             name: "Salesforce",
             dependencies: [
-                "HTTP", "TimeLimit",
+                "HTTP", "JSON", "TimeLimit",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -85,11 +88,14 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 
         // MARK: Pure rules and the contract
-        .target(name: "SyncCore"),
+        .target(name: "SyncCore", dependencies: ["JSON"]),
+        // The one dynamic JSON value, shared by the contract and the Salesforce client (not the sandbox's).
+        .target(name: "JSON"),
         // One bounded wait, shared by the store and the Salesforce client.
         .target(name: "TimeLimit"),
 
@@ -99,8 +105,6 @@ let package = Package(
             dependencies: [
                 "AMQP", "Jobs", "SyncCore",
                 .product(name: "Configuration", package: "swift-configuration"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 
@@ -172,7 +176,7 @@ let package = Package(
         ),
 
         // MARK: Tests
-        .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore"]),
+        .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore", "JSON"]),
         // Helpers shared by the test targets that talk to the private broker of scripts/test.
         .target(name: "TestSupport", dependencies: ["AMQP"], path: "Tests/TestSupport"),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP", "TestSupport"]),
@@ -183,7 +187,9 @@ let package = Package(
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "AMQP", "SyncCore", "TestSupport"]),
         .testTarget(
             name: "SalesforceTests",
-            dependencies: ["Salesforce", "SalesforceSandbox", "HTTP", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "Salesforce", "SalesforceSandbox", "HTTP", "JSON", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // SyncCore only for the check that the activity-demo seed matches the activity simulator's teams
         // (the sandbox library itself never depends on SyncCore).
@@ -204,6 +210,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(
+            name: "StoreTests",
+            dependencies: [
+                "Store",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
     ]
 )

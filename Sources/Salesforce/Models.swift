@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// The org's daily API usage as reported by the `Sforce-Limit-Info` header (`api-usage=used/max`).
 public struct APIUsage: Sendable, Hashable, CustomStringConvertible {

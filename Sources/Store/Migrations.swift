@@ -243,4 +243,12 @@ let migrations: [Migration] = [
             """,
         ]
     ),
+    // The processed-events table goes: nothing but tests ever used it (the workers are idempotent through the
+    // ledger, sync state and leases, not through event ids). Its index goes with it.
+    Migration(
+        version: 4,
+        name: "drop processed_events",
+        sqlite: ["DROP TABLE IF EXISTS processed_events"],
+        postgres: ["DROP TABLE IF EXISTS processed_events"]
+    ),
 ]

@@ -1,12 +1,17 @@
 import Foundation
+import ServiceLifecycle
 
 /// Everything the stateless workers remember between messages: team settings, Salesforce connections, account
-/// links, per-object sync state, the ledger of Salesforce writes, processed event ids and cross-worker claims.
+/// links, per-object sync state, the ledger of Salesforce writes and cross-worker claims.
 ///
 /// Every operation is atomic on its own and safe when several worker processes use the same database at once
 /// (PostgreSQL: many hosts; SQLite: several processes on one host). Implementations: ``SQLiteStore`` and
-/// ``PostgresStore``; open one from a URL with ``openStore(url:encryptionKey:logger:)``.
-public protocol SyncStore: Sendable {
+/// ``PostgresStore``; open one from a URL with ``openStore(url:encryptionKey:timeout:logger:)``.
+///
+/// A store is a `Service`: run it in the process's `ServiceGroup` next to the broker connections and the HTTP
+/// client, and graceful shutdown (or cancellation) closes it once the services after it in the group have stopped.
+/// A caller without a group (a CLI command, a test) uses it as it is and calls ``close()`` when done.
+public protocol SyncStore: Service {
     // MARK: Team settings
 
     /// The team's settings document (JSON, opaque to the store), or `nil` when the team has none.
@@ -88,14 +93,6 @@ public protocol SyncStore: Sendable {
         salesforceID: String
     ) async throws -> LedgerEntry
 
-    // MARK: Processed events
-
-    /// Marks an event id as processed; `true` the first time, `false` for a duplicate.
-    func markProcessed(eventID: String) async throws -> Bool
-    /// Forgets processed event ids recorded before `date`; returns how many were removed.
-    @discardableResult
-    func purgeProcessed(olderThan date: Date) async throws -> Int
-
     // MARK: Claims
 
     /// Takes (or renews) a lease on `key` for `owner` for `ttl`; `true` when `owner` holds it now. A lease held by
@@ -104,14 +101,15 @@ public protocol SyncStore: Sendable {
     /// Gives up `owner`'s lease on `key`; returns whether `owner` held it.
     @discardableResult
     func release(key: String, owner: String) async throws -> Bool
-    /// Deletes leases that have expired (housekeeping: one `lead:` key per unknown visitor email adds up);
-    /// returns how many were removed.
-    @discardableResult
-    func purgeExpiredClaims() async throws -> Int
 
     // MARK: Lifecycle
 
-    /// Closes the database connections; the store must not be used afterwards.
+    /// Serves until graceful shutdown is triggered, the task is cancelled or ``close()`` is called, then closes
+    /// the store (`Service`). PostgreSQL runs its connection pool here; SQLite only waits.
+    func run() async throws
+
+    /// Closes the database connections (and ends ``run()``); later calls throw ``StoreError/Code/closed``.
+    /// Calling it again does nothing.
     func close() async throws
 }
 

@@ -107,14 +107,6 @@ public struct TimeLimitedStore: SyncStore {
         }
     }
 
-    public func markProcessed(eventID: String) async throws -> Bool {
-        try await limited("marking an event processed") { try await $0.markProcessed(eventID: eventID) }
-    }
-
-    public func purgeProcessed(olderThan date: Date) async throws -> Int {
-        try await limited("purging processed events") { try await $0.purgeProcessed(olderThan: date) }
-    }
-
     public func claim(key: String, owner: String, ttl: Duration) async throws -> Bool {
         try await limited("claiming a lease") { try await $0.claim(key: key, owner: owner, ttl: ttl) }
     }
@@ -123,8 +115,9 @@ public struct TimeLimitedStore: SyncStore {
         try await limited("releasing a lease") { try await $0.release(key: key, owner: owner) }
     }
 
-    public func purgeExpiredClaims() async throws -> Int {
-        try await limited("purging expired leases") { try await $0.purgeExpiredClaims() }
+    /// Runs the base store (`Service`), without a limit: it serves until graceful shutdown.
+    public func run() async throws {
+        try await self.base.run()
     }
 
     /// Closes the base store, without a limit: it waits for the calls still running on it.

@@ -6,7 +6,7 @@ import Testing
 
 @testable import Salesforce
 
-// Both modules declare `SalesforceError` and `JSONValue`: the client's are named through the module.
+// Both modules declare `SalesforceError`: the client's is named through the module.
 typealias ClientError = Salesforce.SalesforceError
 typealias Demo = SandboxSeed.Demo
 

@@ -430,37 +430,6 @@ struct SyncStoreConformanceTests {
         }
     }
 
-    // MARK: Processed events
-
-    @Test(arguments: Backend.available)
-    func processedEventsAndPurge(_ backend: Backend) async throws {
-        try await withStore(backend) { store, _ async throws in
-            #expect(try await store.markProcessed(eventID: "evt_1"))
-            #expect(try await store.markProcessed(eventID: "evt_1") == false)
-            #expect(try await store.markProcessed(eventID: "evt_2"))
-            #expect(try await store.purgeProcessed(olderThan: Date().addingTimeInterval(-3600)) == 0)
-            #expect(try await store.markProcessed(eventID: "evt_2") == false)
-            #expect(try await store.purgeProcessed(olderThan: Date().addingTimeInterval(60)) == 2)
-            #expect(try await store.markProcessed(eventID: "evt_1"))
-        }
-    }
-
-    @Test(arguments: Backend.available)
-    func concurrentMarkProcessedHasOneFirst(_ backend: Backend) async throws {
-        let database = try TestDatabase(backend)
-        defer { database.remove() }
-        try await withStores(4, on: database) { stores async throws in
-            let firsts = try await withThrowingTaskGroup(of: Bool.self) { group in
-                for index in 0..<20 {
-                    let store = stores[index % stores.count]
-                    group.addTask { try await store.markProcessed(eventID: "evt_dup") }
-                }
-                return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
-            }
-            #expect(firsts == 1)
-        }
-    }
-
     // MARK: Claims
 
     @Test(arguments: Backend.available)
@@ -486,10 +455,6 @@ struct SyncStoreConformanceTests {
             try await Task.sleep(for: .milliseconds(2_500))
             #expect(try await store.claim(key: "refresh:org_1", owner: "w2", ttl: .seconds(30)))
             #expect(try await store.release(key: "refresh:org_1", owner: "crashed") == false)
-
-            #expect(try await store.claim(key: "lead:team_1:gone@example.com", owner: "w1", ttl: .milliseconds(100)))
-            try await Task.sleep(for: .milliseconds(300))
-            #expect(try await store.purgeExpiredClaims() == 1, "only the expired lease goes")
             #expect(try await store.claim(key: "refresh:org_1", owner: "w3", ttl: .seconds(30)) == false)
         }
     }
@@ -548,8 +513,7 @@ struct SyncStoreConformanceTests {
         defer { database.remove() }
 
         // A database at schema version 1, with a visit's state and a connection in it.
-        let old = try await database.open(migratingThrough: 1)
-        do {
+        try await database.withStore(migratingThrough: 1) { old async throws in
             #expect(try await old.migrationVersions() == [1])
             try await old.execute(sql: backend.insertVersion1VisitSQL)
             let cipher = TokenCipher(key: database.key)
@@ -557,15 +521,10 @@ struct SyncStoreConformanceTests {
                 sql: backend.insertOldConnectionSQL(
                     teamID: "team_1", sealed: try cipher.seal("refresh-v1", teamID: "team_1"),
                     digest: cipher.digest("refresh-v1"), reason: "invalid_grant: expired"))
-        } catch {
-            try? await old.close()
-            throw error
         }
-        try await old.close()
 
         // Opening it normally applies migration 2 and keeps both rows.
-        let store = try await database.open()
-        do {
+        try await database.withStore { store async throws in
             #expect(try await store.migrationVersions() == migrations.map(\.version))
             let visit = try #require(try await store.loadState(teamID: "team_1", kind: .visit, objectID: "v1"))
             #expect(visit.version == 3)
@@ -609,34 +568,24 @@ struct SyncStoreConformanceTests {
             }
             #expect(halfToken?.code == .backend)
             #expect(try await store.connection(teamID: "team_3") == nil)
-        } catch {
-            try? await store.close()
-            throw error
         }
-        try await store.close()
     }
 
     @Test(arguments: Backend.available)
     func migrationThreeAddsAnEmptySessionToExistingConnections(_ backend: Backend) async throws {
         let database = try TestDatabase(backend)
         defer { database.remove() }
-        let old = try await database.open(migratingThrough: 2)
-        do {
+        try await database.withStore(migratingThrough: 2) { old async throws in
             #expect(try await old.migrationVersions() == [1, 2])
             let cipher = TokenCipher(key: database.key)
             try await old.execute(
                 sql: backend.insertOldConnectionSQL(
                     teamID: "team_1", sealed: try cipher.seal("refresh-v2", teamID: "team_1"),
                     digest: cipher.digest("refresh-v2"), reason: "x"))
-        } catch {
-            try? await old.close()
-            throw error
         }
-        try await old.close()
 
-        let store = try await database.open()
-        do {
-            #expect(try await store.migrationVersions() == [1, 2, 3])
+        try await database.withStore { store async throws in
+            #expect(try await store.migrationVersions() == migrations.map(\.version))
             let connection = try #require(try await store.connection(teamID: "team_1"))
             #expect(connection.session == nil)
             #expect(connection.refreshToken == "refresh-v2")
@@ -646,11 +595,33 @@ struct SyncStoreConformanceTests {
             let after = try #require(try await store.connection(teamID: "team_1"))
             #expect(after.session?.accessToken == "00D!access")
             #expect(after.refreshToken == "refresh-v3")
-        } catch {
-            try? await store.close()
-            throw error
         }
-        try await store.close()
+    }
+
+    @Test(arguments: Backend.available)
+    func migrationFourDropsProcessedEventsAndKeepsTheRest(_ backend: Backend) async throws {
+        let database = try TestDatabase(backend)
+        defer { database.remove() }
+        // A database at schema version 3, whose processed_events table holds a row, next to a lease and a link.
+        try await database.withStore(migratingThrough: 3) { old async throws in
+            #expect(try await old.migrationVersions() == [1, 2, 3])
+            try await old.execute(sql: backend.insertProcessedEventSQL)
+            try await old.saveAccountLink(teamID: "team_1", docSendAccountID: "acc_1", salesforceAccountID: "001A")
+            #expect(try await old.claim(key: "lead:team_1:ada@example.com", owner: "w1", ttl: .seconds(600)))
+        }
+
+        try await database.withStore { store async throws in
+            #expect(try await store.migrationVersions() == migrations.map(\.version))
+            // The table is gone, with its row.
+            let gone = await #expect(throws: StoreError.self) {
+                try await store.execute(sql: backend.insertProcessedEventSQL)
+            }
+            #expect(gone?.code == .backend)
+            // Everything else is still there.
+            #expect(try await store.accountLink(teamID: "team_1", docSendAccountID: "acc_1") == "001A")
+            #expect(try await store.claim(key: "lead:team_1:ada@example.com", owner: "w2", ttl: .seconds(30)) == false)
+            #expect(try await store.release(key: "lead:team_1:ada@example.com", owner: "w1"))
+        }
     }
 
     // MARK: The shared Salesforce session
@@ -840,8 +811,8 @@ struct SyncStoreConformanceTests {
             try await stores[0].saveTeamSettings(teamID: "team_1", json: json(#"{"a":1}"#))
             let shared = try #require(try await stores[1].teamSettings(teamID: "team_1"))
             #expect(try canonical(shared.json) == canonical(#"{"a":1}"#))
-            #expect(try await stores[1].markProcessed(eventID: "evt_1"))
-            #expect(try await stores[0].markProcessed(eventID: "evt_1") == false)
+            #expect(try await stores[1].claim(key: "lead:team_1:ada@example.com", owner: "w1", ttl: .seconds(30)))
+            #expect(try await stores[0].claim(key: "lead:team_1:ada@example.com", owner: "w0", ttl: .seconds(30)) == false)
         }
     }
 
@@ -850,7 +821,7 @@ struct SyncStoreConformanceTests {
         defer { database.remove() }
         let store = try await database.open()
         try await store.close()
-        let error = await #expect(throws: StoreError.self) { _ = try await store.markProcessed(eventID: "e") }
+        let error = await #expect(throws: StoreError.self) { _ = try await store.teamSettings(teamID: "team_1") }
         #expect(error?.code == .closed)
     }
 }

@@ -43,6 +43,14 @@ enum Backend: String, Sendable, CaseIterable, CustomTestStringConvertible {
         }
     }
 
+    /// A row of the `processed_events` table (schemas 1 to 3; dropped by migration 4).
+    var insertProcessedEventSQL: String {
+        switch self {
+        case .sqlite: "INSERT INTO processed_events (event_id, processed_at) VALUES ('evt_1', 1700000000000)"
+        case .postgres: "INSERT INTO processed_events (event_id) VALUES ('evt_1')"
+        }
+    }
+
     /// A `sync_state` row written straight to the table (no quotes in the arguments).
     func insertStateSQL(teamID: String, kind: String, objectID: String, state: String) -> String {
         switch self {
@@ -157,6 +165,21 @@ final class TestDatabase: Sendable {
         }
     }
 
+    /// Opens a store on this database (migrated up to `lastMigration`), runs `body`, and closes the store whether
+    /// `body` throws or not.
+    func withStore(
+        migratingThrough lastMigration: Int = .max, _ body: (any SyncStore) async throws -> Void
+    ) async throws {
+        let store = try await self.open(migratingThrough: lastMigration)
+        do {
+            try await body(store)
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        try await store.close()
+    }
+
     func remove() {
         if let directory { try? FileManager.default.removeItem(at: directory) }
     }
@@ -174,14 +197,7 @@ func withStore(
 ) async throws {
     let database = try TestDatabase(backend)
     defer { database.remove() }
-    let store = try await database.open()
-    do {
-        try await body(store, database)
-    } catch {
-        try? await store.close()
-        throw error
-    }
-    try await store.close()
+    try await database.withStore { store in try await body(store, database) }
 }
 
 /// Opens `count` separate store instances (separate connections) on `database`, runs `body`, closes them.

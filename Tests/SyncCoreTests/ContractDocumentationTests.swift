@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Testing
 
 @testable import SyncCore
@@ -222,16 +223,6 @@ struct SchemaSet {
 }
 
 extension JSONValue {
-    subscript(key: String) -> JSONValue? {
-        if case .object(let fields) = self { return fields[key] }
-        return nil
-    }
-
-    subscript(index: Int) -> JSONValue? {
-        if case .array(let values) = self, values.indices.contains(index) { return values[index] }
-        return nil
-    }
-
     var strings: [String] {
         guard case .array(let values) = self else { return [] }
         return values.compactMap { if case .string(let string) = $0 { string } else { nil } }

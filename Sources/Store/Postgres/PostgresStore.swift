@@ -1,16 +1,41 @@
 import Foundation
 import Logging
 import PostgresNIO
+import ServiceLifecycle
+import Synchronization
 
 /// The fleet store: a PostgreSQL database shared by workers on many hosts, through a connection pool.
 ///
 /// Every operation is one statement (or one transaction), so that concurrent workers never see half an update.
 /// Lease times come from the server's clock, the one clock all hosts share.
+///
+/// The pool (`PostgresClient`) runs once, in one of two ways: in ``run()``, when the store runs in a
+/// `ServiceGroup`, until graceful shutdown; or, for a caller that never runs the store (a CLI command, a test), in
+/// a task the store starts at its first call and ends in ``close()``. A ``run()`` that starts after a first call
+/// takes over that task's lifetime: graceful shutdown still closes the store.
 public final class PostgresStore: SyncStore {
-    private let client: PostgresClient
-    private let runTask: Task<Void, Never>
-    private let cipher: TokenCipher
-    private let logger: Logger
+    /// Who runs the pool.
+    private enum Runner {
+        /// Nobody yet.
+        case idle
+        /// A task the store started at its first call (no ``run()`` before it).
+        case background(Task<Void, Never>)
+        /// ``run()``.
+        case service
+        /// Closed, or closing: calls throw ``StoreError/Code/closed``.
+        case closed
+    }
+
+    let client: PostgresClient
+    private let runner = Mutex(Runner.idle)
+    /// Fired by ``close()``, graceful shutdown or cancellation of ``run()``: ends ``run()``.
+    private let closing = Latch()
+    /// Fired once the pool has stopped (at once when it never ran).
+    private let poolStopped = Latch()
+    /// Fired when ``run()`` starts running the pool (tests wait for it).
+    let runningAsService = Latch()
+    let cipher: TokenCipher
+    let logger: Logger
     private let schema: String?
 
     /// Connects, creating `schema` when one is given, and applies pending migrations under an advisory lock.
@@ -54,35 +79,37 @@ public final class PostgresStore: SyncStore {
             }
             configuration.options.additionalStartupParameters.append(("search_path", schema))
         }
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        let runTask = Task { await client.run() }
         let store = PostgresStore(
-            client: client, runTask: runTask, cipher: TokenCipher(key: encryptionKey), logger: logger, schema: schema
+            client: PostgresClient(configuration: configuration, backgroundLogger: logger),
+            cipher: TokenCipher(key: encryptionKey), logger: logger, schema: schema
         )
+        // Migrations run on a client of their own, inside this call, so that the store's pool is left for whoever
+        // runs the store (a PostgresClient runs once).
+        let migrating = PostgresClient(configuration: configuration, backgroundLogger: logger)
         let server = "\(configuration.host ?? "?"):\(configuration.port ?? 0)"
-        do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await store.migrate(through: lastMigration) }
-                group.addTask {
-                    try await Task.sleep(for: openTimeout)
-                    throw StoreError(
-                        .backend, "PostgreSQL at \(server) did not answer within \(openTimeout) (is it running?)"
-                    )
-                }
-                defer { group.cancelAll() }
-                try await group.next()
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await migrating.run()
+                return false
             }
-        } catch {
-            runTask.cancel()
-            await runTask.value
-            throw error
+            group.addTask {
+                try await Task.sleep(for: openTimeout)
+                throw StoreError(
+                    .backend, "PostgreSQL at \(server) did not answer within \(openTimeout) (is it running?)"
+                )
+            }
+            group.addTask {
+                try await store.migrate(on: migrating, through: lastMigration)
+                return true
+            }
+            defer { group.cancelAll() }
+            while let migrated = try await group.next(), !migrated {}
         }
         return store
     }
 
-    private init(client: PostgresClient, runTask: Task<Void, Never>, cipher: TokenCipher, logger: Logger, schema: String?) {
+    private init(client: PostgresClient, cipher: TokenCipher, logger: Logger, schema: String?) {
         self.client = client
-        self.runTask = runTask
         self.cipher = cipher
         self.logger = logger
         self.schema = schema
@@ -98,12 +125,12 @@ public final class PostgresStore: SyncStore {
     /// Applies pending migrations (up to version `lastMigration`) in one transaction holding a transaction-level
     /// advisory lock: a second process opening the same database waits for the first, then finds them applied. DDL
     /// is transactional in PostgreSQL, so a failing migration leaves the previous version intact.
-    private func migrate(through lastMigration: Int) async throws {
+    private func migrate(on client: PostgresClient, through lastMigration: Int) async throws {
         let lockName = "docsend-sync schema migrations \(self.schema ?? "public")"
         let schema = self.schema
         let logger = self.logger
-        let applied: [Int] = try await self.run("migrating the schema", code: .migrationFailed) {
-            try await self.client.withTransaction(logger: logger) { connection in
+        let applied: [Int] = try await self.convertingErrors("migrating the schema", code: .migrationFailed) {
+            try await client.withTransaction(logger: logger) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(lockName)))", logger: logger)
                 if let schema {
                     try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(schema)"), logger: logger)
@@ -152,10 +179,79 @@ public final class PostgresStore: SyncStore {
         }
     }
 
+    // MARK: Lifecycle
+
+    /// Runs the connection pool until graceful shutdown, cancellation or ``close()``, then closes the store
+    /// (`Service`). When a call has already started the pool (the store was used before it was run), waits the
+    /// same way and closes it.
+    public func run() async throws {
+        let runsThePool = self.runner.withLock { runner -> Bool? in
+            switch runner {
+            case .idle:
+                runner = .service
+                return true
+            case .background, .service: return false
+            case .closed: return nil
+            }
+        }
+        guard let runsThePool else { return }
+        guard runsThePool else {
+            await self.closing.waitForGracefulShutdown()
+            try await self.close()
+            return
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.client.run() }
+            self.runningAsService.fire()
+            await self.closing.waitForGracefulShutdown()
+            // New calls fail as closed rather than wait for a pool that is going away.
+            self.runner.withLock { $0 = .closed }
+            self.closing.fire()
+            group.cancelAll()
+        }
+        self.poolStopped.fire()
+        self.logger.debug("closed the store", metadata: ["store-backend": "postgres"])
+    }
+
+    /// Closes the store: stops the pool (waiting for it), and later calls throw ``StoreError/Code/closed``.
+    public func close() async throws {
+        let background = self.runner.withLock { runner -> Task<Void, Never>? in
+            defer { runner = .closed }
+            switch runner {
+            case .idle:
+                self.poolStopped.fire()
+                return nil
+            case .background(let task): return task
+            case .service, .closed: return nil
+            }
+        }
+        self.closing.fire()
+        background?.cancel()
+        await self.poolStopped.waitIgnoringCancellation()
+    }
+
+    /// Starts the pool for a caller that did not run the store; throws ``StoreError/Code/closed`` after ``close()``.
+    private func ensureRunning() throws {
+        try self.runner.withLock { runner in
+            switch runner {
+            case .idle:
+                let client = self.client
+                let stopped = self.poolStopped
+                runner = .background(
+                    Task {
+                        await client.run()
+                        stopped.fire()
+                    })
+            case .background, .service: break
+            case .closed: throw StoreError(.closed, "the PostgreSQL store is closed")
+            }
+        }
+    }
+
     // MARK: Plumbing
 
     /// The one conversion from driver errors to ``StoreError``.
-    private func run<T>(
+    func convertingErrors<T>(
         _ what: String,
         code: StoreError.Code = .backend,
         _ body: () async throws -> T
@@ -174,374 +270,14 @@ public final class PostgresStore: SyncStore {
         }
     }
 
-    private func rows<T>(_ query: PostgresQuery, _ what: String, _ decode: (PostgresRow) throws -> T) async throws -> [T] {
-        try await self.run(what) {
+    func rows<T>(_ query: PostgresQuery, _ what: String, _ decode: (PostgresRow) throws -> T) async throws -> [T] {
+        try self.ensureRunning()
+        return try await self.convertingErrors(what) {
             try await self.client.query(query, logger: self.logger).collect().map(decode)
         }
     }
 
-    private func count(_ query: PostgresQuery, _ what: String) async throws -> Int {
+    func count(_ query: PostgresQuery, _ what: String) async throws -> Int {
         try await self.rows(query, what) { _ in () }.count
-    }
-
-    // MARK: Team settings
-
-    public func teamSettings(teamID: String) async throws -> StoredTeamSettings? {
-        try await self.rows(
-            "SELECT settings::text, updated_at FROM team_settings WHERE team_id = \(teamID)", "reading team settings"
-        ) { row in
-            let (json, updatedAt) = try row.decode((String, Date).self)
-            return StoredTeamSettings(json: Data(json.utf8), updatedAt: updatedAt)
-        }.first
-    }
-
-    public func saveTeamSettings(teamID: String, json: Data) async throws {
-        let text = try json.validatedJSON("the settings of team \(teamID)")
-        _ = try await self.count(
-            """
-            INSERT INTO team_settings (team_id, settings, updated_at) VALUES (\(teamID), \(text)::jsonb, now())
-            ON CONFLICT (team_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at
-            """,
-            "saving team settings"
-        )
-    }
-
-    // MARK: Salesforce connections
-
-    public func connection(teamID: String) async throws -> SalesforceConnection? {
-        let row = try await self.rows(
-            """
-            SELECT instance_url, login_url, client_id, refresh_token_sealed, needs_reauthentication,
-                   reauthentication_reason, updated_at, access_token_sealed, session_instance_url, session_updated_at
-            FROM salesforce_connections WHERE team_id = \(teamID)
-            """,
-            "reading a Salesforce connection"
-        ) { row in
-            try row.decode((String, String, String, Data?, Bool, String?, Date, Data?, String?, Date?).self)
-        }.first
-        guard
-            let (
-                instanceURL, loginURL, clientID, sealed, needsReauthentication, reason, updatedAt, sealedAccess,
-                sessionInstanceURL, sessionUpdatedAt
-            ) = row
-        else {
-            return nil
-        }
-        var session: SalesforceSession?
-        if let sealedAccess, let sessionInstanceURL {
-            session = SalesforceSession(
-                accessToken: try self.cipher.open(Array(sealedAccess), teamID: teamID, kind: .access),
-                instanceURL: sessionInstanceURL, updatedAt: sessionUpdatedAt
-            )
-        }
-        return SalesforceConnection(
-            teamID: teamID,
-            instanceURL: instanceURL,
-            loginURL: loginURL,
-            clientID: clientID,
-            refreshToken: try sealed.map { try self.cipher.open(Array($0), teamID: teamID) },
-            needsReauthentication: needsReauthentication,
-            reauthenticationReason: reason,
-            updatedAt: updatedAt,
-            session: session
-        )
-    }
-
-    public func saveConnection(_ connection: SalesforceConnection) async throws {
-        // A client-credentials connection has no refresh token: both columns are NULL.
-        let sealed = try connection.refreshToken.map { Data(try self.cipher.seal($0, teamID: connection.teamID)) }
-        let digest = connection.refreshToken.map { Data(self.cipher.digest($0)) }
-        let sealedAccess = try connection.session.map {
-            Data(try self.cipher.seal($0.accessToken, teamID: connection.teamID, kind: .access))
-        }
-        let sessionInstanceURL = connection.session?.instanceURL
-        _ = try await self.count(
-            """
-            INSERT INTO salesforce_connections (team_id, instance_url, login_url, client_id, refresh_token_sealed,
-                refresh_token_digest, needs_reauthentication, reauthentication_reason, updated_at,
-                access_token_sealed, session_instance_url, session_updated_at)
-            VALUES (\(connection.teamID), \(connection.instanceURL), \(connection.loginURL), \(connection.clientID),
-                \(sealed), \(digest), \(connection.needsReauthentication), \(connection.reauthenticationReason), now(),
-                \(sealedAccess), \(sessionInstanceURL), CASE WHEN \(sessionInstanceURL)::text IS NULL THEN NULL ELSE now() END)
-            ON CONFLICT (team_id) DO UPDATE SET instance_url = excluded.instance_url,
-                login_url = excluded.login_url, client_id = excluded.client_id,
-                refresh_token_sealed = excluded.refresh_token_sealed,
-                refresh_token_digest = excluded.refresh_token_digest,
-                needs_reauthentication = excluded.needs_reauthentication,
-                reauthentication_reason = excluded.reauthentication_reason, updated_at = excluded.updated_at,
-                access_token_sealed = excluded.access_token_sealed,
-                session_instance_url = excluded.session_instance_url,
-                session_updated_at = excluded.session_updated_at
-            """,
-            "saving a Salesforce connection"
-        )
-    }
-
-    public func rotateRefreshToken(teamID: String, old: String, new: String) async throws -> Bool {
-        let sealed = Data(try self.cipher.seal(new, teamID: teamID))
-        let oldDigest = Data(self.cipher.digest(old))
-        let newDigest = Data(self.cipher.digest(new))
-        // A connection without a refresh token has a NULL digest, which equals nothing: no row changes.
-        return try await self.count(
-            """
-            UPDATE salesforce_connections
-            SET refresh_token_sealed = \(sealed), refresh_token_digest = \(newDigest), updated_at = now()
-            WHERE team_id = \(teamID) AND refresh_token_digest = \(oldDigest)
-            RETURNING 1
-            """,
-            "rotating a refresh token"
-        ) == 1
-    }
-
-    public func markNeedsReauthentication(teamID: String, reason: String) async throws -> Bool {
-        try await self.count(
-            """
-            UPDATE salesforce_connections
-            SET needs_reauthentication = true, reauthentication_reason = \(reason), updated_at = now()
-            WHERE team_id = \(teamID)
-            RETURNING 1
-            """,
-            "flagging a connection for re-authentication"
-        ) == 1
-    }
-
-    public func markNeedsReauthentication(teamID: String, reason: String, refreshToken: String?) async throws -> Bool {
-        let digest = refreshToken.map { Data(self.cipher.digest($0)) }
-        // IS NOT DISTINCT FROM compares NULL with NULL as equal: a client-credentials connection matches `nil`.
-        return try await self.count(
-            """
-            UPDATE salesforce_connections
-            SET needs_reauthentication = true, reauthentication_reason = \(reason), updated_at = now()
-            WHERE team_id = \(teamID) AND refresh_token_digest IS NOT DISTINCT FROM \(digest)::bytea
-            RETURNING 1
-            """,
-            "flagging a connection for re-authentication"
-        ) == 1
-    }
-
-    // MARK: The shared Salesforce session
-
-    public func saveSession(
-        teamID: String, _ session: SalesforceSession, refreshedWith: String?, rotatedTo: String?
-    ) async throws -> Bool {
-        let sealedAccess = Data(try self.cipher.seal(session.accessToken, teamID: teamID, kind: .access))
-        let used = refreshedWith.map { Data(self.cipher.digest($0)) }
-        let sealedRefresh = try rotatedTo.map { Data(try self.cipher.seal($0, teamID: teamID)) }
-        let newDigest = rotatedTo.map { Data(self.cipher.digest($0)) }
-        // Without rotation the refresh-token columns are written back unchanged (COALESCE keeps them).
-        return try await self.count(
-            """
-            UPDATE salesforce_connections
-            SET access_token_sealed = \(sealedAccess), session_instance_url = \(session.instanceURL),
-                session_updated_at = now(),
-                refresh_token_sealed = COALESCE(\(sealedRefresh)::bytea, refresh_token_sealed),
-                refresh_token_digest = COALESCE(\(newDigest)::bytea, refresh_token_digest),
-                updated_at = CASE WHEN \(newDigest)::bytea IS NULL THEN updated_at ELSE now() END
-            WHERE team_id = \(teamID) AND refresh_token_digest IS NOT DISTINCT FROM \(used)::bytea
-            RETURNING 1
-            """,
-            "saving the shared Salesforce session"
-        ) == 1
-    }
-
-    // MARK: Account links
-
-    public func accountLink(teamID: String, docSendAccountID: String) async throws -> String? {
-        try await self.rows(
-            """
-            SELECT salesforce_account_id FROM account_links
-            WHERE team_id = \(teamID) AND docsend_account_id = \(docSendAccountID)
-            """,
-            "reading an account link"
-        ) { row in try row.decode(String.self) }.first
-    }
-
-    public func saveAccountLink(teamID: String, docSendAccountID: String, salesforceAccountID: String) async throws {
-        _ = try await self.count(
-            """
-            INSERT INTO account_links (team_id, docsend_account_id, salesforce_account_id, updated_at)
-            VALUES (\(teamID), \(docSendAccountID), \(salesforceAccountID), now())
-            ON CONFLICT (team_id, docsend_account_id) DO UPDATE
-            SET salesforce_account_id = excluded.salesforce_account_id, updated_at = excluded.updated_at
-            """,
-            "saving an account link"
-        )
-    }
-
-    // MARK: Sync state
-
-    public func loadState(teamID: String, kind: SyncObjectKind, objectID: String) async throws -> StateRecord? {
-        try await self.rows(
-            """
-            SELECT state::text, version, updated_at FROM sync_state
-            WHERE team_id = \(teamID) AND object_kind = \(kind.rawValue) AND object_id = \(objectID)
-            """,
-            "reading sync state"
-        ) { row in
-            let (state, version, updatedAt) = try row.decode((String, Int64, Date).self)
-            return StateRecord(state: Data(state.utf8), version: version, updatedAt: updatedAt)
-        }.first
-    }
-
-    public func saveState(
-        teamID: String,
-        kind: SyncObjectKind,
-        objectID: String,
-        state: Data,
-        expectedVersion: Int64?
-    ) async throws -> Int64 {
-        let text = try state.validatedJSON("the state of \(kind) \(objectID)")
-        if let expectedVersion {
-            let saved = try await self.count(
-                """
-                UPDATE sync_state SET state = \(text)::jsonb, version = version + 1, updated_at = now()
-                WHERE team_id = \(teamID) AND object_kind = \(kind.rawValue) AND object_id = \(objectID)
-                    AND version = \(expectedVersion)
-                RETURNING 1
-                """,
-                "saving sync state"
-            )
-            guard saved == 1 else {
-                throw StoreError(
-                    .versionConflict,
-                    "the state of \(kind) \(objectID) of team \(teamID) is no longer at version \(expectedVersion)"
-                )
-            }
-            return expectedVersion + 1
-        }
-        let inserted = try await self.count(
-            """
-            INSERT INTO sync_state (team_id, object_kind, object_id, state, version, updated_at)
-            VALUES (\(teamID), \(kind.rawValue), \(objectID), \(text)::jsonb, 1, now())
-            ON CONFLICT (team_id, object_kind, object_id) DO NOTHING
-            RETURNING 1
-            """,
-            "saving new sync state"
-        )
-        guard inserted == 1 else {
-            throw StoreError(.versionConflict, "the state of \(kind) \(objectID) of team \(teamID) was already saved")
-        }
-        return 1
-    }
-
-    // MARK: Ledger
-
-    public func ledgerEntry(teamID: String, kind: SyncObjectKind, objectID: String) async throws -> LedgerEntry? {
-        try await self.rows(
-            """
-            SELECT salesforce_type, salesforce_id, created_at FROM ledger
-            WHERE team_id = \(teamID) AND object_kind = \(kind.rawValue) AND object_id = \(objectID)
-            """,
-            "reading the ledger"
-        ) { row in
-            let (type, id, createdAt) = try row.decode((String, String, Date).self)
-            return LedgerEntry(
-                teamID: teamID, kind: kind, objectID: objectID, salesforceType: type, salesforceID: id,
-                createdAt: createdAt
-            )
-        }.first
-    }
-
-    public func recordLedgerEntry(
-        teamID: String,
-        kind: SyncObjectKind,
-        objectID: String,
-        salesforceType: String,
-        salesforceID: String
-    ) async throws -> LedgerEntry {
-        let inserted = try await self.rows(
-            """
-            INSERT INTO ledger (team_id, object_kind, object_id, salesforce_type, salesforce_id, created_at)
-            VALUES (\(teamID), \(kind.rawValue), \(objectID), \(salesforceType), \(salesforceID), now())
-            ON CONFLICT DO NOTHING
-            RETURNING created_at
-            """,
-            "recording a ledger entry"
-        ) { row in try row.decode(Date.self) }.first
-        if let createdAt = inserted {
-            return LedgerEntry(
-                teamID: teamID, kind: kind, objectID: objectID, salesforceType: salesforceType,
-                salesforceID: salesforceID, createdAt: createdAt
-            )
-        }
-        // The conflicting insert has committed (ON CONFLICT waits for it), so this statement's snapshot sees it.
-        guard let existing = try await self.ledgerEntry(teamID: teamID, kind: kind, objectID: objectID) else {
-            throw StoreError(.backend, "PostgreSQL: the ledger entry for \(kind) \(objectID) vanished after a conflict")
-        }
-        return existing
-    }
-
-    // MARK: Processed events
-
-    public func markProcessed(eventID: String) async throws -> Bool {
-        try await self.count(
-            """
-            INSERT INTO processed_events (event_id, processed_at) VALUES (\(eventID), now())
-            ON CONFLICT DO NOTHING RETURNING 1
-            """,
-            "marking an event processed"
-        ) == 1
-    }
-
-    public func purgeProcessed(olderThan date: Date) async throws -> Int {
-        try await self.count(
-            "DELETE FROM processed_events WHERE processed_at < \(date) RETURNING 1", "purging processed events"
-        )
-    }
-
-    // MARK: Claims
-
-    public func claim(key: String, owner: String, ttl: Duration) async throws -> Bool {
-        let seconds = Double(ttl.components.seconds) + Double(ttl.components.attoseconds) / 1e18
-        return try await self.count(
-            """
-            INSERT INTO claims (key, owner, expires_at)
-            VALUES (\(key), \(owner), clock_timestamp() + make_interval(secs => \(seconds)))
-            ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-            WHERE claims.owner = excluded.owner OR claims.expires_at <= clock_timestamp()
-            RETURNING 1
-            """,
-            "claiming a lease"
-        ) == 1
-    }
-
-    public func release(key: String, owner: String) async throws -> Bool {
-        try await self.count(
-            "DELETE FROM claims WHERE key = \(key) AND owner = \(owner) RETURNING 1", "releasing a lease"
-        ) == 1
-    }
-
-    public func purgeExpiredClaims() async throws -> Int {
-        try await self.count(
-            "DELETE FROM claims WHERE expires_at <= clock_timestamp() RETURNING 1", "purging expired leases"
-        )
-    }
-
-    public func close() async throws {
-        self.runTask.cancel()
-        await self.runTask.value
-    }
-}
-
-extension PostgresStore {
-    /// Runs SQL statements that return no rows, as they are (tests write rows the API cannot, such as an older
-    /// schema's).
-    func execute(sql: String) async throws {
-        _ = try await self.count(PostgresQuery(unsafeSQL: sql), "running SQL")
-    }
-
-    /// The refresh token's bytes as stored (tests check that they are not the plaintext); `nil` when the team has
-    /// no connection or a connection without a refresh token.
-    func storedRefreshToken(teamID: String) async throws -> [UInt8]? {
-        try await self.rows(
-            "SELECT refresh_token_sealed FROM salesforce_connections WHERE team_id = \(teamID)", "reading a token"
-        ) { row in try row.decode(Data?.self).map(Array.init) }.first ?? nil
-    }
-
-    /// The shared access token's bytes as stored (tests check that they are not the plaintext).
-    func storedAccessToken(teamID: String) async throws -> [UInt8]? {
-        try await self.rows(
-            "SELECT access_token_sealed FROM salesforce_connections WHERE team_id = \(teamID)", "reading a token"
-        ) { row in try row.decode(Data?.self).map(Array.init) }.first ?? nil
     }
 }

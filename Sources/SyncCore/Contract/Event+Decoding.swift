@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 extension Event {
     /// Decodes and checks a message body against the contract.

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 extension Event {
     /// The event's wire form: compact UTF-8 JSON, snake_case keys sorted, timestamps in UTC with `Z`, optional

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// One value of a Salesforce record's field, ready for the REST client to JSON-encode.
 ///
