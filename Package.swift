@@ -21,7 +21,7 @@ let package = Package(
         .library(name: "SalesforceSandbox", targets: ["SalesforceSandbox"]),
         .library(name: "Store", targets: ["Store"]),
         .library(name: "Workers", targets: ["Workers"]),
-        .library(name: "TimeLimit", targets: ["TimeLimit"]),
+        .library(name: "Timing", targets: ["Timing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -56,21 +56,23 @@ let package = Package(
         .target(
             name: "AMQP",
             dependencies: [
-                "CRabbitMQ", "CShims",
+                "CRabbitMQ", "CShims", "Timing",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
             name: "HTTP",
             dependencies: [
-                "CCurl", "CShims",
+                "CCurl", "CShims", "Timing",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
             name: "Salesforce",
             dependencies: [
-                "HTTP", "TimeLimit",
+                "HTTP", "Timing",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -80,7 +82,7 @@ let package = Package(
         .target(
             name: "Store",
             dependencies: [
-                "CSQLite", "TimeLimit",
+                "CSQLite", "Timing",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -89,8 +91,9 @@ let package = Package(
 
         // MARK: Pure rules and the contract
         .target(name: "SyncCore"),
-        // One bounded wait, shared by the store and the Salesforce client.
-        .target(name: "TimeLimit"),
+        // Time helpers shared by the I/O edges, the store and the Salesforce client: one bounded wait
+        // (`withTimeLimit`), one `Backoff`, one `Duration` to milliseconds conversion.
+        .target(name: "Timing"),
 
         // MARK: Composition
         .target(
@@ -145,18 +148,33 @@ let package = Package(
             dependencies: [
                 "AMQP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
         // MARK: Tests
         .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore"]),
         // Helpers shared by the test targets that talk to the private broker of scripts/test.
-        .target(name: "TestSupport", dependencies: ["AMQP"], path: "Tests/TestSupport"),
-        .testTarget(name: "AMQPTests", dependencies: ["AMQP", "TestSupport"]),
+        .target(
+            name: "TestSupport", dependencies: ["AMQP", .product(name: "Logging", package: "swift-log")], path: "Tests/TestSupport"),
+        .testTarget(
+            name: "AMQPTests",
+            dependencies: [
+                "AMQP", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(
             name: "HTTPTests",
-            dependencies: ["HTTP", .product(name: "Hummingbird", package: "hummingbird")]
+            dependencies: [
+                "HTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
+        .testTarget(name: "TimingTests", dependencies: ["Timing"]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "AMQP", "SyncCore", "TestSupport"]),
         .testTarget(
             name: "SalesforceTests",
@@ -164,7 +182,10 @@ let package = Package(
         ),
         // SyncCore only for the check that the activity-demo seed matches the activity simulator's teams
         // (the sandbox library itself never depends on SyncCore).
-        .testTarget(name: "SalesforceSandboxTests", dependencies: ["SalesforceSandbox", "HTTP", "SyncCore"]),
+        .testTarget(
+            name: "SalesforceSandboxTests",
+            dependencies: ["SalesforceSandbox", "HTTP", "SyncCore", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "WorkersTests",
             dependencies: [
