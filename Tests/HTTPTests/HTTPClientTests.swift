@@ -24,6 +24,10 @@ struct PeerContext: RequestContext {
     }
 }
 
+/// How many requests reached the test server's `/hang` (which answers after 30 s): a test that sees the
+/// count go up knows its request is in flight.
+let hangArrivals = Atomic<Int>(0)
+
 /// Runs `body` against a local Hummingbird server with a few test routes.
 func withTestServer(_ body: @Sendable (String) async throws -> Void) async throws {
     let router = Router(context: PeerContext.self)
@@ -42,6 +46,11 @@ func withTestServer(_ body: @Sendable (String) async throws -> Void) async throw
     }
     router.get("/peer") { _, context in "\(context.peerPort ?? -1)" }
     router.get("/big") { _, _ in String(repeating: "x", count: 200_000) }
+    router.get("/hang") { _, _ in
+        hangArrivals.add(1, ordering: .relaxed)
+        try await Task.sleep(for: .seconds(30))
+        return "late"
+    }
     router.get("/slow") { _, _ in
         try await Task.sleep(for: .seconds(30))
         return "late"
