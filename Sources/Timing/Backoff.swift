@@ -60,15 +60,20 @@ public struct Backoff: Sendable, Hashable {
 
     /// The delay before retry `attempt` (1 for the first), drawing the jitter from `generator`.
     public func delay<Generator: RandomNumberGenerator>(attempt: Int, using generator: inout Generator) -> Duration {
+        delay(attempt: attempt, fraction: Double.random(in: 0...1, using: &generator))
+    }
+
+    /// The delay for a jitter draw of `fraction` (0: the bottom of the jitter range, 1: its top).
+    func delay(attempt: Int, fraction: Double) -> Duration {
         let ceiling = ceiling(attempt: attempt)
+        // `min`: the floating-point product may round a few attoseconds past the ceiling.
         switch jitter {
         case .none:
             return ceiling
         case .equal:
-            // `min`: the floating-point product may round a few attoseconds past the ceiling.
-            return min(ceiling / 2 + (ceiling / 2) * Double.random(in: 0...1, using: &generator), ceiling)
+            return min(ceiling / 2 + (ceiling / 2) * fraction, ceiling)
         case .full:
-            return min(ceiling * Double.random(in: 0...1, using: &generator), ceiling)
+            return min(ceiling * fraction, ceiling)
         }
     }
 }

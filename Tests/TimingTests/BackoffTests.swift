@@ -1,10 +1,18 @@
 import Testing
-import Timing
 
-/// A generator that always returns the same word: `.min` draws the bottom of a range, `.max` the top.
-private struct FixedGenerator: RandomNumberGenerator {
-    let value: UInt64
-    mutating func next() -> UInt64 { value }
+@testable import Timing
+
+/// A small seeded generator (SplitMix64), so two draws can be compared.
+private struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }
 
 @Suite("Backoff", .timeLimit(.minutes(1)))
@@ -51,10 +59,8 @@ struct BackoffTests {
                 let delay = full.delay(attempt: attempt)
                 #expect(delay >= .zero && delay <= ceiling)
             }
-            var low = FixedGenerator(value: .min)
-            var high = FixedGenerator(value: .max)
-            #expect(full.delay(attempt: attempt, using: &low) == .zero)
-            #expect(full.delay(attempt: attempt, using: &high) == ceiling)
+            #expect(full.delay(attempt: attempt, fraction: 0) == .zero)
+            #expect(full.delay(attempt: attempt, fraction: 1) == ceiling)
         }
     }
 
@@ -67,11 +73,20 @@ struct BackoffTests {
                 let delay = equal.delay(attempt: attempt)
                 #expect(delay >= ceiling / 2 && delay <= ceiling)
             }
-            var low = FixedGenerator(value: .min)
-            var high = FixedGenerator(value: .max)
-            #expect(equal.delay(attempt: attempt, using: &low) == ceiling / 2)
-            #expect(equal.delay(attempt: attempt, using: &high) == ceiling)
+            #expect(equal.delay(attempt: attempt, fraction: 0) == ceiling / 2)
+            #expect(equal.delay(attempt: attempt, fraction: 1) == ceiling)
         }
+    }
+
+    @Test("The generator-driven delay is the same function of the draw (a seeded generator repeats it)")
+    func seededGeneratorRepeats() {
+        let full = Backoff(initial: .milliseconds(100), maximum: .seconds(10), jitter: .full)
+        var first = SplitMix(seed: 42)
+        var second = SplitMix(seed: 42)
+        let a = (1...8).map { full.delay(attempt: $0, using: &first) }
+        let b = (1...8).map { full.delay(attempt: $0, using: &second) }
+        #expect(a == b)
+        #expect(zip(a, 1...8).allSatisfy { $0 <= full.ceiling(attempt: $1) })
     }
 
     @Test("Jittered delays are spread, not one value")
@@ -89,7 +104,7 @@ struct MillisecondsTests {
         #expect(Duration.microseconds(400).millisecondsRoundedUp == 1)
         #expect(Duration.nanoseconds(1).millisecondsRoundedUp == 1)
         #expect(Duration.microseconds(1_500).millisecondsRoundedUp == 2)
-        #expect(Duration.microseconds(1_000_001).millisecondsRoundedUp == 1_002)
+        #expect(Duration.microseconds(1_000_001).millisecondsRoundedUp == 1_001)
     }
 
     @Test("Whole milliseconds and zero are exact")
