@@ -2,16 +2,13 @@ import Testing
 
 @testable import Timing
 
-/// A small seeded generator (SplitMix64), so two draws can be compared.
-private struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
+/// A generator that replays a fixed list of words, so two draws can be compared.
+private struct ReplayGenerator: RandomNumberGenerator {
+    var words: [UInt64]
+    var index = 0
     mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        defer { index = (index + 1) % words.count }
+        return words[index]
     }
 }
 
@@ -50,39 +47,30 @@ struct BackoffTests {
         for attempt in 1...12 { #expect(backoff.delay(attempt: attempt) == backoff.ceiling(attempt: attempt)) }
     }
 
-    @Test("Full jitter stays within [0, ceiling] and reaches both ends")
-    func fullJitterRange() {
-        let full = Backoff(initial: .milliseconds(100), maximum: .seconds(10), jitter: .full)
+    /// Each jitter's range under the ceiling, as fractions of it: full [0, 1], equal [1/2, 1].
+    @Test("Jittered delays stay within their range under the ceiling and reach both ends", arguments: [
+        (Backoff.Jitter.full, 0), (Backoff.Jitter.equal, 2),
+    ])
+    func jitterRange(jitter: Backoff.Jitter, floorDivisor: Int) {
+        let jittered = Backoff(initial: .milliseconds(100), maximum: .seconds(10), jitter: jitter)
         for attempt in 1...12 {
-            let ceiling = full.ceiling(attempt: attempt)
+            let ceiling = jittered.ceiling(attempt: attempt)
+            let floor = floorDivisor == 0 ? .zero : ceiling / floorDivisor
             for _ in 0..<200 {
-                let delay = full.delay(attempt: attempt)
-                #expect(delay >= .zero && delay <= ceiling)
+                let delay = jittered.delay(attempt: attempt)
+                #expect(delay >= floor && delay <= ceiling)
             }
-            #expect(full.delay(attempt: attempt, fraction: 0) == .zero)
-            #expect(full.delay(attempt: attempt, fraction: 1) == ceiling)
-        }
-    }
-
-    @Test("Equal jitter stays within [ceiling / 2, ceiling] and reaches both ends")
-    func equalJitterRange() {
-        let equal = Backoff(initial: .milliseconds(100), maximum: .seconds(10), jitter: .equal)
-        for attempt in 1...12 {
-            let ceiling = equal.ceiling(attempt: attempt)
-            for _ in 0..<200 {
-                let delay = equal.delay(attempt: attempt)
-                #expect(delay >= ceiling / 2 && delay <= ceiling)
-            }
-            #expect(equal.delay(attempt: attempt, fraction: 0) == ceiling / 2)
-            #expect(equal.delay(attempt: attempt, fraction: 1) == ceiling)
+            #expect(jittered.delay(attempt: attempt, fraction: 0) == floor)
+            #expect(jittered.delay(attempt: attempt, fraction: 1) == ceiling)
         }
     }
 
     @Test("The generator-driven delay is the same function of the draw (a seeded generator repeats it)")
     func seededGeneratorRepeats() {
         let full = Backoff(initial: .milliseconds(100), maximum: .seconds(10), jitter: .full)
-        var first = SplitMix(seed: 42)
-        var second = SplitMix(seed: 42)
+        let words: [UInt64] = [0x9E37_79B9_7F4A_7C15, 0x0123_4567_89AB_CDEF, .max / 3, 0xDEAD_BEEF_CAFE_F00D]
+        var first = ReplayGenerator(words: words)
+        var second = ReplayGenerator(words: words)
         let a = (1...8).map { full.delay(attempt: $0, using: &first) }
         let b = (1...8).map { full.delay(attempt: $0, using: &second) }
         #expect(a == b)

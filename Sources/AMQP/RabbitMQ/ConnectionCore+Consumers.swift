@@ -124,14 +124,9 @@ extension ConnectionCore {
     /// channel is gone, so its deliveries are back in the queue), and it is not started again on reconnect.
     /// (A worker draining on SIGTERM does not wait for the broker to come back.)
     func cancelConsumersWhileDisconnected() {
-        let cancelled: [UInt64] = inbox.withLock { inbox in
-            var ids: [UInt64] = []
-            inbox.commands.removeAll { command in
-                guard case .cancel(let id) = command else { return false }
-                ids.append(id)
-                return true
-            }
-            return ids
+        let cancelled = takeCommands { command -> UInt64? in
+            if case .cancel(let id) = command { return id }
+            return nil
         }
         for id in cancelled {
             guard let index = consumers.firstIndex(where: { $0.id == id }) else { continue }

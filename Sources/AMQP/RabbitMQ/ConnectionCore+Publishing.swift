@@ -89,14 +89,9 @@ extension ConnectionCore {
 
     /// While the broker is away, publishes are taken from the inbox to wait for the next connection.
     func takePublishesWhileDisconnected() {
-        let publishes: [PendingPublish] = inbox.withLock { inbox in
-            var taken: [PendingPublish] = []
-            inbox.commands.removeAll { command in
-                guard case .publish(let pending) = command else { return false }
-                taken.append(pending)
-                return true
-            }
-            return taken
+        let publishes = takeCommands { command -> PendingPublish? in
+            if case .publish(let pending) = command { return pending }
+            return nil
         }
         waitingToSend.append(contentsOf: publishes)
     }

@@ -165,6 +165,19 @@ final class ConnectionCore: @unchecked Sendable {
         wakeSignal.signal()
     }
 
+    /// Takes out of the inbox, in order, the commands `extract` recognises; leaves the others.
+    func takeCommands<Taken: Sendable>(_ extract: (Command) -> Taken?) -> [Taken] {
+        inbox.withLock { inbox in
+            var taken: [Taken] = []
+            inbox.commands.removeAll { command in
+                guard let value = extract(command) else { return false }
+                taken.append(value)
+                return true
+            }
+            return taken
+        }
+    }
+
     /// Asks the thread to close and waits until it has finished (see ``AMQPConnection/close()``).
     func close() async {
         requestClose()
