@@ -19,7 +19,8 @@ public struct AMQPConfiguration: Sendable {
     /// A publish not confirmed within this delay fails with ``AMQPError/Code/timeout``. Unconfirmed
     /// publishes are re-sent after a reconnect while this time lasts.
     public var publishTimeout: Duration
-    /// First and largest wait between reconnection attempts (doubling, with jitter).
+    /// First and largest wait between reconnection attempts: the ceiling doubles from `initial` up to
+    /// `maximum`, and each wait is drawn between half the ceiling and the ceiling (`Backoff` with equal jitter).
     public var reconnectDelay: (initial: Duration, maximum: Duration)
     /// Shown in the broker's management UI for this connection.
     public var connectionName: String
