@@ -25,7 +25,7 @@ let package = Package(
         .library(name: "Store", targets: ["Store"]),
         .library(name: "Workers", targets: ["Workers"]),
         .library(name: "Jobs", targets: ["Jobs"]),
-        .library(name: "TimeLimit", targets: ["TimeLimit"]),
+        .library(name: "Timing", targets: ["Timing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -60,21 +60,23 @@ let package = Package(
         .target(
             name: "AMQP",
             dependencies: [
-                "CRabbitMQ", "CShims",
+                "CRabbitMQ", "CShims", "Timing",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
             name: "HTTP",
             dependencies: [
-                "CCurl", "CShims",
+                "CCurl", "CShims", "Timing",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
             name: "Salesforce",
             dependencies: [
-                "HTTP", "JSON", "TimeLimit",
+                "HTTP", "JSON", "Timing",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -84,7 +86,7 @@ let package = Package(
         .target(
             name: "Store",
             dependencies: [
-                "CSQLite", "TimeLimit",
+                "CSQLite", "Timing",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -96,8 +98,9 @@ let package = Package(
         .target(name: "SyncCore", dependencies: ["JSON"]),
         // The one dynamic JSON value, shared by the contract and the Salesforce client (not the sandbox's).
         .target(name: "JSON"),
-        // One bounded wait, shared by the store and the Salesforce client.
-        .target(name: "TimeLimit"),
+        // Time helpers shared by the I/O edges, the store, the Salesforce client and the workers: one bounded wait
+        // (`withTimeLimit`), one `Backoff`, one `Duration` to milliseconds conversion.
+        .target(name: "Timing"),
 
         // MARK: Composition
         .target(
@@ -172,18 +175,33 @@ let package = Package(
             dependencies: [
                 "AMQP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
         // MARK: Tests
         .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore", "JSON"]),
         // Helpers shared by the test targets that talk to the private broker of scripts/test.
-        .target(name: "TestSupport", dependencies: ["AMQP"], path: "Tests/TestSupport"),
-        .testTarget(name: "AMQPTests", dependencies: ["AMQP", "TestSupport"]),
+        .target(
+            name: "TestSupport", dependencies: ["AMQP", .product(name: "Logging", package: "swift-log")], path: "Tests/TestSupport"),
+        .testTarget(
+            name: "AMQPTests",
+            dependencies: [
+                "AMQP", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(
             name: "HTTPTests",
-            dependencies: ["HTTP", .product(name: "Hummingbird", package: "hummingbird")]
+            dependencies: [
+                "HTTP", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
+        .testTarget(name: "TimingTests", dependencies: ["Timing"]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "AMQP", "SyncCore", "TestSupport"]),
         .testTarget(
             name: "SalesforceTests",
@@ -193,7 +211,10 @@ let package = Package(
         ),
         // SyncCore only for the check that the activity-demo seed matches the activity simulator's teams
         // (the sandbox library itself never depends on SyncCore).
-        .testTarget(name: "SalesforceSandboxTests", dependencies: ["SalesforceSandbox", "HTTP", "SyncCore"]),
+        .testTarget(
+            name: "SalesforceSandboxTests",
+            dependencies: ["SalesforceSandbox", "HTTP", "SyncCore", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "WorkersTests",
             dependencies: [

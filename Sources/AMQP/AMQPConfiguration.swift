@@ -11,8 +11,6 @@ public struct AMQPConfiguration: Sendable {
     public var tls: Bool
     /// A PEM file of CAs to trust for TLS (the system's are used when `nil`).
     public var caFile: String?
-    /// Client certificate and key (PEM) for brokers that require them.
-    public var clientCertificate: (certificate: String, key: String)?
     /// Heartbeat interval asked of the broker (seconds, 0 disables). The connection thread services
     /// heartbeats whatever the application is doing.
     public var heartbeat: Int
@@ -21,7 +19,8 @@ public struct AMQPConfiguration: Sendable {
     /// A publish not confirmed within this delay fails with ``AMQPError/Code/timeout``. Unconfirmed
     /// publishes are re-sent after a reconnect while this time lasts.
     public var publishTimeout: Duration
-    /// First and largest wait between reconnection attempts (doubling, with jitter).
+    /// First and largest wait between reconnection attempts: the ceiling doubles from `initial` up to
+    /// `maximum`, and each wait is drawn between half the ceiling and the ceiling (`Backoff` with equal jitter).
     public var reconnectDelay: (initial: Duration, maximum: Duration)
     /// Shown in the broker's management UI for this connection.
     public var connectionName: String
@@ -29,7 +28,7 @@ public struct AMQPConfiguration: Sendable {
     public init(
         host: String = "127.0.0.1", port: Int = 5672, vhost: String = "/", user: String = "guest",
         password: String = "guest", tls: Bool = false, caFile: String? = nil,
-        clientCertificate: (certificate: String, key: String)? = nil, heartbeat: Int = 30, frameMax: Int = 131_072,
+        heartbeat: Int = 30, frameMax: Int = 131_072,
         connectTimeout: Duration = .seconds(10), publishTimeout: Duration = .seconds(60),
         reconnectDelay: (initial: Duration, maximum: Duration) = (.milliseconds(100), .seconds(10)),
         connectionName: String = "docsend-sync"
@@ -41,7 +40,6 @@ public struct AMQPConfiguration: Sendable {
         self.password = password
         self.tls = tls
         self.caFile = caFile
-        self.clientCertificate = clientCertificate
         self.heartbeat = heartbeat
         self.frameMax = frameMax
         self.connectTimeout = connectTimeout

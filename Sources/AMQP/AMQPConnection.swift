@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 
 /// A connection to a RabbitMQ broker, owned by one dedicated thread.
 ///
@@ -12,23 +13,35 @@ import Logging
 ///
 /// The rabbitmq-c documentation asks for one connection per thread and recommends separate
 /// connections for publishing and consuming; create two ``AMQPConnection``s for that.
+///
+/// ## Lifetime
+///
+/// A connection is a `Service`: put it in a `ServiceGroup` before the services that use it, and the
+/// group closes it (``run()`` returns) after those have stopped. Without a group, call ``close()``.
+///
+/// ```swift
+/// let connection = try await AMQPConnection.connect(configuration, logger: logger)
+/// let group = ServiceGroup(services: [connection, worker], gracefulShutdownSignals: [.sigterm], logger: logger)
+/// try await group.run()
+/// ```
+///
+/// ## Logging
+///
+/// The connection logs with the logger it was given, with constant messages and `amqp-` metadata keys
+/// (`amqp-broker`, `amqp-error`, `amqp-queue`, …): `warning` when the connection is lost (it reconnects),
+/// when the broker blocks publishing and for a delivery with malformed properties; `info` when the broker
+/// unblocks publishing; everything else at `debug`. Normal operation logs nothing at `info` or above.
 public final class AMQPConnection: Sendable {
     let core: ConnectionCore
 
     private init(core: ConnectionCore) { self.core = core }
 
     /// Connects, failing if the first attempt fails (wrong URL, credentials or vhost; broker down).
-    public static func connect(
-        _ configuration: AMQPConfiguration, logger: Logger = Logger(label: "docsend-sync.amqp")
-    ) async throws -> AMQPConnection {
+    /// The connection logs to `logger` for its whole life (see "Logging" above).
+    public static func connect(_ configuration: AMQPConfiguration, logger: Logger) async throws -> AMQPConnection {
         let core = try ConnectionCore(configuration: configuration, logger: logger)
         try await core.start()
         return AMQPConnection(core: core)
-    }
-
-    /// Connects to `url` (`amqp://` or `amqps://`).
-    public static func connect(url: String, logger: Logger = Logger(label: "docsend-sync.amqp")) async throws -> AMQPConnection {
-        try await connect(AMQPConfiguration(url: url), logger: logger)
     }
 
     public var configuration: AMQPConfiguration { core.configuration }
@@ -92,6 +105,20 @@ public final class AMQPConnection: Sendable {
     }
 }
 
+extension AMQPConnection: Service {
+    /// Holds the connection open for a `ServiceGroup`. When graceful shutdown is triggered or the task is
+    /// cancelled, closes it as ``close()`` does (consumers cancelled, outstanding confirms awaited within
+    /// the publish timeout) and returns; returns as well when someone else closed it. Afterwards every
+    /// call fails with ``AMQPError/Code/closed``.
+    public func run() async {
+        await withTaskCancellationOrGracefulShutdownHandler {
+            await core.waitUntilFinished()
+        } onCancelOrGracefulShutdown: { [core] in
+            core.requestClose()
+        }
+    }
+}
+
 /// Deliveries of one consumer, in order. The sequence ends after ``cancel()``, and throws when the
 /// broker ends the consumer for good (its queue deleted).
 public struct AMQPConsumer: AsyncSequence, Sendable {
@@ -135,7 +162,7 @@ public struct AMQPDelivery: Sendable {
     /// The broker delivered this message before (to this or another consumer) without an ack.
     /// `false` guarantees that it was never seen before.
     public let redelivered: Bool
-    public let deliveryTag: UInt64
+    let deliveryTag: UInt64
     /// What was wrong with the message's properties, when they exceeded a bound
     /// (``AMQPProperties/headerDepthLimit``, ``AMQPProperties/headerValueLimit``), for example
     /// "headers nest deeper than 16 levels". The headers are then empty (the other properties and the

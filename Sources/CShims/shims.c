@@ -16,11 +16,6 @@ size_t dss_current_thread_stack_size(void) {
 #endif
 }
 
-amqp_rpc_reply_t dss_amqp_login_plain(amqp_connection_state_t state, const char *vhost, int channel_max,
-                                      int frame_max, int heartbeat, const char *user, const char *password) {
-    return amqp_login(state, vhost, channel_max, frame_max, heartbeat, AMQP_SASL_METHOD_PLAIN, user, password);
-}
-
 amqp_rpc_reply_t dss_amqp_login_plain_with_properties(amqp_connection_state_t state, const char *vhost,
                                                       int channel_max, int frame_max, int heartbeat,
                                                       const amqp_table_t *properties, const char *user,
@@ -59,10 +54,6 @@ CURLcode dss_curl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
 
 CURLcode dss_curl_easy_getinfo_pointer(CURL *handle, CURLINFO info, void **value) {
     return curl_easy_getinfo(handle, info, value);
-}
-
-CURLMcode dss_curl_multi_setopt_long(CURLM *multi, CURLMoption option, long value) {
-    return curl_multi_setopt(multi, option, value);
 }
 
 int dss_curl_multi_next_done(CURLM *multi, CURL **handle, CURLcode *result) {

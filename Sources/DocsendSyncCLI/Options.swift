@@ -2,6 +2,7 @@ import AMQP
 import ArgumentParser
 import Configuration
 import Fleet
+import Logging
 
 /// Broker and topology flags shared by the commands; each overrides its environment variable.
 struct BrokerOptions: ParsableArguments {
@@ -41,7 +42,8 @@ struct BrokerOptions: ParsableArguments {
 
     /// Runs `body` with a broker connection named `docsend-sync NAME`, closed when `body` returns or throws.
     func withConnection<Result>(as name: String, _ body: (AMQPConnection) async throws -> Result) async throws -> Result {
-        let connection = try await AMQPConnection.connect(AMQPConfiguration(config: config, connectionName: "docsend-sync \(name)"))
+        let connection = try await AMQPConnection.connect(
+            AMQPConfiguration(config: config, connectionName: "docsend-sync \(name)"), logger: Logger(label: "docsend-sync.\(name)"))
         do {
             let result = try await body(connection)
             await connection.close()

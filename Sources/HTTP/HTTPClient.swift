@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import Synchronization
+import ServiceLifecycle
 
 /// An HTTP/1.1 client on libcurl's multi interface.
 ///
@@ -10,10 +10,21 @@ import Synchronization
 /// file can be added for private CAs.
 ///
 /// ```swift
-/// try await withHTTPClient { client in
+/// try await withHTTPClient(logger: logger) { client in
 ///     let response = try await client.execute(HTTPRequest(url: "https://example.org/"))
 /// }
 /// ```
+///
+/// ## Lifetime
+///
+/// The client is a `Service`: in a `ServiceGroup`, put it before the services that use it, and the group
+/// shuts it down (``run()`` returns) after those have stopped. Without a group, scope it with
+/// ``withHTTPClient(configuration:logger:_:)`` or call ``shutdown()``.
+///
+/// ## Logging
+///
+/// The client logs with the logger it was given, at `debug` only, with constant messages and `http-`
+/// metadata keys. Transport failures are the caller's to log: they come back as ``HTTPClientError``.
 public final class HTTPClient: Sendable {
     /// Client-wide settings.
     public struct Configuration: Sendable {
@@ -23,8 +34,6 @@ public final class HTTPClient: Sendable {
         public var connectTimeout: Duration
         /// A PEM bundle of extra trusted CAs; `nil` uses the system's.
         public var caFile: String?
-        /// Upper bound on open connections per host (0: no limit).
-        public var maxConnectionsPerHost: Int
         /// Sent as `User-Agent` when a request sets none.
         public var userAgent: String
         /// Largest response body accepted; a larger one fails the request.
@@ -34,14 +43,12 @@ public final class HTTPClient: Sendable {
             defaultTimeout: Duration = .seconds(30),
             connectTimeout: Duration = .seconds(10),
             caFile: String? = nil,
-            maxConnectionsPerHost: Int = 0,
             userAgent: String = "docsend-sync",
             maxResponseBytes: Int = 64 << 20
         ) {
             self.defaultTimeout = defaultTimeout
             self.connectTimeout = connectTimeout
             self.caFile = caFile
-            self.maxConnectionsPerHost = maxConnectionsPerHost
             self.userAgent = userAgent
             self.maxResponseBytes = maxResponseBytes
         }
@@ -50,8 +57,8 @@ public final class HTTPClient: Sendable {
     public let configuration: Configuration
     private let engine: CurlMultiEngine
 
-    /// Starts the client's transfer thread.
-    public init(configuration: Configuration = .init(), logger: Logger = Logger(label: "docsend-sync.http")) throws {
+    /// Starts the client's transfer thread; the client logs to `logger` for its whole life.
+    public init(configuration: Configuration = .init(), logger: Logger) throws {
         self.configuration = configuration
         self.engine = try CurlMultiEngine(configuration: configuration, logger: logger)
     }
@@ -62,22 +69,44 @@ public final class HTTPClient: Sendable {
         try await engine.execute(request)
     }
 
-    /// Fails what is in flight with ``HTTPClientError/Code/shutdown`` and stops the transfer thread.
-    /// Idempotent.
-    public func shutdown() {
-        engine.shutdown()
+    /// Fails what is in flight with ``HTTPClientError/Code/shutdown``, stops the transfer thread and returns
+    /// once it has stopped. Later requests fail with ``HTTPClientError/Code/shutdown`` too. Idempotent.
+    public func shutdown() async {
+        engine.requestShutdown()
+        await engine.waitUntilStopped()
     }
 
-    deinit { engine.shutdown() }
+    // The thread keeps the engine alive until it has stopped; nothing here waits for it.
+    deinit { engine.requestShutdown() }
+}
+
+extension HTTPClient: Service {
+    /// Keeps the client for a `ServiceGroup`. When graceful shutdown is triggered or the task is cancelled,
+    /// shuts it down as ``shutdown()`` does and returns (a request still in flight then fails with
+    /// ``HTTPClientError/Code/shutdown``); returns as well when someone else shut it down.
+    public func run() async {
+        await withTaskCancellationOrGracefulShutdownHandler {
+            await engine.waitUntilStopped()
+        } onCancelOrGracefulShutdown: { [engine] in
+            engine.requestShutdown()
+        }
+    }
 }
 
 /// Runs `body` with a client that is shut down when `body` returns or throws.
 public func withHTTPClient<Result>(
     configuration: HTTPClient.Configuration = .init(),
-    logger: Logger = Logger(label: "docsend-sync.http"),
+    logger: Logger,
     _ body: (HTTPClient) async throws -> Result
 ) async throws -> Result {
     let client = try HTTPClient(configuration: configuration, logger: logger)
-    defer { client.shutdown() }
-    return try await body(client)
+    let result: Result
+    do {
+        result = try await body(client)
+    } catch {
+        await client.shutdown()
+        throw error
+    }
+    await client.shutdown()
+    return result
 }

@@ -32,11 +32,6 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         }
     }
 
-    /// Every value for `name`, in order.
-    public func values(for name: String) -> [String] {
-        fields.filter { $0.name.caseInsensitiveCompare(name) == .orderedSame }.map(\.value)
-    }
-
     public mutating func add(name: String, value: String) { fields.append((name: name, value: value)) }
 
     public func makeIterator() -> some IteratorProtocol<(name: String, value: String)> { fields.makeIterator() }

@@ -1,4 +1,4 @@
-import TimeLimit
+import Timing
 import Logging
 import Synchronization
 

@@ -1,4 +1,4 @@
-import TimeLimit
+import Timing
 import Foundation
 import Synchronization
 

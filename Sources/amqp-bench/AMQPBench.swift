@@ -1,6 +1,7 @@
 import AMQP
 import ArgumentParser
 import Foundation
+import Logging
 
 /// The Swift side of scripts/bench-amqp: the same work as benchmarks/amqp-c/bench.c, through the AMQP
 /// module. One connection publishes `count` persistent messages of `size` bytes to a quorum queue with
@@ -19,10 +20,11 @@ struct AMQPBench: AsyncParsableCommand {
 
     func run() async throws {
         var configuration = try AMQPConfiguration(url: url)
+        let logger = Logger(label: "amqp-bench")
         configuration.connectionName = "amqp-bench consumer"
-        let consumerConnection = try await AMQPConnection.connect(configuration)
+        let consumerConnection = try await AMQPConnection.connect(configuration, logger: logger)
         configuration.connectionName = "amqp-bench publisher"
-        let publisherConnection = try await AMQPConnection.connect(configuration)
+        let publisherConnection = try await AMQPConnection.connect(configuration, logger: logger)
         try await consumerConnection.declare(
             Topology(queues: [.init(name: queue, arguments: ["x-queue-type": "quorum"])]), redeclareOnReconnect: false)
         let consumer = try await consumerConnection.consume(queue: queue, prefetch: prefetch)

@@ -232,7 +232,7 @@ struct AMQPConnectionTests {
     func badCredentials() async throws {
         var configuration = try TestBroker.configuration()
         configuration.password = "wrong"
-        let error = await #expect(throws: AMQPError.self) { _ = try await AMQPConnection.connect(configuration) }
+        let error = await #expect(throws: AMQPError.self) { _ = try await AMQPConnection.connect(configuration, logger: TestBroker.logger) }
         #expect(error?.code == .connectionFailed)
     }
 
@@ -242,7 +242,7 @@ struct AMQPConnectionTests {
         var configuration = try AMQPConfiguration(url: url)
         #expect(configuration.tls)
         configuration.caFile = TestBroker.caFile
-        let connection = try await AMQPConnection.connect(configuration)
+        let connection = try await AMQPConnection.connect(configuration, logger: TestBroker.logger)
         let queue = TestBroker.uniqueName()
         try await connection.declare(quorumQueue(queue), redeclareOnReconnect: false)
         try await connection.publish(AMQPMessage(exchange: "", routingKey: queue, body: Data("secret".utf8)))
@@ -255,7 +255,7 @@ struct AMQPConnectionTests {
         await connection.close()
 
         configuration.caFile = nil
-        let error = await #expect(throws: AMQPError.self) { _ = try await AMQPConnection.connect(configuration) }
+        let error = await #expect(throws: AMQPError.self) { _ = try await AMQPConnection.connect(configuration, logger: TestBroker.logger) }
         #expect(error?.code == .connectionFailed)
     }
 }

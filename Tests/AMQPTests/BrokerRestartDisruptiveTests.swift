@@ -93,7 +93,7 @@ struct BrokerRestartDisruptiveTests {
     func publishWhileBrokerDown() async throws {
         var configuration = try TestBroker.configuration(heartbeat: 5)
         configuration.publishTimeout = .seconds(2)
-        let connection = try await AMQPConnection.connect(configuration)
+        let connection = try await AMQPConnection.connect(configuration, logger: TestBroker.logger)
         try TestBroker.rabbitmqctl("stop_app")
         do {
             try await eventually(timeout: .seconds(30), "the connection notices") { !connection.isConnected }
@@ -120,7 +120,7 @@ struct BrokerRestartDisruptiveTests {
         let brokerPID = try #require(Int32(pidText))
         var configuration = try TestBroker.configuration(heartbeat: 2)
         configuration.connectTimeout = .seconds(2)
-        let connection = try await AMQPConnection.connect(configuration)
+        let connection = try await AMQPConnection.connect(configuration, logger: TestBroker.logger)
         let queue = TestBroker.uniqueName()
         try await connection.declare(Topology(queues: [.init(name: queue, arguments: ["x-queue-type": "quorum"])]))
 

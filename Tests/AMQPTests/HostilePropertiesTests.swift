@@ -171,7 +171,7 @@ struct HostilePropertiesTests {
         for frameMax in [0, 4095, 2_000_000] {
             var configuration = try TestBroker.configuration()
             configuration.frameMax = frameMax
-            let error = await #expect(throws: AMQPError.self) { _ = try await AMQPConnection.connect(configuration) }
+            let error = await #expect(throws: AMQPError.self) { _ = try await AMQPConnection.connect(configuration, logger: TestBroker.logger) }
             #expect(error?.code == .invalidArgument)
         }
     }

@@ -10,6 +10,9 @@ import Testing
 import Glibc
 #endif
 
+/// Drops everything the client logs.
+let testLogger = Logger(label: "http-tests", factory: { _ in SwiftLogNoOpLogHandler() })
+
 /// A request context that remembers the client's port, so tests can tell reused connections apart.
 struct PeerContext: RequestContext {
     var coreContext: CoreRequestContextStorage
@@ -20,6 +23,10 @@ struct PeerContext: RequestContext {
         peerPort = source.channel.remoteAddress?.port
     }
 }
+
+/// How many requests reached the test server's `/hang` (which answers after 30 s): a test that sees the
+/// count go up knows its request is in flight.
+let hangArrivals = Atomic<Int>(0)
 
 /// Runs `body` against a local Hummingbird server with a few test routes.
 func withTestServer(_ body: @Sendable (String) async throws -> Void) async throws {
@@ -39,6 +46,11 @@ func withTestServer(_ body: @Sendable (String) async throws -> Void) async throw
     }
     router.get("/peer") { _, context in "\(context.peerPort ?? -1)" }
     router.get("/big") { _, _ in String(repeating: "x", count: 200_000) }
+    router.get("/hang") { _, _ in
+        hangArrivals.add(1, ordering: .relaxed)
+        try await Task.sleep(for: .seconds(30))
+        return "late"
+    }
     router.get("/slow") { _, _ in
         try await Task.sleep(for: .seconds(30))
         return "late"
@@ -97,7 +109,7 @@ struct HTTPClientTests {
     @Test("200 concurrent requests from one process all complete")
     func concurrentRequests() async throws {
         try await withTestServer { base in
-            try await withHTTPClient { client in
+            try await withHTTPClient(logger: testLogger) { client in
                 let bodies = try await withThrowingTaskGroup(of: (Int, String).self) { group in
                     for index in 0..<200 {
                         group.addTask {
@@ -117,7 +129,7 @@ struct HTTPClientTests {
     @Test("A request to a server that never answers fails at its timeout")
     func timeout() async throws {
         let server = try SilentServer()
-        try await withHTTPClient { client in
+        try await withHTTPClient(logger: testLogger) { client in
             let started = ContinuousClock.now
             let error = await #expect(throws: HTTPClientError.self) {
                 _ = try await client.execute(HTTP.HTTPRequest(url: "http://127.0.0.1:\(server.port)/", timeout: .milliseconds(700)))
@@ -132,7 +144,7 @@ struct HTTPClientTests {
     @Test("Method, headers and body reach the server; any status is a response, with its headers")
     func requestAndResponse() async throws {
         try await withTestServer { base in
-            try await withHTTPClient { client in
+            try await withHTTPClient(logger: testLogger) { client in
                 let patched = try await client.execute(
                     HTTP.HTTPRequest(method: .patch, url: "\(base)/inspect", headers: ["X-Trace": "t-1"], body: Data("payload".utf8)))
                 #expect(String(decoding: patched.body, as: UTF8.self) == "PATCH t-1 payload")
@@ -149,7 +161,7 @@ struct HTTPClientTests {
     @Test("Sequential requests to one host reuse the connection")
     func connectionReuse() async throws {
         try await withTestServer { base in
-            try await withHTTPClient { client in
+            try await withHTTPClient(logger: testLogger) { client in
                 var ports = Set<String>()
                 for _ in 0..<5 {
                     let response = try await client.execute(HTTP.HTTPRequest(url: "\(base)/peer"))
@@ -164,7 +176,7 @@ struct HTTPClientTests {
     func failures() async throws {
         let closedPort = try SilentServer().port  // listener closed again when the value goes away
         try await withTestServer { base in
-            try await withHTTPClient(configuration: .init(maxResponseBytes: 100_000)) { client in
+            try await withHTTPClient(configuration: .init(maxResponseBytes: 100_000), logger: testLogger) { client in
                 let refused = await #expect(throws: HTTPClientError.self) {
                     _ = try await client.execute(HTTP.HTTPRequest(url: "http://127.0.0.1:\(closedPort)/"))
                 }

@@ -79,12 +79,12 @@ struct HTTPSTests {
     @Test("TLS is verified: the server's CA given as a file is trusted, an unknown CA is refused")
     func verification() async throws {
         let server = try TLSTestServer()
-        try await withHTTPClient(configuration: .init(caFile: server.caFile)) { client in
+        try await withHTTPClient(configuration: .init(caFile: server.caFile), logger: testLogger) { client in
             let response = try await client.execute(HTTPRequest(url: "https://localhost:\(server.port)/", timeout: .seconds(10)))
             #expect(response.status == 200)
             #expect(String(decoding: response.body, as: UTF8.self) == "secure hello")
         }
-        try await withHTTPClient { client in
+        try await withHTTPClient(logger: testLogger) { client in
             let error = await #expect(throws: HTTPClientError.self) {
                 _ = try await client.execute(HTTPRequest(url: "https://localhost:\(server.port)/", timeout: .seconds(10)))
             }

@@ -47,7 +47,7 @@ struct ExecutableTests {
         }
         let port = try #require(Int(url.split(separator: ":").last ?? ""))
         #expect(port > 0 && port != 8443)
-        try await withHTTPClient { client in
+        try await withHTTPClient(logger: quietLogger) { client in
             let r = try await client.execute(
                 HTTPRequest(url: "\(url)/services/data/v62.0/limits", headers: ["Authorization": "Bearer \(SandboxSeed.Demo.accessToken)"]))
             #expect(r.status == 200)
@@ -62,7 +62,7 @@ struct ExecutableTests {
             process.terminate()
             process.waitUntilExit()
         }
-        try await withHTTPClient { client in
+        try await withHTTPClient(logger: quietLogger) { client in
             let info = try JSONValue.parse(try await client.execute(HTTPRequest(url: "\(url)/_sandbox/info")).body)
             #expect(info["orgId"]?.stringValue == SandboxSeed.ActivityDemo.orgId)
             let r = try await client.execute(

@@ -1,7 +1,11 @@
 import Foundation
 import HTTP
+import Logging
 import SalesforceSandbox
 import Testing
+
+/// Drops everything the HTTP client logs.
+let quietLogger = Logger(label: "sandbox-tests", factory: { _ in SwiftLogNoOpLogHandler() })
 
 /// A sandbox on port 0 plus an HTTP client, for one test.
 struct Harness: Sendable {
@@ -53,7 +57,7 @@ func withSandbox(_ seed: SandboxSeed = .demo, _ body: (Harness) async throws -> 
     let sandbox = try await SalesforceSandbox.start(configuration: .init(port: 0, seed: seed))
     let client: HTTPClient
     do {
-        client = try HTTPClient(configuration: .init(defaultTimeout: .seconds(5)))
+        client = try HTTPClient(configuration: .init(defaultTimeout: .seconds(5)), logger: quietLogger)
     } catch {
         await sandbox.shutdown()
         throw error
@@ -62,11 +66,11 @@ func withSandbox(_ seed: SandboxSeed = .demo, _ body: (Harness) async throws -> 
         let token = try await sandbox.org.issueAccessToken()
         try await body(Harness(sandbox: sandbox, client: client, token: token))
     } catch {
-        client.shutdown()
+        await client.shutdown()
         await sandbox.shutdown()
         throw error
     }
-    client.shutdown()
+    await client.shutdown()
     await sandbox.shutdown()
 }
 

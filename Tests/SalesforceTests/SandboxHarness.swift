@@ -1,5 +1,6 @@
 import Foundation
 import HTTP
+import Logging
 import SalesforceSandbox
 
 // This file sees the sandbox's own types (its `JSONValue`, `SalesforceError`) and not the client's; the
@@ -13,7 +14,8 @@ func withSandbox(
     let sandbox = try await SalesforceSandbox.start(configuration: .init(port: 0, seed: seed))
     let http: HTTPClient
     do {
-        http = try HTTPClient(configuration: .init(defaultTimeout: .seconds(10)))
+        http = try HTTPClient(
+            configuration: .init(defaultTimeout: .seconds(10)), logger: Logger(label: "sandbox-harness", factory: { _ in SwiftLogNoOpLogHandler() }))
     } catch {
         await sandbox.shutdown()
         throw error
@@ -21,11 +23,11 @@ func withSandbox(
     do {
         try await body(sandbox, http)
     } catch {
-        http.shutdown()
+        await http.shutdown()
         await sandbox.shutdown()
         throw error
     }
-    http.shutdown()
+    await http.shutdown()
     await sandbox.shutdown()
 }
 

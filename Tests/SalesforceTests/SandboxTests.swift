@@ -1,5 +1,6 @@
 import Foundation
 import HTTP
+import Logging
 import SalesforceSandbox
 import Synchronization
 import Testing
@@ -340,7 +341,7 @@ struct SandboxErrorTests {
     @Test func connectionRefusedIsRetryable() async throws {
         var port = 0
         try await withSandbox { sandbox, _ in port = sandbox.port }
-        try await withHTTPClient { http in
+        try await withHTTPClient(logger: Logger(label: "sandbox-tests", factory: { _ in SwiftLogNoOpLogHandler() })) { http in
             let client = SalesforceClient(
                 configuration: .init(loginURL: "http://127.0.0.1:\(port)", clientID: "c", clientSecret: "s"),
                 credentials: .clientCredentials, httpClient: http)

@@ -1,5 +1,6 @@
 import AMQP
 import Foundation
+import Logging
 
 /// The private broker `scripts/test` starts, described by environment variables; shared by every test
 /// target that talks to RabbitMQ.
@@ -22,8 +23,11 @@ public enum TestBroker {
     }
 
     public static func connect(heartbeat: Int = 30, name: String = #function) async throws -> AMQPConnection {
-        try await AMQPConnection.connect(configuration(heartbeat: heartbeat, name: name))
+        try await AMQPConnection.connect(configuration(heartbeat: heartbeat, name: name), logger: logger)
     }
+
+    /// A logger that drops everything, for connections under test.
+    public static let logger = Logger(label: "docsend-sync.tests", factory: { _ in SwiftLogNoOpLogHandler() })
 
     /// A queue name no other test uses.
     public static func uniqueName(_ prefix: String = #function) -> String {

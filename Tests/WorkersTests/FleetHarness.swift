@@ -467,11 +467,10 @@ final class WorkerProcessHandle: @unchecked Sendable {
     deinit { if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) } }
 }
 
-/// An HTTP client shut down when the box goes away.
+/// An HTTP client, shut down when the last reference to it goes away (`HTTPClient`'s own deinit).
 final class HTTPClientBox: Sendable {
     let client: HTTPClient
-    init() throws { client = try HTTPClient() }
-    deinit { client.shutdown() }
+    init() throws { client = try HTTPClient(logger: FleetHarness.logger) }
 }
 
 /// A counting semaphore for tests.

@@ -16,11 +16,7 @@
 
 // MARK: rabbitmq-c
 
-/// `amqp_login` with SASL PLAIN (amqp_login is variadic).
-amqp_rpc_reply_t dss_amqp_login_plain(amqp_connection_state_t state, const char *vhost, int channel_max,
-                                      int frame_max, int heartbeat, const char *user, const char *password);
-
-/// `amqp_login_with_properties` with SASL PLAIN: client properties such as `connection_name` and
+/// `amqp_login_with_properties` (variadic) with SASL PLAIN: client properties such as `connection_name` and
 /// `capabilities` (consumer_cancel_notify, publisher_confirms, ...).
 amqp_rpc_reply_t dss_amqp_login_plain_with_properties(amqp_connection_state_t state, const char *vhost,
                                                       int channel_max, int frame_max, int heartbeat,
@@ -43,7 +39,6 @@ CURLcode dss_curl_easy_setopt_slist(CURL *handle, CURLoption option, struct curl
 CURLcode dss_curl_easy_setopt_data_callback(CURL *handle, CURLoption option, dss_curl_data_callback callback);
 CURLcode dss_curl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value);
 CURLcode dss_curl_easy_getinfo_pointer(CURL *handle, CURLINFO info, void **value);
-CURLMcode dss_curl_multi_setopt_long(CURLM *multi, CURLMoption option, long value);
 
 /// The easy handle and result of a finished transfer from `curl_multi_info_read`
 /// (CURLMsg holds them in a union). Returns 1 when a finished transfer was read, 0 when none is left.

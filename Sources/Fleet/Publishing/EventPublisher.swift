@@ -7,7 +7,7 @@ import SyncCore
 /// and `mandatory`, so an event that no queue receives (topology not declared) is an error, not a loss.
 ///
 /// ```swift
-/// let connection = try await AMQPConnection.connect(url: "amqp://guest:guest@127.0.0.1:5672/")
+/// let connection = try await AMQPConnection.connect(AMQPConfiguration(url: "amqp://guest:guest@127.0.0.1:5672/"), logger: logger)
 /// let publisher = EventPublisher(connection: connection)
 /// try await publisher.publish(event)   // returns once the broker confirmed it
 /// ```

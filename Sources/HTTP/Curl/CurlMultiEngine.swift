@@ -3,10 +3,12 @@ import CShims
 import Foundation
 import Logging
 import Synchronization
+import Timing
 
 // All of libcurl lives in this folder. One thread owns the multi handle and every easy handle; other
 // threads only touch `inbox` (under its mutex) and call `curl_multi_wakeup`, which libcurl documents
-// as callable from any thread.
+// as callable from any thread. They call it under the inbox's lock and only while the thread runs,
+// because the thread cleans the multi handle up on its way out.
 
 private let curlGlobalInit: CURLcode = curl_global_init(Int(CURL_GLOBAL_ALL))
 
@@ -21,44 +23,20 @@ private struct Inbox: ~Copyable {
     var newTransfers: [Transfer] = []
     var cancellations: [UInt64] = []
     var shuttingDown = false
+    /// The thread has finished and cleaned up the multi handle.
+    var stopped = false
+    var stopWaiters: [CheckedContinuation<Void, Never>] = []
     var nextID: UInt64 = 0
-}
 
-/// One request's state while libcurl works on it.
-// @unchecked Sendable: handed to the transfer thread once, through the inbox, and used only there after.
-private final class Transfer: @unchecked Sendable {
-    let id: UInt64
-    let request: HTTPRequest
-    let continuation: CheckedContinuation<HTTPResponse, any Error>
-    let maxBytes: Int
-    var easy: UnsafeMutableRawPointer?
-    var headerList: UnsafeMutablePointer<curl_slist>?
-    var body = Data()
-    var status = 0
-    var headers = HTTPHeaders()
-    var bodyTooLarge = false
-    let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
-
-    init(id: UInt64, request: HTTPRequest, maxBytes: Int, continuation: CheckedContinuation<HTTPResponse, any Error>) {
-        self.id = id
-        self.request = request
-        self.maxBytes = maxBytes
-        self.continuation = continuation
-        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
-    }
-
-    deinit {
-        errorBuffer.deallocate()
-        if let headerList { curl_slist_free_all(headerList) }
-    }
-
-    func fail(_ code: HTTPClientError.Code, _ message: String) {
-        continuation.resume(throwing: HTTPClientError(code: code, message: message, url: request.url))
+    /// Wakes the thread from `curl_multi_poll`, unless it has stopped (the handle is then gone).
+    func wake(_ multi: UnsafeMutableRawPointer) {
+        if !stopped { curl_multi_wakeup(multi) }
     }
 }
 
 /// The multi handle and the thread that drives it.
-// @unchecked Sendable: `inbox` is behind a Mutex; `multi` and `active` are used by `thread` only.
+// @unchecked Sendable: `inbox` is behind a Mutex; `active` and `idleHandles` are used by the thread only, and
+// `multi` by the thread, or under the inbox's lock while the thread runs (`Inbox.wake`).
 final class CurlMultiEngine: @unchecked Sendable {
     private let configuration: HTTPClient.Configuration
     private let logger: Logger
@@ -66,8 +44,6 @@ final class CurlMultiEngine: @unchecked Sendable {
     private let inbox = Mutex(Inbox())
     private var active: [UInt64: Transfer] = [:]
     private var idleHandles: [UnsafeMutableRawPointer] = []
-    private let stopped = Mutex(false)
-    private let finished = DispatchSemaphore(value: 0)
 
     init(configuration: HTTPClient.Configuration, logger: Logger) throws {
         guard curlGlobalInit == CURLE_OK, let multi = curl_multi_init() else {
@@ -76,9 +52,7 @@ final class CurlMultiEngine: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         self.multi = multi
-        if configuration.maxConnectionsPerHost > 0 {
-            _ = dss_curl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, configuration.maxConnectionsPerHost)
-        }
+        // The thread holds the engine until it stops, so an engine whose client went away still shuts down.
         let thread = Thread { [self] in self.run() }
         thread.name = "docsend-sync.http"
         thread.start()
@@ -107,41 +81,47 @@ final class CurlMultiEngine: @unchecked Sendable {
                     }
                     inbox.slots[id] = .submitted
                     inbox.newTransfers.append(transfer)
+                    inbox.wake(multi)
                     return nil
                 }
                 if let verdict {
                     transfer.fail(verdict, verdict == .shutdown ? "the client was shut down" : "the task was cancelled")
-                } else {
-                    curl_multi_wakeup(multi)
                 }
             }
         } onCancel: {
-            let wake: Bool = inbox.withLock { inbox in
+            inbox.withLock { inbox in
                 switch inbox.slots[id] {
                 case .registered:
                     inbox.slots[id] = .cancelledBeforeSubmit
-                    return false
                 case .submitted:
                     inbox.cancellations.append(id)
-                    return true
+                    inbox.wake(multi)
                 case .cancelledBeforeSubmit, nil:
-                    return false
+                    break
                 }
             }
-            if wake { curl_multi_wakeup(multi) }
         }
     }
 
-    func shutdown() {
-        let first: Bool = stopped.withLock { stopped in
-            defer { stopped = true }
-            return !stopped
+    /// Asks the thread to fail what is in flight and stop; does not wait. Idempotent.
+    func requestShutdown() {
+        inbox.withLock { inbox in
+            guard !inbox.shuttingDown else { return }
+            inbox.shuttingDown = true
+            inbox.wake(multi)
         }
-        guard first else { return }
-        inbox.withLock { $0.shuttingDown = true }
-        curl_multi_wakeup(multi)
-        finished.wait()
-        curl_multi_cleanup(multi)
+    }
+
+    /// Returns once the thread has stopped (after ``requestShutdown()``), at once if it has already.
+    func waitUntilStopped() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let stopped = inbox.withLock { inbox -> Bool in
+                if inbox.stopped { return true }
+                inbox.stopWaiters.append(continuation)
+                return false
+            }
+            if stopped { continuation.resume() }
+        }
     }
 
     // MARK: The transfer thread
@@ -161,10 +141,7 @@ final class CurlMultiEngine: @unchecked Sendable {
                 if let transfer = active[id] { finish(transfer, failing: .cancelled, "the task was cancelled") }
             }
             if shuttingDown {
-                for transfer in active.values { finish(transfer, failing: .shutdown, "the client was shut down") }
-                for easy in idleHandles { curl_easy_cleanup(easy) }
-                idleHandles.removeAll()
-                finished.signal()
+                stop()
                 return
             }
 
@@ -178,6 +155,23 @@ final class CurlMultiEngine: @unchecked Sendable {
             var ready: Int32 = 0
             curl_multi_poll(multi, nil, 0, 1000, &ready)
         }
+    }
+
+    /// Fails what is in flight, frees every handle and lets the waiters of ``waitUntilStopped()`` go.
+    private func stop() {
+        let inFlight = active.count
+        for transfer in active.values { finish(transfer, failing: .shutdown, "the client was shut down") }
+        for easy in idleHandles { curl_easy_cleanup(easy) }
+        idleHandles.removeAll()
+        // `stopped` first, under the lock: no caller wakes the multi handle once it is cleaned up.
+        let waiters = inbox.withLock { inbox in
+            inbox.stopped = true
+            defer { inbox.stopWaiters.removeAll() }
+            return inbox.stopWaiters
+        }
+        curl_multi_cleanup(multi)
+        logger.debug("HTTP client stopped", metadata: ["http-failed-in-flight": "\(inFlight)"])
+        for waiter in waiters { waiter.resume() }
     }
 
     private func transfer(of easy: UnsafeMutableRawPointer) -> Transfer? {
@@ -223,9 +217,9 @@ final class CurlMultiEngine: @unchecked Sendable {
         check(dss_curl_easy_setopt_string(handle, CURLOPT_URL, request.url), "url")
         check(dss_curl_easy_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https"), "protocols")
         check(dss_curl_easy_setopt_long(handle, CURLOPT_NOSIGNAL, 1), "nosignal")
-        check(dss_curl_easy_setopt_long(handle, CURLOPT_TIMEOUT_MS, timeout.milliseconds), "timeout")
+        check(dss_curl_easy_setopt_long(handle, CURLOPT_TIMEOUT_MS, timeout.millisecondsRoundedUp), "timeout")
         check(
-            dss_curl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, configuration.connectTimeout.milliseconds),
+            dss_curl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, configuration.connectTimeout.millisecondsRoundedUp),
             "connect timeout")
         check(dss_curl_easy_setopt_long(handle, CURLOPT_TCP_KEEPALIVE, 1), "keepalive")
         check(dss_curl_easy_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1), "verify peer")
@@ -340,45 +334,5 @@ final class CurlMultiEngine: @unchecked Sendable {
         default:
             return .other
         }
-    }
-}
-
-// MARK: libcurl callbacks (C function pointers: they capture nothing)
-
-private let curlWriteBody: dss_curl_data_callback = { data, size, count, userdata in
-    guard let data, let userdata else { return 0 }
-    let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
-    let length = size * count
-    guard transfer.body.count + length <= transfer.maxBytes else {
-        transfer.bodyTooLarge = true
-        return 0  // makes libcurl abort the transfer with CURLE_WRITE_ERROR
-    }
-    transfer.body.append(UnsafeRawPointer(data).assumingMemoryBound(to: UInt8.self), count: length)
-    return length
-}
-
-private let curlWriteHeader: dss_curl_data_callback = { data, size, count, userdata in
-    guard let data, let userdata else { return 0 }
-    let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
-    let length = size * count
-    let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
-        .trimmingCharacters(in: .whitespacesAndNewlines)
-    if line.hasPrefix("HTTP/") {
-        // A new response starts (after a 100 Continue, say): keep only the final one's headers.
-        transfer.headers = HTTPHeaders()
-    } else if let colon = line.firstIndex(of: ":") {
-        let name = String(line[..<colon])
-        let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        transfer.headers.add(name: name, value: value)
-    }
-    return length
-}
-
-extension Duration {
-    /// Whole milliseconds, at least 1 for a positive duration.
-    var milliseconds: Int {
-        let (seconds, attoseconds) = components
-        let millis = Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
-        return millis == 0 && attoseconds > 0 ? 1 : millis
     }
 }
