@@ -63,6 +63,7 @@ let package = Package(
                 "CRabbitMQ", "CShims", "Timing",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -126,7 +127,7 @@ let package = Package(
         .target(
             name: "Workers",
             dependencies: [
-                "AMQP", "HTTP", "Jobs", "Salesforce", "Store", "SyncCore", "Fleet",
+                "AMQP", "HTTP", "Jobs", "Salesforce", "Store", "SyncCore", "Fleet", "Timing",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -2,7 +2,7 @@ import AMQP
 import ArgumentParser
 import Configuration
 import Fleet
-import Logging
+import Workers
 
 /// Broker and topology flags shared by the commands; each overrides its environment variable.
 struct BrokerOptions: ParsableArguments {
@@ -40,17 +40,11 @@ struct BrokerOptions: ParsableArguments {
 
     func topology() throws -> SyncTopology { try SyncTopology(config: config) }
 
-    /// Runs `body` with a broker connection named `docsend-sync NAME`, closed when `body` returns or throws.
+    /// Runs `body` with a broker connection named `docsend-sync NAME`, closed when `body` returns or throws
+    /// (``FleetProcess/withResources(_:logger:_:)``).
     func withConnection<Result>(as name: String, _ body: (AMQPConnection) async throws -> Result) async throws -> Result {
-        let connection = try await AMQPConnection.connect(
-            AMQPConfiguration(config: config, connectionName: "docsend-sync \(name)"), logger: Logger(label: "docsend-sync.\(name)"))
-        do {
-            let result = try await body(connection)
-            await connection.close()
-            return result
-        } catch {
-            await connection.close()
-            throw error
-        }
+        let needs = FleetResources.Needs(broker: try AMQPConfiguration(config: config, connectionName: "docsend-sync \(name)"))
+        let logger = CommandLogging.logger(name.replacingOccurrences(of: " ", with: "."))
+        return try await FleetProcess.withResources(needs, logger: logger) { try await body(try $0.requiredConnection) }
     }
 }

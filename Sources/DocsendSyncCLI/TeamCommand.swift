@@ -25,24 +25,22 @@ struct TeamOptions: ParsableArguments {
 
     var config: ConfigReader { FleetConfiguration.reader(overrides: store.overrides) }
 
-    /// Runs `body` with the team administration over the configured store, closed afterwards.
+    /// Runs `body` with the team administration over the configured store and an HTTP client for Salesforce, both
+    /// shut down afterwards (``FleetProcess/withResources(_:logger:_:)``).
     func withAdministration<Result>(_ body: (TeamAdministration, ConfigReader) async throws -> Result) async throws -> Result {
         let config = self.config
         let logger = CommandLogging.logger("team")
-        let store = try await openStore(
-            url: try WorkerConfiguration.storeURL(config: config),
-            encryptionKey: try WorkerConfiguration.encryptionKey(config: config), logger: logger)
-        do {
-            let app = try WorkerConfiguration.salesforce(config: config)
-            let http = HTTPClient.Configuration(caFile: config.string(forKey: "salesforce.caFile"))
-            let result = try await withHTTPClient(configuration: http, logger: logger) { http in
-                try await body(TeamAdministration(store: store, app: app, http: http, logger: logger), config)
-            }
-            try await store.close()
-            return result
-        } catch {
-            try? await store.close()
-            throw error
+        let app = try WorkerConfiguration.salesforce(config: config)
+        let needs = FleetResources.Needs(
+            store: (
+                try WorkerConfiguration.storeURL(config: config), try WorkerConfiguration.encryptionKey(config: config),
+                try WorkerConfiguration.storeTimeout(config: config)
+            ),
+            http: HTTPClient.Configuration(caFile: config.string(forKey: "salesforce.caFile")))
+        return try await FleetProcess.withResources(needs, logger: logger) { resources in
+            let administration = TeamAdministration(
+                store: try resources.requiredStore, app: app, http: try resources.requiredHTTPClient, logger: logger)
+            return try await body(administration, config)
         }
     }
 }

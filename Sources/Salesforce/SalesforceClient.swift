@@ -2,6 +2,7 @@ import Foundation
 import HTTP
 import Logging
 import Synchronization
+import Timing
 
 /// A REST client for one Salesforce org.
 ///
@@ -239,7 +240,8 @@ public final class SalesforceClient: Sendable {
         _ method: HTTPMethod, path: String, body: Data?, headers: HTTPHeaders, logger: Logger
     ) async throws -> (HTTPResponse, Session) {
         var retries = 0
-        var pause = configuration.transientRetryDelay
+        let backoff = Backoff(
+            initial: configuration.transientRetryDelay, maximum: configuration.transientRetryDelay * 8, jitter: .equal)
         while true {
             let transient: SalesforceError
             do {
@@ -258,8 +260,7 @@ public final class SalesforceClient: Sendable {
             logger.debug(
                 "transient Salesforce failure; sending again",
                 metadata: ["sf-error-code": "\(transient.code)", "sf-retry": "\(retries)"])
-            try await Task.sleep(for: pause * Double.random(in: 0.5...1.5))
-            pause *= 2
+            try await Task.sleep(for: backoff.delay(attempt: retries))
         }
     }
 
@@ -387,11 +388,15 @@ public final class SalesforceClient: Sendable {
         }
     }
 
+    /// Between attempts to store a refreshed session (a store blip must not lose the refresh).
+    static let storeRetryBackoff = Backoff(initial: .milliseconds(100), maximum: .milliseconds(400), jitter: .equal)
+
     /// Adopts the stored session, or refreshes under the lease, or waits for the lease's holder; bounded by
     /// `waitLimit`.
     private func obtainSession(replacing stale: String?, logger: Logger) async throws -> Session {
         let deadline = ContinuousClock.now + waitLimit
-        var pause = Duration.milliseconds(20)
+        let backoff = Backoff(initial: .milliseconds(20), maximum: .milliseconds(500), jitter: .none)
+        var waits = 0
         var refusalsOvercome = 0
         while true {
             let stored = try await store("reading the Salesforce session") { [sessions] in
@@ -421,6 +426,8 @@ public final class SalesforceClient: Sendable {
                 }
                 continue
             }
+            waits += 1
+            let pause = backoff.delay(attempt: waits)
             guard ContinuousClock.now + pause < deadline else {
                 logger.debug("Salesforce refresh by another holder did not finish in time")
                 throw SalesforceError.timedOut(
@@ -428,7 +435,6 @@ public final class SalesforceClient: Sendable {
             }
             logger.trace("waiting for another holder's Salesforce refresh")
             try await Task.sleep(for: pause)
-            pause = min(pause * 2, .milliseconds(500))
         }
     }
 
@@ -492,7 +498,7 @@ public final class SalesforceClient: Sendable {
                 break
             } catch {
                 guard attempt < 3 else { throw error }
-                try await Task.sleep(for: .milliseconds(100 * attempt))
+                try await Task.sleep(for: Self.storeRetryBackoff.delay(attempt: attempt))
             }
         }
         return Session(accessToken: token.accessToken, instanceURL: Self.trimmed(token.instanceURL))

@@ -220,50 +220,31 @@ final class FleetHarness: Sendable {
         _ roles: [SyncTopology.Role] = SyncTopology.Role.allCases, instances: Int = 1, concurrency: Int = 4,
         _ body: () async throws -> Void
     ) async throws {
-        var connections: [AMQPConnection] = []
+        // Each instance has its own Salesforce clients, as separate processes would; on the broker, its own
+        // connection. The group owns the connections and the HTTP client (the world keeps its store).
+        let http = try HTTPClient(logger: Self.logger)
+        var owned: [any Service] = [http]
         var services: [any Service] = []
-        let http = try HTTPClientBox()
-        if let memory {
-            for _ in 0..<instances {
-                let orgs = TeamOrgs(store: store, app: app, http: http.client, logger: Self.logger)
-                services += WorkerProcess.processors(
-                    roles: roles, queue: memory, topology: topology, orgs: orgs, concurrency: concurrency,
-                    prefetch: concurrency * 2, logger: Self.logger)
-            }
-            try await Self.running(services, body)
-            return
-        }
         for _ in 0..<instances {
-            let connection = try await TestBroker.connect(name: "worker")
-            connections.append(connection)
-            let orgs = TeamOrgs(store: store, app: app, http: http.client, logger: Self.logger)
+            let orgs = TeamOrgs(store: store, app: app, http: http, logger: Self.logger)
+            let queue: any JobQueueDriver
+            if let memory {
+                queue = memory
+            } else {
+                let connection = try await TestBroker.connect(name: "worker")
+                owned.append(connection)
+                queue = AMQPJobQueue(connection: connection, topology: topology)
+            }
             services += WorkerProcess.processors(
-                roles: roles, queue: AMQPJobQueue(connection: connection, topology: topology), topology: topology,
-                orgs: orgs, concurrency: concurrency,
+                roles: roles, queue: queue, topology: topology, orgs: orgs, concurrency: concurrency,
                 prefetch: concurrency * 2, logger: Self.logger)
         }
-        do {
-            try await Self.running(services, body)
-        } catch {
-            for connection in connections { await connection.close() }
-            throw error
-        }
-        for connection in connections { await connection.close() }
+        try await FleetProcess.running(resources: FleetResources(owned: owned), services: services, logger: Self.logger, body)
     }
 
     /// Runs `services` (queue workers) while `body` runs, then stops them gracefully.
     static func running(_ services: [any Service], _ body: () async throws -> Void) async throws {
-        let group = ServiceGroup(configuration: .init(services: services, logger: logger))
-        let task = Task { try await group.run() }
-        do {
-            try await body()
-        } catch {
-            await group.triggerGracefulShutdown()
-            _ = try? await task.value
-            throw error
-        }
-        await group.triggerGracefulShutdown()
-        try await task.value
+        try await FleetProcess.running(resources: FleetResources(owned: []), services: services, logger: logger, body)
     }
 
     /// The environment a `docsend-sync worker` process of this world reads.
@@ -303,7 +284,7 @@ final class FleetHarness: Sendable {
         process.arguments = arguments
         process.environment = environment
         let log = directory.appendingPathComponent("\(arguments.prefix(2).joined(separator: "-"))-\(UUID().uuidString.prefix(6)).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
         process.standardError = handle

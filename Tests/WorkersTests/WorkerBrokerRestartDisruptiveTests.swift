@@ -63,7 +63,7 @@ struct WorkerBrokerRestartDisruptiveTests {
                 #expect(status == 0, "\(worker.output.suffix(2000))")
                 #expect(ContinuousClock.now - stopping < .seconds(10), "it did not wait for the broker to come back")
             } catch {
-                try? TestBroker.rabbitmqctl("start_app")
+                _ = try? TestBroker.rabbitmqctl("start_app")
                 throw error
             }
             try TestBroker.rabbitmqctl("start_app")

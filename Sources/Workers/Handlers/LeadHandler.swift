@@ -4,6 +4,7 @@ import Logging
 import Salesforce
 import Store
 import SyncCore
+import Timing
 
 /// The lead worker (`docsend-sync worker leads`): makes the Lead of an unmatched visitor email (team option
 /// *Create new leads for unmatched emails*), then sends the visit back to the visit worker to write its Task
@@ -112,13 +113,14 @@ public struct LeadHandler: JobHandler {
         let store = orgs.store
         let owner = "\(self.owner)/\(UUID().uuidString.prefix(8))"
         let deadline = ContinuousClock.now + leaseWait
-        var pause = Duration.milliseconds(20)
+        let backoff = Backoff(initial: .milliseconds(20), maximum: .milliseconds(500), jitter: .equal)
+        var waits = 0
         while try await !store.claim(key: key, owner: owner, ttl: leaseDuration) {
             guard ContinuousClock.now < deadline else {
                 throw WorkFailure.retryable(code: "lead_lease_busy", "another worker held \(key) for too long")
             }
-            try await Task.sleep(for: pause)
-            pause = min(pause * 2, .milliseconds(500))
+            waits += 1
+            try await Task.sleep(for: backoff.delay(attempt: waits))
         }
         let leaseDuration = self.leaseDuration
         do {

@@ -3,6 +3,7 @@ import Jobs
 import Logging
 import Store
 import Synchronization
+import Timing
 
 /// The workers' per-object sync state in the store (a visit, a link, a space link), updated with optimistic
 /// versions.
@@ -13,7 +14,7 @@ import Synchronization
 /// changing the state goes through ``RepeatableWrites``, whose operations are all repeatable.
 ///
 /// Within a process, updates of one object take turns (a burst of events for one link does not race itself);
-/// across processes, the store's version decides, and the loser waits a random moment before
+/// across processes, the store's version decides, and the loser waits a random moment (``backoff``) before
 /// starting over, at most ``attempts`` times.
 struct SyncStateRepository: Sendable {
     let store: any SyncStore
@@ -21,6 +22,8 @@ struct SyncStateRepository: Sendable {
     let turns = KeyedTurns()
     /// How many times an update starts over after losing a race with another process.
     static let attempts = 12
+    /// Between attempts: full jitter, so that the workers that lost together do not collide again.
+    static let backoff = Backoff(initial: .milliseconds(10), maximum: .milliseconds(200), jitter: .full)
 
     func update<State: Codable & Equatable & Sendable>(
         teamID: String, kind: SyncObjectKind, objectID: String, initial: State, writes: RepeatableWrites,
@@ -41,7 +44,7 @@ struct SyncStateRepository: Sendable {
                     return
                 } catch let error as StoreError where error.code == .versionConflict {
                     logger.debug("state changed meanwhile; applying again", metadata: ["docsend-attempt": "\(attempt)"])
-                    try await Task.sleep(for: .milliseconds(Int.random(in: 2...(10 * attempt))))
+                    try await Task.sleep(for: Self.backoff.delay(attempt: attempt))
                 }
             }
             throw WorkFailure.retryable(

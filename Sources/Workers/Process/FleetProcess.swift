@@ -4,6 +4,7 @@ import Foundation
 import HTTP
 import Logging
 import ServiceLifecycle
+import UnixSignals
 import Store
 
 /// What a docsend-sync process runs on, opened once and owned by its one `ServiceGroup`: the store, the HTTP client
@@ -103,7 +104,11 @@ public struct FleetResources: Sendable {
                     publisher = second
                 }
             }
-            let owned: [any Service] = [store, http, consumer, publisher].compactMap { $0 }
+            var owned: [any Service] = []
+            if let store { owned.append(store) }
+            if let http { owned.append(http) }
+            if let consumer { owned.append(consumer) }
+            if let publisher { owned.append(publisher) }
             return FleetResources(
                 store: store, http: http, consumer: consumer, publisher: publisher, owned: owned, closers: closers)
         } catch {
@@ -118,6 +123,21 @@ extension FleetResources {
     public struct Missing: Error, CustomStringConvertible {
         public let resource: String
         public var description: String { "the process has no \(resource): it was not among the resources opened" }
+    }
+
+    /// The store, or ``Missing``.
+    public var requiredStore: any SyncStore {
+        get throws { guard let store else { throw Missing(resource: "store") }; return store }
+    }
+
+    /// The HTTP client, or ``Missing``.
+    public var requiredHTTPClient: HTTPClient {
+        get throws { guard let http else { throw Missing(resource: "HTTP client") }; return http }
+    }
+
+    /// The (consuming) broker connection, or ``Missing``.
+    public var requiredConnection: AMQPConnection {
+        get throws { guard let consumer else { throw Missing(resource: "broker connection") }; return consumer }
     }
 }
 

@@ -49,7 +49,7 @@ public struct WorkerConfiguration: Sendable {
     public init(config: ConfigReader) throws {
         storeURL = try Self.storeURL(config: config)
         encryptionKey = try Self.encryptionKey(config: config)
-        storeTimeout = try Self.interval(config, "store.timeout", default: defaultStoreTimeout)
+        storeTimeout = try Self.storeTimeout(config: config)
         salesforce = try Self.salesforce(config: config)
         salesforceCAFile = config.string(forKey: "salesforce.caFile")
         concurrency = try Self.positive(config, "worker.concurrency", default: 8)
@@ -69,6 +69,11 @@ public struct WorkerConfiguration: Sendable {
         } catch {
             throw ConfigurationError(key: "store.encryptionKey", problem: "expected 32 bytes in base64")
         }
+    }
+
+    /// The limit of one store call alone (`team` commands need no worker settings).
+    public static func storeTimeout(config: ConfigReader) throws -> Duration {
+        try interval(config, "store.timeout", default: defaultStoreTimeout)
     }
 
     /// The store URL alone (`team` commands need no worker settings).

@@ -21,48 +21,41 @@ public enum WorkerProcess {
         logger: Logger
     ) async throws {
         unblockStopSignals()
-        let store = try await openStore(
-            url: configuration.storeURL, encryptionKey: configuration.encryptionKey, timeout: configuration.storeTimeout,
+        let resources = try await FleetResources.open(
+            .init(
+                store: (configuration.storeURL, configuration.encryptionKey, configuration.storeTimeout),
+                http: HTTPClient.Configuration(
+                    defaultTimeout: configuration.salesforce.requestTimeout, caFile: configuration.salesforceCAFile),
+                broker: amqp, separatePublisher: true, topology: topology.topology),
             logger: logger)
+        let services: [any Service]
         do {
-            let http = HTTPClient.Configuration(
-                defaultTimeout: configuration.salesforce.requestTimeout, caFile: configuration.salesforceCAFile)
-            try await withHTTPClient(configuration: http, logger: logger) { http in
-                let connection = try await AMQPConnection.connect(amqp, logger: logger)
-                let publisher: AMQPConnection
-                do {
-                    publisher = try await AMQPConnection.connect(amqp, logger: logger)
-                } catch {
-                    await connection.close()
-                    throw error
-                }
-                do {
-                    try await connection.declare(topology.topology)
-                    let orgs = TeamOrgs(store: store, app: configuration.salesforce, http: http, logger: logger)
-                    let services: [any Service] = processors(
-                        roles: roles, queue: AMQPJobQueue(connection: connection, publisher: publisher, topology: topology),
-                        topology: topology, orgs: orgs, concurrency: configuration.concurrency,
-                        prefetch: configuration.prefetch,
-                        holds: LoginHolds(store: store, limit: configuration.loginHoldLimit), logger: logger)
-                    var group = ServiceGroupConfiguration(
-                        services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-                    group.maximumGracefulShutdownDuration = configuration.drainTimeout
-                    logger.info("workers started", metadata: ["docsend-roles": "\(roles.map(\.rawValue).joined(separator: ","))"])
-                    try await ServiceGroup(configuration: group).run()
-                    await connection.close()
-                    await publisher.close()
-                } catch {
-                    await connection.close()
-                    await publisher.close()
-                    throw error
-                }
-            }
-            try await store.close()
+            services = processors(
+                roles: roles, store: try resources.requiredStore, http: try resources.requiredHTTPClient,
+                consumer: try resources.requiredConnection, publisher: resources.publisher, topology: topology,
+                configuration: configuration, logger: logger)
         } catch {
-            try? await store.close()
+            await resources.close()
             throw error
         }
+        logger.info("workers started", metadata: ["docsend-roles": "\(roles.map(\.rawValue).joined(separator: ","))"])
+        try await FleetProcess.group(
+            resources: resources, services: services, drainTimeout: configuration.drainTimeout, logger: logger
+        ).run()
         logger.info("workers stopped")
+    }
+
+    /// The processors of `roles` over a store, an HTTP client and broker connections (`publisher`: the consumer's
+    /// when `nil`), as `run` and the tests build them.
+    public static func processors(
+        roles: [WorkerRole], store: any SyncStore, http: HTTPClient, consumer: AMQPConnection, publisher: AMQPConnection?,
+        topology: SyncTopology, configuration: WorkerConfiguration, logger: Logger
+    ) -> [JobProcessor] {
+        let orgs = TeamOrgs(store: store, app: configuration.salesforce, http: http, logger: logger)
+        return processors(
+            roles: roles, queue: AMQPJobQueue(connection: consumer, publisher: publisher, topology: topology),
+            topology: topology, orgs: orgs, concurrency: configuration.concurrency, prefetch: configuration.prefetch,
+            holds: LoginHolds(store: store, limit: configuration.loginHoldLimit), logger: logger)
     }
 
     /// One job processor per role, each with its role's handler, on `queue`. `topology` gives the delays the

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Store
+import Timing
 
 /// Bounds how many messages a team whose Salesforce connection needs a new login keeps in the parking lot.
 ///
@@ -38,7 +39,8 @@ public struct LoginHolds: Sendable {
             guard let connection = try await store.connection(teamID: teamID), connection.needsReauthentication else {
                 return true  // reconnected meanwhile: park, a replay brings it back
             }
-            for _ in 0..<20 {
+            let backoff = Backoff(initial: .milliseconds(5), maximum: .milliseconds(40), jitter: .full)
+            for attempt in 1...20 {
                 let record = try await store.loadState(teamID: teamID, kind: Self.kind, objectID: teamID)
                 var count = try record.map { try JSONDecoder().decode(Count.self, from: $0.state) } ?? Count(kept: 0)
                 if count.since != connection.updatedAt { count = Count(since: connection.updatedAt, kept: 0) }
@@ -50,7 +52,7 @@ public struct LoginHolds: Sendable {
                         expectedVersion: record?.version)
                     return true
                 } catch let error as StoreError where error.code == .versionConflict {
-                    try await Task.sleep(for: .milliseconds(Int.random(in: 1...20)))
+                    try await Task.sleep(for: backoff.delay(attempt: attempt))
                 }
             }
         } catch {
