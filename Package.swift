@@ -142,6 +142,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 
@@ -169,6 +170,8 @@ let package = Package(
             dependencies: [
                 "SalesforceSandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
@@ -203,6 +206,14 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TimingTests", dependencies: ["Timing"]),
+        .testTarget(
+            name: "JobsTests",
+            dependencies: [
+                "Jobs", "SyncCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "AMQP", "SyncCore", "TestSupport"]),
         .testTarget(
             name: "SalesforceTests",

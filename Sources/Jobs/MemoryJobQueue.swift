@@ -110,6 +110,9 @@ public final class MemoryJobQueue: JobQueueDriver {
         }
     }
 
+    /// Jobs waiting to be received by `role`.
+    public func ready(_ role: WorkerRole) -> Int { state.withLock { $0.ready[role]?.count ?? 0 } }
+
     /// Puts every parked job whose failure code starts with `codePrefix` back on its queue with its attempts
     /// reset; returns how many.
     @discardableResult

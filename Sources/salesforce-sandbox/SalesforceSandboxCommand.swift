@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import Logging
 import SalesforceSandbox
+import ServiceLifecycle
 
 /// `salesforce-sandbox`: serve an in-memory Salesforce org over HTTP on loopback.
 @main
@@ -62,9 +64,13 @@ struct SalesforceSandboxCommand: AsyncParsableCommand {
             f.rules += try fault.map(Self.rule)
             s.faults = f
         }
+        let logger = Logger(label: "salesforce-sandbox")
         let sandbox = try await SalesforceSandbox.start(configuration: .init(host: host, port: port, seed: s))
         // Written unbuffered so a parent process reading the pipe sees the port at once.
         FileHandle.standardOutput.write(Data("salesforce-sandbox listening on \(sandbox.baseURL) (control routes under \(sandbox.baseURL)/_sandbox)\n".utf8))
-        try await sandbox.run()
+        // SIGTERM and SIGINT stop it gracefully (hanging requests released, the listener closed).
+        try await ServiceGroup(
+            configuration: .init(services: [sandbox], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        ).run()
     }
 }

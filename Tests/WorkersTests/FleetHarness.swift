@@ -242,7 +242,7 @@ final class FleetHarness: Sendable {
         try await FleetProcess.running(resources: FleetResources(owned: owned), services: services, logger: Self.logger, body)
     }
 
-    /// Runs `services` (queue workers) while `body` runs, then stops them gracefully.
+    /// Runs `services` (job processors) while `body` runs, then stops them gracefully.
     static func running(_ services: [any Service], _ body: () async throws -> Void) async throws {
         try await FleetProcess.running(resources: FleetResources(owned: []), services: services, logger: logger, body)
     }

@@ -2,13 +2,14 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 import Synchronization
 
 /// The Salesforce sandbox: an in-memory org served over HTTP with Salesforce's REST wire format.
 ///
 /// ```swift
 /// let sandbox = try await SalesforceSandbox.start(configuration: .init(port: 0, seed: .demo))
-/// defer { Task { await sandbox.shutdown() } }
+/// defer { Task { await sandbox.shutdown() } }  // or run it in a `ServiceGroup`: it is a `Service`
 /// let token = try await sandbox.org.issueAccessToken()
 /// // GET \(sandbox.baseURL)/services/data/v62.0/query?q=SELECT+Id+FROM+Lead
 /// ```
@@ -87,10 +88,6 @@ public final class SalesforceSandbox: Sendable {
         _ = await runTask.result
     }
 
-    /// Waits until the server stops (for the executable).
-    public func run() async throws {
-        try await runTask.value
-    }
 
     // MARK: HTTP glue
 
@@ -157,6 +154,20 @@ final class Stopping: Sendable {
     private let flag = Atomic<Bool>(false)
     func stop() { flag.store(true, ordering: .relaxed) }
     var isStopping: Bool { flag.load(ordering: .relaxed) }
+}
+
+extension SalesforceSandbox: Service {
+    /// Serves until graceful shutdown or cancellation, then stops as ``shutdown()`` does. Throws when the server
+    /// failed by itself.
+    public func run() async throws {
+        let result = await withTaskCancellationOrGracefulShutdownHandler {
+            await runTask.result
+        } onCancelOrGracefulShutdown: { [stopping, runTask] in
+            stopping.stop()
+            runTask.cancel()
+        }
+        if case .failure(let error) = result, !stopping.isStopping { throw error }
+    }
 }
 
 /// Request context that keeps the connection's channel, so a fault can close it without a response.

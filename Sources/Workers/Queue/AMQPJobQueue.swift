@@ -3,6 +3,7 @@ import Fleet
 import Foundation
 import Jobs
 import Logging
+import SyncCore
 
 /// The job queue on RabbitMQ (design §2): each role's quorum queue, follow-ups through the work and delay
 /// exchanges, retries through the role's retry tiers, parking in the parking queue with headers saying why.
@@ -111,7 +112,7 @@ public struct AMQPJobQueue: JobQueueDriver {
                 throw WorkFailure.permanent(code: "no_retry_tier", "no retry tier of \(delay) for \(role.rawValue)")
             }
             var properties = copyProperties(failures: failures, failure: failure)
-            properties.headers[WorkHeaders.failureReason] = .string(WorkHeaders.cut(failure.message))
+            properties.headers[WorkHeaders.failureReason] = .string(SalesforceText.cut(failure.message, to: WorkHeaders.reasonLimit, ellipsis: true))
             try await publisher.publish(
                 AMQPMessage(exchange: topology.delayExchange, routingKey: tier.queue, body: delivery.body, properties: properties))
             delivery.ack()
@@ -119,7 +120,7 @@ public struct AMQPJobQueue: JobQueueDriver {
 
         func park(failures: Int, failure: WorkFailure, reason: String) async throws {
             var properties = copyProperties(failures: failures, failure: failure)
-            properties.headers[WorkHeaders.failureReason] = .string(WorkHeaders.cut(reason))
+            properties.headers[WorkHeaders.failureReason] = .string(SalesforceText.cut(reason, to: WorkHeaders.reasonLimit, ellipsis: true))
             try await publisher.publish(
                 AMQPMessage(
                     exchange: topology.workExchange, routingKey: topology.parkingQueue, body: delivery.body,

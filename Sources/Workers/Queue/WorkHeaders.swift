@@ -11,8 +11,10 @@ public enum WorkHeaders {
     public static let attempts = "docsend-attempts"
     /// The last failure's stable code, e.g. `contract_violation.missing_key`, `salesforce.INVALID_FIELD`.
     public static let failureCode = "docsend-failure-code"
-    /// The last failure, in words (at most 1,000 characters).
+    /// The last failure, in words (at most ``reasonLimit`` UTF-16 units).
     public static let failureReason = "docsend-failure-reason"
+    /// How long a failure reason may be.
+    public static let reasonLimit = 1000
     /// When it failed (RFC 3339, UTC).
     public static let failedAt = "docsend-failed-at"
     /// The work queue the message came from: where a replay sends it back.
@@ -38,12 +40,5 @@ public enum WorkHeaders {
             headers: properties.headers.filter { $0.key.hasPrefix("docsend-") }, persistent: true,
             messageID: properties.messageID, timestamp: properties.timestamp, type: properties.type,
             appID: properties.appID)
-    }
-}
-
-extension WorkHeaders {
-    /// `text`, cut to `limit` characters (a header stays small whatever the failure said).
-    static func cut(_ text: String, to limit: Int = 1000) -> String {
-        text.count <= limit ? text : String(text.prefix(limit - 1)) + "…"
     }
 }

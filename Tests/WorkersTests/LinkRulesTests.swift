@@ -10,7 +10,7 @@ import Testing
 /// Design §1 items 2 and 3: document link and space link Tasks, and a link Task's visitors. Real broker,
 /// sandbox over HTTP, each store backend.
 @Suite("Link worker end to end", .timeLimit(.minutes(10)))
-struct LinkWorkerTests {
+struct LinkRulesTests {
     @Test("link.created on an associated account: a Task on the Account with the link's properties",
           arguments: WorldSetup.available)
     func linkTask(setup: WorldSetup) async throws {
