@@ -46,10 +46,26 @@ struct FleetStreamTests {
                     workers[0] = try harness.spawnWorker("visits")
                 }
             }
-            try await eventually(timeout: .seconds(300), "every queue drained and the Tasks written") {
-                let written = await harness.tasks().count
-                guard written >= expected.taskCount else { return false }
-                return try await harness.isIdle()
+            do {
+                try await eventually(timeout: .seconds(300), "every queue drained and the Tasks written") {
+                    let written = await harness.tasks().count
+                    guard written >= expected.taskCount else { return false }
+                    return try await harness.isIdle()
+                }
+            } catch {
+                // What was left, for the one who reads the failure.
+                var queues: [String] = []
+                for queue in harness.topology.topology.queues {
+                    let messages = try await harness.broker.queueStatus(queue.name).messages
+                    if messages > 0 { queues.append("\(queue.name): \(messages)") }
+                }
+                let unacknowledged = try TestBroker.rabbitmqctl("list_queues", "name", "messages_unacknowledged", "--no-table-headers")
+                Issue.record(
+                    """
+                    \(await harness.tasks().count) of \(expected.taskCount) Tasks; ready: \(queues); unacknowledged: \(unacknowledged)
+                    last worker lines: \(workers.map { String($0.output.suffix(600)) }.joined(separator: "\n---\n"))
+                    """)
+                throw error
             }
             try await Task.sleep(for: .seconds(3))  // anything late would land now
             #expect(try await harness.isIdle())
