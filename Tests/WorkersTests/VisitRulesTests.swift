@@ -238,3 +238,33 @@ struct VisitRulesTests {
         }
     }
 }
+
+/// The org's metadata on a cold process: one load per org, however many jobs are in flight.
+@Suite("Org metadata, single-flight", .timeLimit(.minutes(5)))
+struct OrgMetadataTests {
+    @Test("12 visits at once on a cold process: one TaskStatus query, one Task describe, one User query", arguments: WorldSetup.available)
+    func coldStart(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup) { harness in
+            let events = (0..<12).map { _ in Events.started(email: "alice@acme.example", account: Events.acme) }
+            let visitIDs = events.compactMap { event -> String? in
+                guard case .visitStarted(let visit) = event.payload else { return nil }
+                return visit.visitID
+            }
+            try await harness.runWorkers([.visits], concurrency: 12) {
+                for event in events { try await harness.publish(event) }
+                try await eventually(timeout: .seconds(60), "every Task") {
+                    var written = 0
+                    for id in visitIDs where await harness.visitWrites(id) > 0 { written += 1 }
+                    return written == visitIDs.count
+                }
+            }
+            let requests = await harness.sandbox.org.requests()
+            let queries = requests.compactMap { $0.path.hasSuffix("/query") ? $0.query["q"] : nil }
+            #expect(queries.filter { $0.contains("FROM TaskStatus") }.count == 1)
+            #expect(queries.filter { $0.contains("FROM User") }.count == 1)
+            var describes = 0
+            for request in requests where request.path.hasSuffix("/sobjects/Task/describe") { describes += 1 }
+            #expect(describes == 1)
+        }
+    }
+}

@@ -5,6 +5,7 @@ import Jobs
 import Salesforce
 import Store
 import SyncCore
+import Synchronization
 import Testing
 
 @testable import Workers
@@ -150,5 +151,49 @@ struct WorkHeadersTests {
         #expect(copy == AMQPProperties(
             contentType: "application/json", headers: ["docsend-attempts": 2, "docsend-origin-queue": "q"], persistent: true,
             messageID: "evt_1", timestamp: Date(timeIntervalSince1970: 1_795_000_000), type: "visit.started", appID: "app"))
+    }
+}
+
+@Suite("Single-flight cache")
+struct SingleFlightCacheTests {
+    final class Counter: Sendable {
+        let loads = Mutex(0)
+        func load(_ value: Int, after delay: Duration = .milliseconds(50), failing: Bool = false) async throws -> Int {
+            loads.withLock { $0 += 1 }
+            try await Task.sleep(for: delay)
+            if failing { throw CancellationError() }
+            return value
+        }
+        var count: Int { loads.withLock { $0 } }
+    }
+
+    @Test("callers of one key at once share one load; another version loads again; a failure is not kept")
+    func sharing() async throws {
+        let cache = SingleFlightCache<String, Int, Int>(lifetime: .seconds(60))
+        let counter = Counter()
+        let values = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<20 { group.addTask { try await cache.value("team", version: 1) { try await counter.load(7) } } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(values == Array(repeating: 7, count: 20))
+        #expect(counter.count == 1)
+        #expect(try await cache.value("team", version: 1) { try await counter.load(8) } == 7, "kept")
+        #expect(try await cache.value("team", version: 2) { try await counter.load(9) } == 9, "another version")
+        #expect(counter.count == 2)
+
+        await #expect(throws: CancellationError.self) {
+            try await cache.value("other", version: 1) { try await counter.load(1, failing: true) }
+        }
+        #expect(try await cache.value("other", version: 1) { try await counter.load(3) } == 3, "the failure was not kept")
+        cache.forget { $0 == "other" }
+        #expect(try await cache.value("other", version: 1) { try await counter.load(4) } == 4, "forgotten")
+    }
+
+    @Test("a value older than the lifetime is loaded again")
+    func lifetime() async throws {
+        let cache = SingleFlightCache<String, Int, Int>(lifetime: .milliseconds(1))
+        #expect(try await cache.value("k", version: 0) { 1 } == 1)
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(try await cache.value("k", version: 0) { 2 } == 2)
     }
 }

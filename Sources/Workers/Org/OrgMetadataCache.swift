@@ -2,7 +2,6 @@ import Jobs
 import Logging
 import Salesforce
 import SyncCore
-import Synchronization
 
 /// What the workers need to know of an org's set-up: Task statuses and the field mapping checked against the
 /// Task's fields.
@@ -12,20 +11,30 @@ struct OrgMetadata: Sendable {
 }
 
 /// Each team's org metadata (Task statuses, the Task's fields as `describe` gives them, Users by email), read from
-/// Salesforce and kept for ``lifetime``; a team's entry is forgotten when Salesforce says a field is gone.
+/// Salesforce once per org and process (single-flight: jobs in flight on a cold process wait for one load) and kept
+/// for ``lifetime``; a team's entries are forgotten when Salesforce says a field is gone.
 final class OrgMetadataCache: Sendable {
-    private struct Entry {
-        var metadata: (value: OrgMetadata, mapping: FieldMapping, loadedAt: ContinuousClock.Instant)?
-        var users: [String: (user: SalesforceUser?, loadedAt: ContinuousClock.Instant)] = [:]
+    struct UserKey: Hashable, Sendable {
+        var teamID: String
+        var email: String
     }
 
     let lifetime: Duration
-    private let entries = Mutex<[String: Entry]>([:])
+    /// Keyed by team, loaded for the settings it was checked against (the mapping and the external-id fields).
+    private let metadata: SingleFlightCache<String, TeamSettings, OrgMetadata>
+    private let users: SingleFlightCache<UserKey, Bool, SalesforceUser?>
 
-    init(lifetime: Duration) { self.lifetime = lifetime }
+    init(lifetime: Duration) {
+        self.lifetime = lifetime
+        metadata = SingleFlightCache(lifetime: lifetime)
+        users = SingleFlightCache(lifetime: lifetime)
+    }
 
     /// Forgets what is known of the team's org (a field the mapping uses is gone, a picklist changed).
-    func forget(teamID: String) { entries.withLock { $0[teamID] = nil } }
+    func forget(teamID: String) {
+        metadata.forget { $0 == teamID }
+        users.forget { $0.teamID == teamID }
+    }
 
     /// The org's Task statuses and the team's mapping resolved against the Task's fields.
     ///
@@ -34,12 +43,14 @@ final class OrgMetadataCache: Sendable {
     func metadata(teamID: String, client: SalesforceClient, settings: TeamSettings, logger: Logger)
         async throws -> OrgMetadata
     {
-        let now = ContinuousClock.now
-        if let cached = entries.withLock({ $0[teamID]?.metadata }), cached.mapping == settings.fieldMapping,
-            now - cached.loadedAt < lifetime
-        {
-            return cached.value
+        try await metadata.value(teamID, version: settings) {
+            try await Self.load(teamID: teamID, client: client, settings: settings, logger: logger)
         }
+    }
+
+    private static func load(teamID: String, client: SalesforceClient, settings: TeamSettings, logger: Logger)
+        async throws -> OrgMetadata
+    {
         let statusRows = try await client.query(
             .select(["ApiName", "MasterLabel", "IsClosed", "IsDefault"], from: "TaskStatus"), logger: logger)
         let statuses = statusRows.map { row in
@@ -60,28 +71,23 @@ final class OrgMetadataCache: Sendable {
                 "team \(teamID)'s Task fields do not fit its settings: "
                     + problems.map(\.description).joined(separator: "; "))
         }
-        let metadata = OrgMetadata(statuses: statuses, mapping: mapping)
-        entries.withLock { $0[teamID, default: Entry()].metadata = (metadata, settings.fieldMapping, now) }
-        return metadata
+        return OrgMetadata(statuses: statuses, mapping: mapping)
     }
 
     /// The active User with `email`: one or none.
     func users(teamID: String, email: String?, client: SalesforceClient, logger: Logger) async throws -> [SalesforceUser] {
         guard let email = Matching.normalizedEmail(email)?.lowercased() else { return [] }
-        let now = ContinuousClock.now
-        if let cached = entries.withLock({ $0[teamID]?.users[email] }), now - cached.loadedAt < lifetime {
-            return cached.user.map { [$0] } ?? []
+        let user = try await users.value(UserKey(teamID: teamID, email: email), version: true) {
+            let rows = try await client.query(
+                .select(["Id", "Email", "IsActive"], from: "User").where(.equals("Email", .string(email))), logger: logger)
+            let users = rows.compactMap { row -> SalesforceUser? in
+                guard let id = row.id else { return nil }
+                return SalesforceUser(
+                    id: id, email: row["Email"]?.stringValue ?? "", isActive: row["IsActive"]?.boolValue ?? false)
+            }
+            return Matching.user(forEmail: email, among: users)
         }
-        let rows = try await client.query(
-            .select(["Id", "Email", "IsActive"], from: "User").where(.equals("Email", .string(email))), logger: logger)
-        let users = rows.compactMap { row -> SalesforceUser? in
-            guard let id = row.id else { return nil }
-            return SalesforceUser(
-                id: id, email: row["Email"]?.stringValue ?? "", isActive: row["IsActive"]?.boolValue ?? false)
-        }
-        let chosen = Matching.user(forEmail: email, among: users)
-        entries.withLock { $0[teamID, default: Entry()].users[email] = (chosen, now) }
-        return chosen.map { [$0] } ?? []
+        return user.map { [$0] } ?? []
     }
 }
 
