@@ -41,7 +41,12 @@ public struct AMQPJobQueue: JobQueueDriver {
                 continuation.finish(throwing: error)
             }
         }
-        continuation.onTermination = { _ in forwarding.cancel() }
+        // The processor stopped reading (cancelled, not drained): the broker stops sending, and what it sent back
+        // to this consumer meanwhile is handed back by the connection.
+        continuation.onTermination = { _ in
+            forwarding.cancel()
+            consumer.cancel()
+        }
         return JobReceiver(jobs) { consumer.cancel() }
     }
 
