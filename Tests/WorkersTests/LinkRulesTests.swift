@@ -7,9 +7,9 @@ import Testing
 
 @testable import Workers
 
-/// Design §1 items 2 and 3: document link and space link Tasks, and a link Task's visitors. Real broker,
-/// sandbox over HTTP, each store backend.
-@Suite("Link worker end to end", .timeLimit(.minutes(10)))
+/// Design §1 items 2 and 3: document link and space link Tasks, and a link Task's visitors, on each `WorldSetup`:
+/// the in-memory queue, and end to end on the broker with each store backend.
+@Suite("Link rules", .timeLimit(.minutes(10)))
 struct LinkRulesTests {
     @Test("link.created on an associated account: a Task on the Account with the link's properties",
           arguments: WorldSetup.available)

@@ -7,8 +7,9 @@ import Testing
 
 @testable import Workers
 
-/// Design §1 item 1, one rule per test: real broker, sandbox over HTTP, each store backend.
-@Suite("Visit rules end to end", .timeLimit(.minutes(10)))
+/// Design §1 item 1, one rule per test, on each `WorldSetup`: the in-memory queue, and end to end on the broker with
+/// each store backend (the sandbox over HTTP in both).
+@Suite("Visit rules", .timeLimit(.minutes(10)))
 struct VisitRulesTests {
     /// Publishes `event`, runs the visit and lead workers until `done` holds, and returns the visit's Task(s).
     private func sync(

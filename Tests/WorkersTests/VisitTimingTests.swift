@@ -7,9 +7,9 @@ import Testing
 
 @testable import Workers
 
-/// Design §1 "Timing", with the re-sync interval scaled to 3 seconds. One test at a time: the counts depend on
+/// Design §1 "Timing", with the re-sync interval scaled to seconds, on each `WorldSetup`. One test at a time: the counts depend on
 /// ticks arriving about when they are due.
-@Suite("Visit timing end to end", .serialized, .timeLimit(.minutes(10)))
+@Suite("Visit timing through a queue", .serialized, .timeLimit(.minutes(10)))
 struct VisitTimingTests {
     static let interval: TimeInterval = 3
 
