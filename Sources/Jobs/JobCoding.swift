@@ -6,13 +6,13 @@ import SyncCore
 /// sorted keys.
 public enum JobCoding {
     /// The job's body.
-    public static func encode(_ job: Job) -> Data {
+    public static func encode(_ job: Job) throws -> Data {
         switch job {
         case .event(let event): event.encoded()
-        case .visitResync(let tick): encodeInternal(tick)
-        case .leadRequest(let request): encodeInternal(request)
-        case .leadReady(let ready): encodeInternal(ready)
-        case .linkRefresh(let refresh): encodeInternal(refresh)
+        case .visitResync(let tick): try encodeInternal(tick)
+        case .leadRequest(let request): try encodeInternal(request)
+        case .leadReady(let ready): try encodeInternal(ready)
+        case .linkRefresh(let refresh): try encodeInternal(refresh)
         }
     }
 
@@ -36,11 +36,10 @@ public enum JobCoding {
         }
     }
 
-    private static func encodeInternal<Body: Encodable>(_ body: Body) -> Data {
+    private static func encodeInternal<Body: Encodable>(_ body: Body) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        // Strings, integers and a raw-value enum: encoding cannot fail.
-        return (try? encoder.encode(body)) ?? Data("{}".utf8)
+        return try encoder.encode(body)
     }
 
     private static func decodeInternal<Body: Decodable>(_ type: Body.Type, _ body: Data) throws(WorkFailure) -> Body {

@@ -81,7 +81,7 @@ public final class MemoryJobQueue: JobQueueDriver {
     }
 
     public func push(_ job: Job) async throws {
-        let message = Message(name: job.name, body: JobCoding.encode(job), failedAttempts: 0, id: job.messageID)
+        let message = Message(name: job.name, body: try JobCoding.encode(job), failedAttempts: 0, id: job.messageID)
         guard let destination = job.destination else {
             for role in WorkerRole.allCases where role.consumes(eventType: job.name) { enqueue(message, role: role) }
             return

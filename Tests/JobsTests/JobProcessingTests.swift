@@ -90,7 +90,7 @@ struct JobProcessingTests {
             .linkRefresh(LinkVisitorRefresh(teamID: "t", linkID: "l", token: "tok")),
         ]
         for job in jobs {
-            #expect(try JobCoding.decode(name: job.name, body: JobCoding.encode(job)) == job)
+            #expect(try JobCoding.decode(name: job.name, body: try JobCoding.encode(job)) == job)
         }
         let error = #expect(throws: WorkFailure.self) { try JobCoding.decode(name: "visit.started", body: Data("{".utf8)) }
         #expect(error?.code == "contract_violation.invalid_json")

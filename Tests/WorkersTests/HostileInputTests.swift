@@ -93,11 +93,11 @@ struct HostileInputTests {
             let tick = VisitResyncTick(teamID: FleetHarness.teamID, visitID: "visit_forged", sequence: 1)
             try await harness.broker.publish(
                 Self.raw(
-                    harness, key: "visit.started", body: JobCoding.encode(.leadRequest(lead)),
+                    harness, key: "visit.started", body: try JobCoding.encode(.leadRequest(lead)),
                     properties: AMQPProperties(type: JobName.leadRequest)))
             try await harness.broker.publish(
                 Self.raw(
-                    harness, body: JobCoding.encode(.visitResync(tick)),
+                    harness, body: try JobCoding.encode(.visitResync(tick)),
                     properties: AMQPProperties(type: JobName.visitResync)))
             // visit.started reaches the visits and the links queues: three parked copies.
             try await eventually("parked") { try await harness.broker.queueStatus(harness.topology.parkingQueue).messages == 3 }

@@ -50,11 +50,11 @@ struct WorkersUnitTests {
     func internalMessages() throws {
         let request = LeadRequest(
             teamID: "t", visitID: "v", visitorEmail: "a@b.example", visitorName: "A B", accountName: nil, ownerID: "005")
-        let json = try #require(String(data: JobCoding.encode(.leadRequest(request)), encoding: .utf8))
+        let json = try #require(String(data: try JobCoding.encode(.leadRequest(request)), encoding: .utf8))
         #expect(json == #"{"owner_id":"005","team_id":"t","visit_id":"v","visitor_email":"a@b.example","visitor_name":"A B"}"#)
         #expect(try JobCoding.decode(name: JobName.leadRequest, body: Data(json.utf8)) == .leadRequest(request))
         let tick = VisitResyncTick(teamID: "t", visitID: "v", sequence: 3)
-        #expect(try JobCoding.decode(name: JobName.visitResync, body: JobCoding.encode(.visitResync(tick))) == .visitResync(tick))
+        #expect(try JobCoding.decode(name: JobName.visitResync, body: try JobCoding.encode(.visitResync(tick))) == .visitResync(tick))
         let error = #expect(throws: WorkFailure.self) { try JobCoding.decode(name: JobName.leadReady, body: Data("{}".utf8)) }
         #expect(error?.code == "invalid_internal_message")
     }

@@ -4,8 +4,8 @@ import Foundation
 import HTTP
 import Logging
 import ServiceLifecycle
-import UnixSignals
 import Store
+import UnixSignals
 
 /// What a docsend-sync process runs on, opened once and owned by its one `ServiceGroup`: the store, the HTTP client
 /// that reaches Salesforce, and the broker connections (one consuming and acknowledging, one publishing: a broker

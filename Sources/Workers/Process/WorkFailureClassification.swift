@@ -1,6 +1,6 @@
 import AMQP
-import Jobs
 import Foundation
+import Jobs
 import Salesforce
 import Store
 import SyncCore

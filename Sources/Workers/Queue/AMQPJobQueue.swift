@@ -54,7 +54,7 @@ public struct AMQPJobQueue: JobQueueDriver {
         let properties = AMQPProperties(
             contentType: "application/json", persistent: true, messageID: job.messageID, timestamp: Date(), type: job.name,
             appID: "docsend-sync")
-        let body = JobCoding.encode(job)
+        let body = try JobCoding.encode(job)
         guard let destination = job.destination else {
             // A public event (tests and `docsend-sync publish` put them on the bus like DocSend does).
             try await publisher.publish(
