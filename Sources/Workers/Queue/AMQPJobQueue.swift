@@ -35,7 +35,10 @@ public struct AMQPJobQueue: JobQueueDriver {
         let (jobs, continuation) = AsyncThrowingStream<ReceivedJob, any Error>.makeStream()
         let forwarding = Task {
             do {
-                for try await delivery in consumer { continuation.yield(received(delivery, role: role)) }
+                for try await delivery in consumer {
+                    // Nobody reads any more (see below): the delivery goes back to the queue at once.
+                    if case .terminated = continuation.yield(received(delivery, role: role)) { delivery.nack(requeue: true) }
+                }
                 continuation.finish()
             } catch {
                 continuation.finish(throwing: error)
