@@ -30,10 +30,16 @@ public enum WorkerProcess {
             logger: logger)
         let services: [any Service]
         do {
+            // `open` opened all three; a missing one is reported, not crashed on.
+            let store = try resources.requiredStore
+            let orgs = TeamOrgs(
+                store: store, app: configuration.salesforce, http: try resources.requiredHTTPClient, logger: logger)
             services = processors(
-                roles: roles, store: try resources.requiredStore, http: try resources.requiredHTTPClient,
-                consumer: try resources.requiredConnection, publisher: resources.publisher, topology: topology,
-                configuration: configuration, logger: logger)
+                roles: roles,
+                queue: AMQPJobQueue(
+                    connection: try resources.requiredConnection, publisher: resources.publisher, topology: topology),
+                topology: topology, orgs: orgs, concurrency: configuration.concurrency, prefetch: configuration.prefetch,
+                holds: LoginHolds(store: store, limit: configuration.loginHoldLimit), logger: logger)
         } catch {
             await resources.close()
             throw error
@@ -43,19 +49,6 @@ public enum WorkerProcess {
             resources: resources, services: services, drainTimeout: configuration.drainTimeout, logger: logger
         ).run()
         logger.info("workers stopped")
-    }
-
-    /// The processors of `roles` over a store, an HTTP client and broker connections (`publisher`: the consumer's
-    /// when `nil`), as `run` and the tests build them.
-    public static func processors(
-        roles: [WorkerRole], store: any SyncStore, http: HTTPClient, consumer: AMQPConnection, publisher: AMQPConnection?,
-        topology: SyncTopology, configuration: WorkerConfiguration, logger: Logger
-    ) -> [JobProcessor] {
-        let orgs = TeamOrgs(store: store, app: configuration.salesforce, http: http, logger: logger)
-        return processors(
-            roles: roles, queue: AMQPJobQueue(connection: consumer, publisher: publisher, topology: topology),
-            topology: topology, orgs: orgs, concurrency: configuration.concurrency, prefetch: configuration.prefetch,
-            holds: LoginHolds(store: store, limit: configuration.loginHoldLimit), logger: logger)
     }
 
     /// One job processor per role, each with its role's handler, on `queue`. `topology` gives the delays the
