@@ -225,59 +225,6 @@ extension SalesforceClient {
         return try decode(Reply.self, response).compositeResponse
     }
 
-    /// `POST /composite/sobjects`: creates `records` (each with its ``SObjectRecord/type``), 200 a request;
-    /// a longer list is sent in consecutive chunks of 200. Returns one ``SaveResult`` per record, in order.
-    ///
-    /// `allOrNone` applies within each chunk: an earlier chunk stays committed if a later one fails.
-    public func createRecords(
-        _ records: [SObjectRecord], allOrNone: Bool = false, logger: Logger? = nil
-    ) async throws -> [SaveResult] {
-        guard records.allSatisfy({ $0.type.map { (try? Self.objectName($0)) != nil } ?? false }) else {
-            throw SalesforceError.invalidArgument("every record of a collection needs a valid sObject type")
-        }
-        return try await collection(.post, records, allOrNone: allOrNone, operation: "createRecords", logger: logger)
-    }
-
-    /// `PATCH /composite/sobjects`: updates `records` (each with `Id` and its type), in chunks of 200.
-    /// Returns one ``SaveResult`` per record, in order.
-    public func updateRecords(
-        _ records: [SObjectRecord], allOrNone: Bool = false, logger: Logger? = nil
-    ) async throws -> [SaveResult] {
-        guard records.allSatisfy({ $0.id != nil && $0.type.map { (try? Self.objectName($0)) != nil } ?? false })
-        else {
-            throw SalesforceError.invalidArgument("every record to update needs an Id and a valid sObject type")
-        }
-        return try await collection(.patch, records, allOrNone: allOrNone, operation: "updateRecords", logger: logger)
-    }
-
-    private func collection(
-        _ method: HTTPMethod, _ records: [SObjectRecord], allOrNone: Bool, operation: String, logger: Logger?
-    ) async throws -> [SaveResult] {
-        struct Body: Encodable {
-            var allOrNone: Bool
-            var records: [SObjectRecord]
-        }
-        var results: [SaveResult] = []
-        results.reserveCapacity(records.count)
-        var start = records.startIndex
-        while start < records.endIndex {
-            let end = min(start + Self.maxCollectionRecords, records.endIndex)
-            let response = try await performExpectingSuccess(
-                method, path: versionPath + "/composite/sobjects",
-                body: try encode(Body(allOrNone: allOrNone, records: Array(records[start..<end]))),
-                operation: .init(name: operation), logger: logger)
-            let chunk = try decode([SaveResult].self, response)
-            guard chunk.count == end - start else {
-                throw SalesforceError.invalidResponse(
-                    "a collection answered \(chunk.count) results for \(end - start) records",
-                    httpStatus: response.status)
-            }
-            results += chunk
-            start = end
-        }
-        return results
-    }
-
     // MARK: Helpers
 
     static func objectName(_ name: String) throws(SalesforceError) -> String {

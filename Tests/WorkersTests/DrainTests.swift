@@ -37,7 +37,7 @@ struct DrainTests {
         // A long re-sync interval keeps the visit's next tick in its tier while the queues are checked.
         try await FleetHarness.with(backend, resyncInterval: .seconds(120)) { harness in
             await harness.sandbox.org.setFaults(
-                FaultSettings(latency: LatencySpec(fixedMs: 2000, path: "/services/data/*/sobjects/Task/*")))
+                FaultSettings(latency: LatencySpec(fixedMs: 2000, path: "/services/data/*/composite/sobjects/Task/*")))
             let worker = try harness.spawnWorker("all")
             let event = Events.started(email: "alice@acme.example")
             guard case .visitStarted(let visit) = event.payload else { return }

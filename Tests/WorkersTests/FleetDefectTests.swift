@@ -17,7 +17,7 @@ import Testing
 /// parking lot past a thousand messages.
 @Suite("Fleet defects, provoked", .enabled(if: TestBroker.isAvailable), .timeLimit(.minutes(10)))
 struct FleetDefectTests {
-    static let taskUpsertPath = "/services/data/*/sobjects/Task/DocSend_Visit_Id__c/*"
+    static let taskUpsertPath = "/services/data/*/composite/sobjects/Task/DocSend_Visit_Id__c"
 
     @Test("a re-sync tick parked after its retries: the next update of the visit schedules another, and the Task catches up")
     func parkedTick() async throws {
@@ -56,7 +56,7 @@ struct FleetDefectTests {
             try await harness.runWorkers([.links]) {
                 try await harness.publish(link)
                 try await eventually("the link Task written") { try await harness.linkState("link_refresh")?.taskID != nil }
-                let linkPath = "/services/data/*/sobjects/Task/DocSend_Link_Id__c/*"
+                let linkPath = "/services/data/*/composite/sobjects/Task/DocSend_Link_Id__c"
                 await harness.sandbox.org.setFaults(FaultSettings(rules: [FaultRule(kind: .serverError, path: linkPath)]))
                 try await harness.publish(Events.started(email: "bob@acme.example", name: "Bob", link: "link_refresh"))
                 try await eventually("the refresh parked") {

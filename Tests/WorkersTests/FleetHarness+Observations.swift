@@ -93,10 +93,14 @@ extension FleetHarness {
     }
 
     /// How many successful upserts reached the Task with this visit id (each sync is one).
-    func visitWrites(_ visitID: String) async -> Int {
-        await sandbox.org.requests().filter {
-            $0.method == "PATCH" && $0.path.hasSuffix("/sobjects/Task/DocSend_Visit_Id__c/\(visitID)")
-                && ($0.status ?? 0) < 300
+    func visitWrites(_ visitID: String) async -> Int { await taskWrites("DocSend_Visit_Id__c", visitID) }
+
+    /// How many upserts (alone or in a collection) created or updated the Tasks whose `field` is `value`, from the
+    /// sandbox's change feed.
+    func taskWrites(_ field: String, _ value: String) async -> Int {
+        let ids = Set(await tasks(field, value).map(\.id))
+        return await sandbox.org.changes(after: 0, limit: 1_000_000).filter {
+            ids.contains($0.id) && ($0.operation == .upsertCreate || $0.operation == .upsertUpdate)
         }.count
     }
 

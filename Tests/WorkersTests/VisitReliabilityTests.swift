@@ -13,7 +13,7 @@ import Testing
 /// HTTP, each store backend); the rest end to end.
 @Suite("Visit worker failure modes", .timeLimit(.minutes(10)))
 struct VisitReliabilityTests {
-    static let taskUpsertPath = "/services/data/*/sobjects/Task/DocSend_Visit_Id__c/*"
+    static let taskUpsertPath = "/services/data/*/composite/sobjects/Task/DocSend_Visit_Id__c"
 
     @Test("the same visit.started delivered 3 times leaves one Task, written once", .enabled(if: TestBroker.isAvailable), arguments: StoreBackend.available)
     func tripleDelivery(backend: StoreBackend) async throws {

@@ -19,7 +19,7 @@ struct WorkerBrokerRestartDisruptiveTests {
         try await FleetHarness.with(.sqlite) { harness in
             // Slow upserts keep messages in work when the broker goes away.
             await harness.sandbox.org.setFaults(
-                FaultSettings(latency: LatencySpec(fixedMs: 300, path: "/services/data/*/sobjects/Task/*")))
+                FaultSettings(latency: LatencySpec(fixedMs: 300, path: "/services/data/*/composite/sobjects/Task/*")))
             let worker = try harness.spawnWorker("all", arguments: ["--concurrency", "8"])
             let visits = (0..<40).map { _ in Events.started(email: "alice@acme.example") }
             let ids = visits.compactMap { event -> String? in

@@ -268,3 +268,98 @@ extension SandboxOrg {
         return SalesforceID.normalize(id) ?? id
     }
 }
+
+extension SandboxOrg {
+    // MARK: sObject Collections upsert
+
+    /// `PATCH composite/sobjects/{type}/{externalIdField}`: creates or updates up to 200 records of one type, each
+    /// matched on its own value of the external-id field; results in input order, with `created`. One API call.
+    /// Records sharing one external-id value in a request all fail (`DUPLICATE_EXTERNAL_ID`), as in Salesforce.
+    func collectionsUpsert(
+        type: String, externalIDField: String, body: Data, headers: [(name: String, value: String)], userId: String
+    ) throws(SalesforceError) -> RESTResult {
+        guard let schema = store.schema(type) else {
+            throw SalesforceError(status: 404, "NOT_FOUND", "The requested resource does not exist")
+        }
+        guard let field = schema.field(externalIDField), field.externalId || field.name == "Id" else {
+            throw SalesforceError(
+                status: 404, "NOT_FOUND", "Provided external ID field does not exist or is not accessible: \(externalIDField)")
+        }
+        let request = try parseObjectBody(body)
+        guard let items = request["records"]?.arrayValue else {
+            throw SalesforceError("INVALID_INPUT", "records: required field is missing")
+        }
+        guard items.count <= 200 else {
+            throw SalesforceError("EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records into this call")
+        }
+        let allOrNone = request["allOrNone"]?.boolValue ?? false
+        let values = items.map { item in
+            item.objectValue?.first { $0.key.caseInsensitiveCompare(field.name) == .orderedSame }?.value.stringValue?.lowercased()
+        }
+        var seen: [String: Int] = [:]
+        for case let value? in values { seen[value, default: 0] += 1 }
+        let snapshot = store
+        let mark = changeMark
+        var results: [(id: String?, created: Bool, error: SalesforceError?)] = []
+        for (item, value) in zip(items, values) {
+            do throws(SalesforceError) {
+                if let value, seen[value, default: 0] > 1 {
+                    throw SalesforceError("DUPLICATE_EXTERNAL_ID", "Duplicate external id specified: \(value)", fields: [field.name])
+                }
+                let (id, created) = try upsertItem(item, schema: schema, field: field, headers: headers, userId: userId)
+                results.append((id, created, nil))
+            } catch {
+                results.append((nil, false, error))
+            }
+        }
+        if allOrNone && results.contains(where: { $0.error != nil }) {
+            store = snapshot
+            rollBackChanges(to: mark)
+            let rolledBack = SalesforceError(
+                "ALL_OR_NONE_OPERATION_ROLLED_BACK", "Record rolled back because not all records were valid and the request was using AllOrNone header")
+            results = results.map { $0.error == nil ? (nil, false, rolledBack) : $0 }
+        }
+        let out = results.map { r -> JSONValue in
+            var o = JSONObject()
+            if let id = r.id { o["id"] = .string(id) }
+            o["success"] = .bool(r.error == nil)
+            o["errors"] = .array(r.error.map { [$0.saveResultJSON] } ?? [])
+            if r.error == nil { o["created"] = .bool(r.created) }
+            return .object(o)
+        }
+        return RESTResult(status: 200, body: .array(out))
+    }
+
+    private func upsertItem(
+        _ item: JSONValue, schema: ObjectSchema, field: FieldDescription, headers: [(name: String, value: String)], userId: String
+    ) throws(SalesforceError) -> (id: String, created: Bool) {
+        guard var fields = item.objectValue else { throw SalesforceError("INVALID_INPUT", "Each record must be a JSON object") }
+        guard let type = fields["attributes"]?["type"]?.stringValue, type.caseInsensitiveCompare(schema.name) == .orderedSame else {
+            throw SalesforceError("INVALID_TYPE", "Each record's attributes.type must be \(schema.name)")
+        }
+        fields["attributes"] = nil
+        guard let key = fields.keys.first(where: { $0.caseInsensitiveCompare(field.name) == .orderedSame }),
+            let value = fields[key]?.stringValue, !value.isEmpty
+        else {
+            throw SalesforceError("MISSING_ARGUMENT", "\(field.name) not specified", fields: [field.name])
+        }
+        fields[key] = nil
+        let matches: [SandboxRecord]
+        if field.name == "Id" {
+            matches = [try store.existingRecord(schema: schema, id: value)]
+        } else {
+            matches = store.matching(schema: schema, field: field, value: value)
+        }
+        if matches.count > 1 {
+            throw SalesforceError(
+                "DUPLICATE_EXTERNAL_ID", "\(field.name): more than one record found for external id field: \(matches.map(\.id))",
+                fields: [field.name])
+        }
+        if let record = matches.first {
+            try apiUpdate(type: schema.name, id: record.id, body: fields, userId: userId, operation: .upsertUpdate)
+            return (record.id, false)
+        }
+        fields[field.name] = .string(value)
+        return (try apiCreate(type: schema.name, body: fields, userId: userId, headers: headers, operation: .upsertCreate), true)
+    }
+}

@@ -202,6 +202,11 @@ extension SandboxOrg {
                 try allow(method, ["POST", "PATCH", "DELETE"])
                 return try collections(method: method, query: query, body: body, headers: headers, version: version, userId: userId)
             }
+            if s.count == 4, s[1] == "sobjects" {
+                try allow(method, ["PATCH"])
+                return try collectionsUpsert(
+                    type: s[2], externalIDField: s[3], body: body, headers: headers, userId: userId)
+            }
             throw SalesforceError.notFound()
         default:
             throw SalesforceError.notFound()

@@ -140,6 +140,13 @@ public struct RenderedTask: Sendable, Hashable {
         record[externalIDField] = .string(externalID)
         return record
     }
+
+    /// ``updateFields`` plus the external id, for sObject Collections upserts.
+    public var updateRecordWithExternalID: [String: FieldValue] {
+        var record = updateFields
+        record[externalIDField] = .string(externalID)
+        return record
+    }
 }
 
 /// The Task rendering rules: Subject, Comments, custom fields, Status, owner, date and relations.

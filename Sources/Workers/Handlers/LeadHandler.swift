@@ -75,7 +75,7 @@ public struct LeadHandler: JobHandler {
             return SalesforcePerson(kind: .lead, id: entry.salesforceID, email: email, isConverted: false, lastModifiedDate: entry.createdAt)
         }
         let org = try await orgs.context(teamID: request.teamID, logger: logger)
-        if let existing = Matching.person(forEmail: email, among: try await org.people(email: email, logger: logger)) {
+        if let existing = Matching.person(forEmail: email, among: try await org.people(email: email, fresh: true)) {
             logger.info("the visitor is in Salesforce by now", metadata: ["docsend-person": "\(existing.id)"])
             return existing
         }
@@ -89,7 +89,7 @@ public struct LeadHandler: JobHandler {
         do {
             id = try await org.createLead(fields: draft.fields, allowingDuplicates: false, logger: logger)
         } catch let error as SalesforceError where error.code == .duplicatesDetected {
-            if let duplicate = Matching.person(forEmail: email, among: try await org.people(email: email, logger: logger)) {
+            if let duplicate = Matching.person(forEmail: email, among: try await org.people(email: email, fresh: true)) {
                 logger.info("Salesforce's duplicate rule points at an existing record", metadata: ["docsend-person": "\(duplicate.id)"])
                 return duplicate
             }

@@ -121,7 +121,7 @@ public struct LinkHandler: JobHandler {
         let org = try await orgs.context(teamID: writes.context.teamID, logger: logger)
         var activity = activity
         activity.account = try await org.linkedAccount(activity.account)
-        let accounts = try await org.accountCandidates(for: activity.account, logger: logger)
+        let accounts = try await org.accountCandidates(for: activity.account)
         let users = try await org.users(email: activity.creator, logger: logger)
         switch activity.route(settings: org.settings, accounts: accounts, users: users) {
         case .notSynced(let reason):

@@ -137,9 +137,9 @@ public struct VisitHandler: JobHandler {
         } else {
             var visit = started
             visit.account = try await org.linkedAccount(started.account)
-            var people = try await org.people(email: visit.visitor.email, logger: logger)
+            var people = try await org.people(email: visit.visitor.email)
             if let hint, !people.contains(where: { $0.id == hint.id }) { people.append(hint) }
-            let accounts = try await org.accountCandidates(for: visit.account, logger: logger)
+            let accounts = try await org.accountCandidates(for: visit.account)
             let users = try await org.users(email: visit.linkOwnerEmail, logger: logger)
             switch VisitRouting.route(visit, settings: org.settings, people: people, accounts: accounts, users: users) {
             case .task(let relations, let disposition, let ownerID):

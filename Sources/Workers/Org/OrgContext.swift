@@ -5,8 +5,8 @@ import Salesforce
 import Store
 import SyncCore
 
-/// One team's org for one job: its settings, what the org is set up with, and the reads the rules need, each one
-/// SOQL round trip with every literal escaped. Writes are not here: inside a state update they go through
+/// One team's org for one job: its settings, what the org is set up with, and the reads the rules need, gathered
+/// with the other jobs' into few SOQL queries (``OrgBatches``), every literal escaped. Writes are not here: inside a state update they go through
 /// ``RepeatableWrites``; a Lead is created only under its lease (``createLead(fields:allowingDuplicates:logger:)``).
 struct OrgContext: Sendable {
     let teamID: String
@@ -16,10 +16,11 @@ struct OrgContext: Sendable {
     fileprivate let client: SalesforceClient
     fileprivate let store: any SyncStore
     fileprivate let cache: OrgMetadataCache
+    fileprivate let batches: OrgBatches
 
     init(
         teamID: String, client: SalesforceClient, settings: TeamSettings, metadata: OrgMetadata, store: any SyncStore,
-        cache: OrgMetadataCache
+        cache: OrgMetadataCache, batches: OrgBatches
     ) {
         self.teamID = teamID
         self.client = client
@@ -27,6 +28,7 @@ struct OrgContext: Sendable {
         self.metadata = metadata
         self.store = store
         self.cache = cache
+        self.batches = batches
     }
 
     /// The Task context for a Task on `relations`.
@@ -38,25 +40,10 @@ struct OrgContext: Sendable {
 
     // MARK: Reads
 
-    /// Contacts and unconverted Leads whose email is `email` (Salesforce compares emails case-insensitively).
-    func people(email: String?, logger: Logger) async throws -> [SalesforcePerson] {
-        guard let email = Matching.normalizedEmail(email) else { return [] }
-        let contacts = try await client.query(
-            .select(["Id", "Email", "AccountId", "LastModifiedDate"], from: "Contact")
-                .where(.equals("Email", .string(email))).limit(50), logger: logger)
-        let leads = try await client.query(
-            .select(["Id", "Email", "IsConverted", "LastModifiedDate"], from: "Lead")
-                .where(.equals("Email", .string(email)) && .equals("IsConverted", .bool(false))).limit(50),
-            logger: logger)
-        return contacts.compactMap { person($0, kind: .contact) } + leads.compactMap { person($0, kind: .lead) }
-    }
-
-    private func person(_ row: SObjectRecord, kind: SalesforcePerson.Kind) -> SalesforcePerson? {
-        guard let id = row.id else { return nil }
-        return SalesforcePerson(
-            kind: kind, id: id, email: row["Email"]?.stringValue, isConverted: row["IsConverted"]?.boolValue ?? false,
-            lastModifiedDate: SalesforceDateTime.parse(row["LastModifiedDate"]?.stringValue) ?? .distantPast,
-            accountID: row["AccountId"]?.stringValue)
+    /// Contacts and unconverted Leads whose email is `email` (Salesforce compares emails case-insensitively),
+    /// found a moment ago or now; `fresh` asks Salesforce now (``OrgBatches/people(email:fresh:)``).
+    func people(email: String?, fresh: Bool = false) async throws -> [SalesforcePerson] {
+        try await batches.people(email: email, fresh: fresh)
     }
 
     /// The DocSend account with its Salesforce link: the event's `salesforce_account_id`, else the link an
@@ -70,17 +57,9 @@ struct OrgContext: Sendable {
     }
 
     /// Accounts named exactly like `account` when it has no Salesforce link (none needed otherwise).
-    func accountCandidates(for account: AccountInfo?, logger: Logger) async throws -> [SalesforceAccount] {
-        guard let account, account.salesforceAccountID == nil, !account.name.isEmpty else { return [] }
-        let rows = try await client.query(
-            .select(["Id", "Name", "LastModifiedDate"], from: "Account")
-                .where(.equals("Name", .string(account.name))).limit(20), logger: logger)
-        return rows.compactMap { row in
-            guard let id = row.id else { return nil }
-            return SalesforceAccount(
-                id: id, name: row["Name"]?.stringValue ?? "",
-                lastModifiedDate: SalesforceDateTime.parse(row["LastModifiedDate"]?.stringValue) ?? .distantPast)
-        }
+    func accountCandidates(for account: AccountInfo?) async throws -> [SalesforceAccount] {
+        guard let account, account.salesforceAccountID == nil else { return [] }
+        return try await batches.accounts(named: account.name)
     }
 
     /// The active User with `email`, as a list for the rules (empty when there is none).
@@ -94,9 +73,11 @@ struct OrgContext: Sendable {
     /// after checking the ledger and Salesforce (``LeadHandler``). `allowingDuplicates` saves despite an *alert*
     /// duplicate rule (`Sforce-Duplicate-Rule-Header: allowSave=true`).
     func createLead(fields: [String: FieldValue], allowingDuplicates: Bool, logger: Logger) async throws -> String {
-        try await client.create(
+        let id = try await client.create(
             "Lead", fields: fields, headers: allowingDuplicates ? ["Sforce-Duplicate-Rule-Header": "allowSave=true"] : [:],
             logger: logger)
+        if case .string(let email)? = fields["Email"] { batches.forgetPerson(email: email) }
+        return id
     }
 }
 
@@ -112,35 +93,8 @@ struct RepeatableWrites: Sendable {
     let context: JobContext
 
     /// Writes a Task by upsert on its external id and returns its id, recorded in the ledger for `kind`.
-    /// (An upsert that updated may not say which record it updated: the id then comes from a query.)
     func upsertTask(_ task: RenderedTask, kind: SyncObjectKind, in org: OrgContext) async throws -> String {
-        let result: UpsertResult
-        do {
-            result = try await org.client.upsert(
-                "Task", externalIDField: task.externalIDField, value: task.externalID, fields: task.fields, logger: logger)
-        } catch let error as SalesforceError where error.code == .duplicateValue {
-            // Two upserts of one external id at once: both looked, found nothing, and the other inserted first.
-            // The Task exists now, so the same upsert updates it.
-            logger.debug(
-                "a concurrent upsert created the Task first; upserting again", metadata: ["docsend-task": "\(task.externalID)"])
-            result = try await org.client.upsert(
-                "Task", externalIDField: task.externalIDField, value: task.externalID, fields: task.fields, logger: logger)
-        }
-        var id: String?
-        switch result {
-        case .created(let created): id = created
-        case .updated(let updated): id = updated
-        }
-        if id == nil {
-            id = try await org.client.query(
-                .select(["Id"], from: "Task").where(.equals(task.externalIDField, .string(task.externalID))).limit(1),
-                logger: logger
-            ).first?.id
-        }
-        guard let id else {
-            throw WorkFailure.retryable(
-                code: "task_not_found", "Salesforce accepted the Task upsert but no Task has \(task.externalIDField) \(task.externalID)")
-        }
+        let id = try await write(task, record: task.recordWithExternalID, in: org)
         return try await org.store.recordLedgerEntry(
             teamID: org.teamID, kind: kind, objectID: task.externalID, salesforceType: "Task", salesforceID: id
         ).salesforceID
@@ -148,9 +102,36 @@ struct RepeatableWrites: Sendable {
 
     /// Updates an existing Task's changing content only (a rep may have edited status, owner or subject).
     func updateTask(_ task: RenderedTask, in org: OrgContext) async throws {
-        _ = try await org.client.upsert(
-            "Task", externalIDField: task.externalIDField, value: task.externalID, fields: task.updateFields,
-            logger: logger)
+        _ = try await write(task, record: task.updateRecordWithExternalID, in: org)
+    }
+
+    /// Upserts `record` on the task's external id, gathered with the org's other Task writes (one sObject
+    /// Collections call for up to 200); the Task's id, or this record's own error.
+    private func write(_ task: RenderedTask, record: [String: FieldValue], in org: OrgContext) async throws -> String {
+        let write = OrgBatches.TaskWrite(externalIDField: task.externalIDField, externalID: task.externalID, record: record)
+        func upsert() async throws -> SaveResult {
+            let result = try await org.batches.upsert(write)
+            guard result.success else {
+                throw result.errors.first
+                    ?? WorkFailure.retryable(code: "task_not_saved", "Salesforce failed the Task upsert and said not why")
+            }
+            return result
+        }
+        let result: SaveResult
+        do {
+            result = try await upsert()
+        } catch let error as SalesforceError where error.code == .duplicateValue {
+            // Two upserts of one external id at once (another process): both looked, found nothing, and the other
+            // inserted first. The Task exists now, so the same upsert updates it.
+            logger.debug(
+                "a concurrent upsert created the Task first; upserting again", metadata: ["docsend-task": "\(task.externalID)"])
+            result = try await upsert()
+        }
+        guard let id = result.id else {
+            throw WorkFailure.retryable(
+                code: "task_not_found", "Salesforce accepted the Task upsert of \(task.externalID) without its id")
+        }
+        return id
     }
 
     /// Sends a follow-up job (``JobContext/send(_:)``).

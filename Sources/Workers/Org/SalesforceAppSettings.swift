@@ -19,11 +19,17 @@ public struct SalesforceAppSettings: Sendable {
     public var requestTimeout: Duration
     /// Concurrent REST requests per org and process.
     public var maxRequestsInFlight: Int
+    /// How long an org's lookups and Task writes gather before their call goes (``OrgBatches``); zero sends each
+    /// on its own.
+    public var batchWindow: Duration
+    /// How long the people found for an email are kept (``OrgBatches``).
+    public var lookupLifetime: Duration
 
     /// Creates settings; the defaults are Salesforce's production login and the client's defaults.
     public init(
         loginURL: String = "https://login.salesforce.com", clientID: String? = nil, clientSecret: String? = nil,
-        apiVersion: String = "v62.0", requestTimeout: Duration = .seconds(30), maxRequestsInFlight: Int = 10
+        apiVersion: String = "v62.0", requestTimeout: Duration = .seconds(30), maxRequestsInFlight: Int = 10,
+        batchWindow: Duration = .milliseconds(5), lookupLifetime: Duration = .seconds(5)
     ) {
         self.loginURL = loginURL
         self.clientID = clientID
@@ -31,6 +37,8 @@ public struct SalesforceAppSettings: Sendable {
         self.apiVersion = apiVersion
         self.requestTimeout = requestTimeout
         self.maxRequestsInFlight = maxRequestsInFlight
+        self.batchWindow = batchWindow
+        self.lookupLifetime = lookupLifetime
     }
 
     /// The client configuration of one org: these settings with the org's login host and connected app.

@@ -5,12 +5,14 @@ import Logging
 import Salesforce
 import Store
 import SyncCore
+import Synchronization
 
 /// Every team's org as the handlers of one process reach it: the pieces, each with one job, and the one call that
 /// puts them together for a job (``context(teamID:logger:)``).
 ///
 /// - ``clients``: each team's signed-in Salesforce client, its session shared by the fleet (``SalesforceClients``);
 /// - ``metadata``: Task statuses, the Task's fields and Users, cached (``OrgMetadataCache``);
+/// - each org's lookups and Task writes, gathered into few calls (``OrgBatches``);
 /// - ``states``: the per-object sync state in the store, updated with optimistic versions (``SyncStateRepository``);
 /// - the team's settings, read from the store on every job (an admin's change applies at once).
 public final class TeamOrgs: Sendable {
@@ -18,6 +20,9 @@ public final class TeamOrgs: Sendable {
     let clients: SalesforceClients
     let metadata: OrgMetadataCache
     let states: SyncStateRepository
+    let app: SalesforceAppSettings
+    let logger: Logger
+    private let batches = Mutex<[String: OrgBatches]>([:])
 
     /// Orgs over `store`'s connections, through `http`; metadata kept for `metadataLifetime`.
     public init(
@@ -28,6 +33,20 @@ public final class TeamOrgs: Sendable {
         self.clients = SalesforceClients(store: store, app: app, http: http, logger: logger)
         self.metadata = OrgMetadataCache(lifetime: metadataLifetime)
         self.states = SyncStateRepository(store: store)
+        self.app = app
+        self.logger = logger
+    }
+
+    /// The team's batches through `client` (made again when the team's client was made again).
+    func batches(teamID: String, client: SalesforceClient) -> OrgBatches {
+        batches.withLock { batches in
+            if let kept = batches[teamID], kept.client === client { return kept }
+            var logger = logger
+            logger[metadataKey: "docsend-team"] = .string(teamID)
+            let made = OrgBatches(client: client, window: app.batchWindow, lookupLifetime: app.lookupLifetime, logger: logger)
+            batches[teamID] = made
+            return made
+        }
     }
 
     /// The team's settings as stored, or the defaults of a newly connected team.
@@ -49,7 +68,8 @@ public final class TeamOrgs: Sendable {
         let client = try await clients.client(teamID: teamID)
         let metadata = try await metadata.metadata(teamID: teamID, client: client, settings: settings, logger: logger)
         return OrgContext(
-            teamID: teamID, client: client, settings: settings, metadata: metadata, store: store, cache: self.metadata)
+            teamID: teamID, client: client, settings: settings, metadata: metadata, store: store, cache: self.metadata,
+            batches: batches(teamID: teamID, client: client))
     }
 
     /// Throws ``WorkFailure/Disposition/skip`` when the team has no Salesforce connection: on DocSend's bus most

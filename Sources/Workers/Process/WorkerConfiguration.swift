@@ -18,9 +18,14 @@ import Store
 /// - `salesforce.apiVersion` (string, optional, default `v62.0`).
 /// - `salesforce.requestTimeout` (interval, optional, default `30s`).
 /// - `salesforce.maxRequestsInFlight` (integer, optional, default 10): per org and process.
+/// - `salesforce.batchWindow` (interval, optional, default `5ms`): how long an org's lookups and Task writes
+///   gather into one call (`Email IN (…)` queries, sObject Collections upserts of up to 200 Tasks).
+/// - `salesforce.lookupLifetime` (interval, optional, default `5s`): how long the Contacts and Leads found for
+///   an email are kept per org and process (a Lead the process creates drops its email at once).
 /// - `salesforce.caFile` (string, optional): a PEM bundle of extra CAs to trust for Salesforce (a TLS front of the
 ///   sandbox, a proxy).
-/// - `worker.concurrency` (integer, optional, default 8): messages in work at once, per role and process.
+/// - `worker.concurrency` (integer, optional, default 200): messages in work at once, per role and process; many
+///   in work let one org's lookups and Task writes share calls (``OrgBatches``).
 /// - `worker.prefetch` (integer, optional, default twice the concurrency): unacknowledged deliveries per role.
 /// - `worker.drainTimeout` (interval, optional, default `30s`): how long SIGTERM waits for messages in work.
 /// - `worker.loginHoldLimit` (integer, optional, default 10,000): how many messages a team whose Salesforce
@@ -52,7 +57,7 @@ public struct WorkerConfiguration: Sendable {
         storeTimeout = try Self.storeTimeout(config: config)
         salesforce = try Self.salesforce(config: config)
         salesforceCAFile = config.string(forKey: "salesforce.caFile")
-        concurrency = try Self.positive(config, "worker.concurrency", default: 8)
+        concurrency = try Self.positive(config, "worker.concurrency", default: 200)
         prefetch = try Self.positive(config, "worker.prefetch", default: concurrency * 2)
         drainTimeout = try Self.interval(config, "worker.drainTimeout", default: .seconds(30))
         loginHoldLimit = try Self.positive(config, "worker.loginHoldLimit", default: 10_000)
@@ -99,7 +104,9 @@ public struct WorkerConfiguration: Sendable {
             clientSecret: config.string(forKey: "salesforce.clientSecret", isSecret: true),
             apiVersion: config.string(forKey: "salesforce.apiVersion") ?? "v62.0",
             requestTimeout: try interval(config, "salesforce.requestTimeout", default: .seconds(30)),
-            maxRequestsInFlight: try positive(config, "salesforce.maxRequestsInFlight", default: 10))
+            maxRequestsInFlight: try positive(config, "salesforce.maxRequestsInFlight", default: 10),
+            batchWindow: try interval(config, "salesforce.batchWindow", default: .milliseconds(5)),
+            lookupLifetime: try interval(config, "salesforce.lookupLifetime", default: .seconds(5)))
     }
 
     static func positive(_ config: ConfigReader, _ key: String, default value: Int) throws -> Int {
