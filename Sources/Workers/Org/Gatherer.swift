@@ -1,11 +1,12 @@
 import Synchronization
 
-/// Gathers the requests that jobs in flight make at about the same time into one call: the first request of a
-/// batch opens a short window; the batch goes when the window closes or as soon as it holds ``limit`` requests.
-/// Each caller waits for its own result only, so a job is settled on its own record's outcome.
+/// Gathers the requests that jobs in flight make at about the same time into one call. A batch goes as soon as it
+/// holds ``limit`` requests, when no request has joined it for ``window`` (the requests stopped coming), or when
+/// its first request has waited ``maxWait`` (they keep coming). Each caller waits for its own result only, so a
+/// job is settled on its own record's outcome.
 ///
-/// In a burst the jobs of one org reach the same step together and share each call (one query for 200 emails, one
-/// sObject Collections upsert for 200 Tasks); a lone request waits one ``window`` at most. A ``window`` of zero
+/// In a burst the jobs of one org reach the same step one after the other and share each call (one query for 200
+/// emails, one sObject Collections upsert for 200 Tasks); a lone request waits one ``window``. A ``window`` of zero
 /// sends every request on its own.
 final class Gatherer<Request: Sendable, Response: Sendable>: Sendable {
     /// Makes the call for a batch: one result per request, in order.
@@ -18,8 +19,10 @@ final class Gatherer<Request: Sendable, Response: Sendable>: Sendable {
 
     private struct Pending {
         var waiting: [Waiting] = []
-        /// Counts the batches taken, so that a window's timer only sends the batch it opened.
+        /// Counts the batches taken, so that a batch's timer only sends the batch it was started for.
         var generation = 0
+        var opened = ContinuousClock.now
+        var lastJoined = ContinuousClock.now
 
         mutating func take() -> [Waiting] {
             defer {
@@ -37,14 +40,17 @@ final class Gatherer<Request: Sendable, Response: Sendable>: Sendable {
     }
 
     let window: Duration
+    let maxWait: Duration
     let limit: Int
     private let call: Call
     private let pending = Mutex(Pending())
 
-    /// A gatherer sending batches of at most `limit` requests, gathered for at most `window`, through `call`.
-    init(window: Duration, limit: Int, call: @escaping Call) {
+    /// A gatherer sending batches of at most `limit` requests through `call`, each gathered while requests keep
+    /// joining within `window` of each other, for `maxWait` at most.
+    init(window: Duration, maxWait: Duration, limit: Int, call: @escaping Call) {
         precondition(limit > 0, "a batch holds at least one request")
         self.window = window
+        self.maxWait = maxWait
         self.limit = limit
         self.call = call
     }
@@ -55,19 +61,40 @@ final class Gatherer<Request: Sendable, Response: Sendable>: Sendable {
             let next = pending.withLock { pending -> Next in
                 pending.waiting.append(Waiting(request: request, continuation: continuation))
                 if pending.waiting.count >= limit || window <= .zero { return .send(pending.take()) }
-                return pending.waiting.count == 1 ? .openWindow(generation: pending.generation) : .wait
+                pending.lastJoined = .now
+                guard pending.waiting.count == 1 else { return .wait }
+                pending.opened = pending.lastJoined
+                return .openWindow(generation: pending.generation)
             }
             switch next {
             case .send(let batch):
                 Task { await send(batch) }
             case .openWindow(let generation):
-                Task {
-                    try? await Task.sleep(for: window)
-                    let batch = pending.withLock { $0.generation == generation ? $0.take() : [] }
-                    if !batch.isEmpty { await send(batch) }
-                }
+                Task { await sendWhenGathered(generation: generation) }
             case .wait:
                 break
+            }
+        }
+    }
+
+    /// Waits until the batch `generation` is gathered (quiet for ``window``, or open for ``maxWait``), then sends
+    /// it, unless it was sent full meanwhile.
+    private func sendWhenGathered(generation: Int) async {
+        while true {
+            let due = pending.withLock { pending -> ContinuousClock.Instant? in
+                guard pending.generation == generation else { return nil }
+                return min(pending.lastJoined + window, pending.opened + maxWait)
+            }
+            guard let due else { return }
+            if due > .now { try? await Task.sleep(until: due, clock: .continuous) }
+            let batch = pending.withLock { pending -> [Waiting]? in
+                guard pending.generation == generation else { return [] }
+                let now = ContinuousClock.now
+                return now >= pending.lastJoined + window || now >= pending.opened + maxWait ? pending.take() : nil
+            }
+            if let batch {
+                if !batch.isEmpty { await send(batch) }
+                return
             }
         }
     }

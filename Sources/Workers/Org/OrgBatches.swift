@@ -36,20 +36,21 @@ final class OrgBatches: Sendable {
     private let taskWrites: Gatherer<TaskWrite, SaveResult>
     private let peopleFound: SingleFlightCache<String, Bool, [SalesforcePerson]>
 
-    /// Batches of `client`'s org gathered for `window`, people kept for `lookupLifetime`.
-    init(client: SalesforceClient, window: Duration, lookupLifetime: Duration, logger: Logger) {
+    /// Batches of `client`'s org gathered as ``Gatherer`` does with `window` and `maxWait`, people kept for
+    /// `lookupLifetime`.
+    init(client: SalesforceClient, window: Duration, maxWait: Duration, lookupLifetime: Duration, logger: Logger) {
         self.client = client
         self.lookupLifetime = lookupLifetime
         self.logger = logger
         peopleFound = SingleFlightCache(lifetime: lookupLifetime)
         let limit = SalesforceClient.maxCollectionRecords
-        people = Gatherer(window: window, limit: limit) { emails in
+        people = Gatherer(window: window, maxWait: maxWait, limit: limit) { emails in
             await Self.answer(emails) { try await Self.people(emails: $0, client: client, logger: logger) }
         }
-        accounts = Gatherer(window: window, limit: limit) { names in
+        accounts = Gatherer(window: window, maxWait: maxWait, limit: limit) { names in
             await Self.answer(names) { try await Self.accounts(names: $0, client: client, logger: logger) }
         }
-        taskWrites = Gatherer(window: window, limit: limit) { writes in
+        taskWrites = Gatherer(window: window, maxWait: maxWait, limit: limit) { writes in
             await Self.upsert(writes, client: client, logger: logger)
         }
     }

@@ -19,9 +19,11 @@ public struct SalesforceAppSettings: Sendable {
     public var requestTimeout: Duration
     /// Concurrent REST requests per org and process.
     public var maxRequestsInFlight: Int
-    /// How long an org's lookups and Task writes gather before their call goes (``OrgBatches``); zero sends each
-    /// on its own.
+    /// How long an org's lookups and Task writes gather after the last one joined before their call goes
+    /// (``OrgBatches``, ``Gatherer``); zero sends each on its own.
     public var batchWindow: Duration
+    /// The longest a lookup or Task write waits for others while they keep joining.
+    public var batchMaxWait: Duration
     /// How long the people found for an email are kept (``OrgBatches``).
     public var lookupLifetime: Duration
 
@@ -29,7 +31,8 @@ public struct SalesforceAppSettings: Sendable {
     public init(
         loginURL: String = "https://login.salesforce.com", clientID: String? = nil, clientSecret: String? = nil,
         apiVersion: String = "v62.0", requestTimeout: Duration = .seconds(30), maxRequestsInFlight: Int = 10,
-        batchWindow: Duration = .milliseconds(5), lookupLifetime: Duration = .seconds(5)
+        batchWindow: Duration = .milliseconds(5), batchMaxWait: Duration = .milliseconds(100),
+        lookupLifetime: Duration = .seconds(5)
     ) {
         self.loginURL = loginURL
         self.clientID = clientID
@@ -38,6 +41,7 @@ public struct SalesforceAppSettings: Sendable {
         self.requestTimeout = requestTimeout
         self.maxRequestsInFlight = maxRequestsInFlight
         self.batchWindow = batchWindow
+        self.batchMaxWait = batchMaxWait
         self.lookupLifetime = lookupLifetime
     }
 

@@ -43,7 +43,9 @@ public final class TeamOrgs: Sendable {
             if let kept = batches[teamID], kept.client === client { return kept }
             var logger = logger
             logger[metadataKey: "docsend-team"] = .string(teamID)
-            let made = OrgBatches(client: client, window: app.batchWindow, lookupLifetime: app.lookupLifetime, logger: logger)
+            let made = OrgBatches(
+                client: client, window: app.batchWindow, maxWait: app.batchMaxWait, lookupLifetime: app.lookupLifetime,
+                logger: logger)
             batches[teamID] = made
             return made
         }
