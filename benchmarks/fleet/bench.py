@@ -360,7 +360,9 @@ def fmt(value, spec="{:,.0f}"):
 
 
 def report(paths, strict):
-    results = [json.load(open(p)) for p in paths]
+    order = ["ideal (broker)", "naive", "fleet, 1 process", "fleet, 3 processes"]
+    results = sorted((json.load(open(p)) for p in paths),
+                     key=lambda r: next((i for i, o in enumerate(order) if r["label"].startswith(o)), len(order)))
     by_latency = {}
     for r in results:
         by_latency.setdefault(r["latency_ms"], {})[r["label"]] = r

@@ -155,9 +155,15 @@ def main() -> int:
                for i in range(int(os.environ.get("THREADS", "8")))]
     for thread in threads:
         thread.start()
+    # The main thread only waits (with a timeout, so that SIGTERM's handler runs at once); a thread that died is a
+    # failure, reported by the exit status.
+    while not stopping.wait(0.5) and all(thread.is_alive() for thread in threads):
+        pass
+    stopping.set()
     for thread in threads:
-        thread.join()
-    return 0
+        thread.join(5)
+    log.info("stopped")
+    return 0 if all(not thread.is_alive() for thread in threads) else 1
 
 
 if __name__ == "__main__":
