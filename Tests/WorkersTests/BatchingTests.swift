@@ -66,10 +66,31 @@ struct GathererTests {
         #expect(succeeded + odd == 8)
     }
 
+    @Test("while the calls allowed are out, requests keep gathering: the next call takes them all")
+    func groupCommit() async throws {
+        let calls = Calls()
+        let gate = Gate()
+        let gatherer = Gatherer<Int, Int>(window: .milliseconds(1), maxWait: .milliseconds(1), limit: 200, callsInFlight: 1) {
+            requests in
+            calls.batches.withLock { $0.append(requests) }
+            if requests == [0] { await gate.wait() }
+            return requests.map { .success($0) }
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { _ = try await gatherer.submit(0) }
+            try await eventually("the first call out") { calls.sizes == [1] }
+            for request in 1...50 { group.addTask { _ = try await gatherer.submit(request) } }
+            try await eventually("50 waiting") { gatherer.waitingCount == 50 }
+            gate.open()
+            try await group.waitForAll()
+        }
+        #expect(calls.sizes == [1, 50])
+    }
+
     @Test("a window of zero sends every request on its own")
     func noWindow() async throws {
         let calls = Calls()
-        let gatherer = Gatherer<Int, Int>(window: .zero, maxWait: .zero, limit: 200) { requests in
+        let gatherer = Gatherer<Int, Int>(window: .zero, maxWait: .zero, limit: 200, callsInFlight: 100) { requests in
             calls.batches.withLock { $0.append(requests) }
             return requests.map { .success($0) }
         }
@@ -121,6 +142,30 @@ struct GathererTests {
     }
 }
 
+/// Holds callers until opened.
+final class Gate: Sendable {
+    private let state = Mutex<(open: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let open = state.withLock { state in
+                if !state.open { state.waiting.append(continuation) }
+                return state.open
+            }
+            if open { continuation.resume() }
+        }
+    }
+
+    func open() {
+        let waiting = state.withLock { state in
+            state.open = true
+            defer { state.waiting = [] }
+            return state.waiting
+        }
+        for continuation in waiting { continuation.resume() }
+    }
+}
+
 /// Batching end to end, on each `WorldSetup`: one org's burst makes a handful of Salesforce calls (counted in the
 /// sandbox's request log), every visit gets exactly one Task, and a record Salesforce refuses parks only its own
 /// message.
@@ -156,7 +201,13 @@ struct BatchingTests {
         await harness.sandbox.org.clearRequests()
         // Queued before the workers start: a burst, not paced by the test's publisher.
         for event in events { try await harness.publish(event) }
-        try await harness.runWorkers([.visits], concurrency: 200) {
+        // A debug build on a shared machine reaches each step slower than the default window expects: gather longer,
+        // so that the counts show the mechanism rather than this machine's speed. scripts/bench-fleet measures the
+        // defaults, in a release build (docs/benchmarks.md).
+        var app = harness.app
+        app.batchWindow = .milliseconds(100)
+        app.batchMaxWait = .seconds(2)
+        try await harness.runWorkers([.visits], concurrency: 200, app: app) {
             try await eventually(timeout: .seconds(240), "499 Tasks and one parked") {
                 let parked = try await harness.parkedCount()
                 let tasks = await harness.tasks().count
@@ -169,9 +220,9 @@ struct BatchingTests {
         let leadQueries = queries.filter { $0.contains("FROM Lead") }.count
         let upserts = requests.filter { $0.path.contains("/composite/sobjects/Task/") }.count
         // 500 one at a time would be 500 of each; 200 a call at best is 3.
-        #expect(contactQueries <= 10, "Contact queries: \(contactQueries)")
-        #expect(leadQueries <= 10, "Lead queries: \(leadQueries)")
-        #expect(upserts <= 10, "Collections upserts: \(upserts)")
+        #expect(contactQueries <= 6, "Contact queries: \(contactQueries)")
+        #expect(leadQueries <= 6, "Lead queries: \(leadQueries)")
+        #expect(upserts <= 6, "Collections upserts: \(upserts)")
         #expect(!requests.contains { $0.method == "PATCH" && $0.path.contains("/sobjects/Task/DocSend_Visit_Id__c/") })
         let perVisit = Dictionary(grouping: await harness.tasks()) { $0["DocSend_Visit_Id__c"]?.stringValue ?? "" }
         let bad = visitIDs[250]

@@ -215,10 +215,11 @@ final class FleetHarness: Sendable {
     // MARK: Workers
 
     /// Runs `instances` in-process worker sets of `roles` (each with its own broker connection and Salesforce
-    /// clients, like separate processes) while `body` runs, then stops them gracefully.
+    /// clients, like separate processes) while `body` runs, then stops them gracefully. `app` replaces the world's
+    /// app settings (``app``), say to gather Salesforce calls longer.
     func runWorkers(
         _ roles: [SyncTopology.Role] = SyncTopology.Role.allCases, instances: Int = 1, concurrency: Int = 4,
-        _ body: () async throws -> Void
+        app: SalesforceAppSettings? = nil, _ body: () async throws -> Void
     ) async throws {
         // Each instance has its own Salesforce clients, as separate processes would; on the broker, its own
         // connection. The group owns the connections and the HTTP client (the world keeps its store).
@@ -226,7 +227,7 @@ final class FleetHarness: Sendable {
         var owned: [any Service] = [http]
         var services: [any Service] = []
         for _ in 0..<instances {
-            let orgs = TeamOrgs(store: store, app: app, http: http, logger: Self.logger)
+            let orgs = TeamOrgs(store: store, app: app ?? self.app, http: http, logger: Self.logger)
             let queue: any JobQueueDriver
             if let memory {
                 queue = memory
