@@ -1,4 +1,5 @@
 import Foundation
+import HTTP
 import Salesforce
 import SalesforceSandbox
 import SyncCore
@@ -230,5 +231,43 @@ struct BatchingTests {
         #expect(perVisit[bad] == nil)
         let parked = try await harness.parkedSummaries()
         #expect(parked.map(\.code) == ["salesforce.INVALID_CROSS_REFERENCE_KEY"], "\(parked.map(\.reason))")
+    }
+}
+
+/// The people found for an email, kept per org and process for the lookup lifetime.
+@Suite("People found, kept")
+struct PeopleKeptTests {
+    @Test("kept for the lifetime (a Contact added meanwhile is not asked for); fresh asks again; a Lead made here is seen at once")
+    func kept() async throws {
+        try await FleetHarness.with(.sqlite, transport: .memory) { harness in
+            let http = try HTTPClient(logger: FleetHarness.logger)
+            var app = harness.app
+            app.lookupLifetime = .seconds(600)
+            let orgs = TeamOrgs(store: harness.store, app: app, http: http, logger: FleetHarness.logger)
+            do {
+                let org = try await orgs.context(teamID: FleetHarness.teamID, logger: FleetHarness.logger)
+                let email = "newcomer@kept.example"
+                #expect(try await org.people(email: email).isEmpty)
+                let contact = try await harness.sandbox.org.create(
+                    "Contact", JSONObject([("LastName", .string("Newcomer")), ("Email", .string("Newcomer@Kept.example"))]))
+                #expect(try await org.people(email: "NEWCOMER@kept.example").isEmpty, "kept: not asked again")
+                #expect(try await org.people(email: email, fresh: true).map(\.id) == [contact])
+                let asked = await harness.sandbox.org.requests().filter {
+                    ($0.query["q"] ?? "").contains("FROM Contact") && ($0.query["q"] ?? "").contains(email)
+                }
+                #expect(asked.count == 2)
+
+                let other = "other@kept.example"
+                #expect(try await org.people(email: other).isEmpty)
+                let lead = try await org.createLead(
+                    fields: ["LastName": .string("Other"), "Company": .string("Kept"), "Email": .string(other)],
+                    allowingDuplicates: false, logger: FleetHarness.logger)
+                #expect(try await org.people(email: other).map(\.id) == [lead])
+            } catch {
+                await http.shutdown()
+                throw error
+            }
+            await http.shutdown()
+        }
     }
 }
