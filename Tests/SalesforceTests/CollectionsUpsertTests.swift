@@ -88,4 +88,27 @@ struct CollectionsUpsertTests {
             #expect(String(decoding: response.body, as: UTF8.self).contains("INVALID_TYPE"))
         }
     }
+
+    @Test("queries: up to five in one composite request (one API call), each its own records or its own error")
+    func queriesInOneCall() async throws {
+        try await withSandbox { sandbox, http in
+            let client = makeClient(sandbox, http)
+            let results = try await client.queries([
+                .select(["Id", "Email"], from: "Contact").where(.in("Email", [.string("ALICE@acme.example"), .string("nobody@x.example")])),
+                .select(["Id"], from: "Lead").where(.equals("IsConverted", .bool(false))),
+                .select(["Id", "Nope__c"], from: "Account"),
+            ])
+            #expect(results.count == 3)
+            #expect(try results[0].get().count == 1)
+            #expect(try results[1].get().isEmpty == false)
+            guard case .failure(let error) = results[2] else {
+                Issue.record("a query of a missing field succeeded")
+                return
+            }
+            #expect(error.code == .invalidField)
+            #expect(await sandbox.restRequests(method: "POST", suffix: "/composite") == 1)
+            #expect(await sandbox.restRequests(method: "GET", suffix: "/query") == 0)
+            await #expect(throws: ClientError.self) { try await client.queries([]) }
+        }
+    }
 }

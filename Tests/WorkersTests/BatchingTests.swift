@@ -216,13 +216,16 @@ struct BatchingTests {
             }
         }
         let requests = await harness.sandbox.org.requests()
-        let queries = requests.compactMap { $0.path.hasSuffix("/query") ? $0.query["q"] ?? "" : nil }
-        let contactQueries = queries.filter { $0.contains("FROM Contact") }.count
-        let leadQueries = queries.filter { $0.contains("FROM Lead") }.count
+        // The lookups: composite requests of IN queries (Contacts and Leads by email, Accounts by name).
+        let lookups = requests.filter { $0.path.hasSuffix("/composite") }
         let upserts = requests.filter { $0.path.contains("/composite/sobjects/Task/") }.count
-        // 500 one at a time would be 500 of each; 200 a call at best is 3.
-        #expect(contactQueries <= 6, "Contact queries: \(contactQueries)")
-        #expect(leadQueries <= 6, "Lead queries: \(leadQueries)")
+        // 500 one at a time would be 1,000 queries and 500 upserts; 200 a call at best is 3 of each.
+        #expect(lookups.count <= 6, "composite lookups: \(lookups.count)")
+        #expect(lookups.allSatisfy { $0.body.contains("FROM%20Contact") && $0.body.contains("FROM%20Lead") })
+        let alone = requests.filter { request in
+            request.path.hasSuffix("/query") && ["FROM Contact", "FROM Lead"].contains { (request.query["q"] ?? "").contains($0) }
+        }
+        #expect(alone.isEmpty, "no lookup of one visit alone")
         #expect(upserts <= 6, "Collections upserts: \(upserts)")
         #expect(!requests.contains { $0.method == "PATCH" && $0.path.contains("/sobjects/Task/DocSend_Visit_Id__c/") })
         let perVisit = Dictionary(grouping: await harness.tasks()) { $0["DocSend_Visit_Id__c"]?.stringValue ?? "" }
@@ -253,7 +256,7 @@ struct PeopleKeptTests {
                 #expect(try await org.people(email: "NEWCOMER@kept.example").isEmpty, "kept: not asked again")
                 #expect(try await org.people(email: email, fresh: true).map(\.id) == [contact])
                 let asked = await harness.sandbox.org.requests().filter {
-                    ($0.query["q"] ?? "").contains("FROM Contact") && ($0.query["q"] ?? "").contains(email)
+                    $0.path.hasSuffix("/composite") && $0.body.contains("newcomer%40kept.example")
                 }
                 #expect(asked.count == 2)
 

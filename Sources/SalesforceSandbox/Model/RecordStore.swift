@@ -26,6 +26,9 @@ struct RecordStore: Sendable {
     private var order: [String: [String]] = [:]
     private var prefixes: [String: String] = [:]
     private var serial = 0
+    /// The ids holding each value (lowercased) of each external-id or unique field, by object: upserts and the
+    /// uniqueness rule find their records without reading every record of the object.
+    private var valueIndex: [String: [String: [String: Set<String>]]] = [:]
 
     init(schemas: [ObjectSchema]) {
         for s in schemas { addSchema(s) }
@@ -40,9 +43,35 @@ struct RecordStore: Sendable {
         guard var s = schema(type) else { return }
         s.add(field)
         schemas[s.name.lowercased()] = s
+        reindex(s)
     }
 
-    mutating func setSchema(_ schema: ObjectSchema) { schemas[schema.name.lowercased()] = schema }
+    mutating func setSchema(_ schema: ObjectSchema) {
+        schemas[schema.name.lowercased()] = schema
+        reindex(schema)
+    }
+
+    private static func indexed(_ field: FieldDescription) -> Bool { field.externalId || field.unique }
+
+    /// Builds the object's value index again (its indexed fields changed).
+    private mutating func reindex(_ schema: ObjectSchema) {
+        valueIndex[schema.name] = nil
+        for record in (records[schema.name] ?? [:]).values { index(record, schema: schema) }
+    }
+
+    private mutating func index(_ record: SandboxRecord, schema: ObjectSchema) {
+        for field in schema.fields where Self.indexed(field) {
+            guard let value = record.fields[field.name]?.stringValue else { continue }
+            valueIndex[schema.name, default: [:]][field.name, default: [:]][value.lowercased(), default: []].insert(record.id)
+        }
+    }
+
+    private mutating func unindex(_ record: SandboxRecord, schema: ObjectSchema) {
+        for field in schema.fields where Self.indexed(field) {
+            guard let value = record.fields[field.name]?.stringValue else { continue }
+            valueIndex[schema.name]?[field.name]?[value.lowercased()]?.remove(record.id)
+        }
+    }
 
     func schema(_ name: String) -> ObjectSchema? { schemas[name.lowercased()] }
 
@@ -101,8 +130,14 @@ struct RecordStore: Sendable {
     }
 
     private mutating func put(_ record: SandboxRecord) {
-        if records[record.type]?[record.id] == nil { order[record.type, default: []].append(record.id) }
+        let schema = schema(record.type)
+        if let old = records[record.type]?[record.id] {
+            if let schema { unindex(old, schema: schema) }
+        } else {
+            order[record.type, default: []].append(record.id)
+        }
         records[record.type, default: [:]][record.id] = record
+        if let schema { index(record, schema: schema) }
     }
 
     private func stampNew(_ fields: inout JSONObject, schema: ObjectSchema, now: Date, userId: String?) {
@@ -237,7 +272,13 @@ struct RecordStore: Sendable {
 
     /// Live records of `schema` whose `field` equals `value` (case-insensitive text match).
     func matching(schema: ObjectSchema, field: FieldDescription, value: String) -> [SandboxRecord] {
-        all(schema.name).filter { r in
+        if Self.indexed(field) {
+            let ids = valueIndex[schema.name]?[field.name]?[value.lowercased()] ?? []
+            return ids.compactMap { records[schema.name]?[$0] }.filter { r in
+                !r.isDeleted && r.fields[field.name]?.stringValue.map { $0.caseInsensitiveCompare(value) == .orderedSame } == true
+            }.sorted { (order[schema.name]?.firstIndex(of: $0.id) ?? 0) < (order[schema.name]?.firstIndex(of: $1.id) ?? 0) }
+        }
+        return all(schema.name).filter { r in
             !r.isDeleted && r.fields[field.name]?.stringValue.map { $0.caseInsensitiveCompare(value) == .orderedSame } == true
         }
     }

@@ -137,9 +137,14 @@ public struct VisitHandler: JobHandler {
         } else {
             var visit = started
             visit.account = try await org.linkedAccount(started.account)
-            var people = try await org.people(email: visit.visitor.email)
+            // Asked together, so that both join one batch of lookups (one API call).
+            let email = visit.visitor.email
+            let account = visit.account
+            async let foundPeople = org.people(email: email)
+            async let foundAccounts = org.accountCandidates(for: account)
+            var people = try await foundPeople
             if let hint, !people.contains(where: { $0.id == hint.id }) { people.append(hint) }
-            let accounts = try await org.accountCandidates(for: visit.account)
+            let accounts = try await foundAccounts
             let users = try await org.users(email: visit.linkOwnerEmail, logger: logger)
             switch VisitRouting.route(visit, settings: org.settings, people: people, accounts: accounts, users: users) {
             case .task(let relations, let disposition, let ownerID):

@@ -5,10 +5,10 @@ import SyncCore
 import Synchronization
 
 /// One org's Salesforce lookups and Task writes as this process's jobs make them, gathered into few API calls
-/// (``Gatherer``): the people of many visits in one `Email IN (…)` query per object, the Accounts of many names in
-/// one `Name IN (…)`, and many Tasks in one sObject Collections upsert on their external id (200 a call,
-/// `allOrNone` false). Each job gets its own rows and its own record's result: one record's validation error
-/// fails that job only.
+/// (``Gatherer``): the people and Accounts many visits need in one composite request of `IN (…)` queries (Contacts
+/// and Leads by `Email`, Accounts by `Name`: one API call), and many Tasks in one sObject Collections upsert on
+/// their external id (200 a call, `allOrNone` false). Each job gets its own rows and its own record's result: one
+/// record's validation error fails that job only.
 ///
 /// People found (or not) are kept for ``lookupLifetime`` (a burst of visits by one person makes one lookup); a
 /// Lead this process creates drops its email from that memory at once (``forgetPerson(email:)``).
@@ -18,6 +18,18 @@ final class OrgBatches: Sendable {
         var externalIDField: String
         var externalID: String
         var record: [String: FieldValue]
+    }
+
+    /// What a job looks up: the people with an email, or the Accounts with a name (both lowercased).
+    enum Lookup: Hashable, Sendable {
+        case email(String)
+        case accountName(String)
+    }
+
+    /// What a lookup found.
+    enum Found: Sendable {
+        case people([SalesforcePerson])
+        case accounts([SalesforceAccount])
     }
 
     /// The longest IN list sent, in bytes once percent-encoded in the query URL (Salesforce refuses request lines
@@ -31,8 +43,7 @@ final class OrgBatches: Sendable {
     let client: SalesforceClient
     let lookupLifetime: Duration
     private let logger: Logger
-    private let people: Gatherer<String, [SalesforcePerson]>
-    private let accounts: Gatherer<String, [SalesforceAccount]>
+    private let lookups: Gatherer<Lookup, Found>
     private let taskWrites: Gatherer<TaskWrite, SaveResult>
     private let peopleFound: SingleFlightCache<String, Bool, [SalesforcePerson]>
 
@@ -44,11 +55,8 @@ final class OrgBatches: Sendable {
         self.logger = logger
         peopleFound = SingleFlightCache(lifetime: lookupLifetime)
         let limit = SalesforceClient.maxCollectionRecords
-        people = Gatherer(window: window, maxWait: maxWait, limit: limit) { emails in
-            await Self.answer(emails) { try await Self.people(emails: $0, client: client, logger: logger) }
-        }
-        accounts = Gatherer(window: window, maxWait: maxWait, limit: limit) { names in
-            await Self.answer(names) { try await Self.accounts(names: $0, client: client, logger: logger) }
+        lookups = Gatherer(window: window, maxWait: maxWait, limit: limit) { keys in
+            await Self.look(up: keys, client: client, logger: logger)
         }
         taskWrites = Gatherer(window: window, maxWait: maxWait, limit: limit) { writes in
             await Self.upsert(writes, client: client, logger: logger)
@@ -62,8 +70,13 @@ final class OrgBatches: Sendable {
     func people(email: String?, fresh: Bool) async throws -> [SalesforcePerson] {
         guard let email = Matching.normalizedEmail(email)?.lowercased() else { return [] }
         guard email.count <= Self.maxEmailLength else { return [] }
-        if fresh { return try await people.submit(email) }
-        return try await peopleFound.value(email, version: true) { [people] in try await people.submit(email) }
+        let lookups = lookups
+        @Sendable func ask() async throws -> [SalesforcePerson] {
+            guard case .people(let people) = try await lookups.submit(.email(email)) else { return [] }
+            return people
+        }
+        if fresh { return try await ask() }
+        return try await peopleFound.value(email, version: true) { try await ask() }
     }
 
     /// Forgets what was found for `email` (this process just created a Lead for it).
@@ -75,7 +88,8 @@ final class OrgBatches: Sendable {
     /// Accounts named `name` (Salesforce compares names ignoring case).
     func accounts(named name: String) async throws -> [SalesforceAccount] {
         guard !name.isEmpty, name.count <= Self.maxAccountNameLength else { return [] }
-        return try await accounts.submit(name.lowercased())
+        guard case .accounts(let accounts) = try await lookups.submit(.accountName(name.lowercased())) else { return [] }
+        return accounts
     }
 
     /// Upserts one Task with the others gathered with it; its own record's result.
@@ -83,101 +97,103 @@ final class OrgBatches: Sendable {
 
     // MARK: The calls
 
-    /// What one lookup found per key, and the keys Salesforce refused.
-    private struct Lookup<Value> {
-        var found: [String: [Value]] = [:]
-        var failed: [String: any Error] = [:]
+    /// One query of the lookups: `fields` of `object` rows whose `field` is in `values`.
+    private struct ListQuery {
+        var object: String
+        var fields: [String]
+        var field: String
+        var values: [String]
+        var condition: SOQL.Condition?
+
+        func soql(_ values: [String]) -> SOQL {
+            let match = SOQL.Condition.in(field, values.map { .string($0) })
+            return SOQL.select(fields, from: object).where(condition.map { match && $0 } ?? match)
+        }
     }
 
-    /// Answers each of `keys` from one lookup of the distinct ones.
-    private static func answer<Value: Sendable>(
-        _ keys: [String], lookup: ([String]) async throws -> Lookup<Value>
-    ) async -> [Result<[Value], any Error>] {
+    /// Answers every key from composite requests of IN queries (five queries, one API call, each).
+    private static func look(up keys: [Lookup], client: SalesforceClient, logger: Logger) async -> [Result<Found, any Error>] {
+        var emails = Set<String>()
+        var names = Set<String>()
+        for key in keys {
+            switch key {
+            case .email(let email): emails.insert(email)
+            case .accountName(let name): names.insert(name)
+            }
+        }
+        var queries: [ListQuery] = []
+        for list in chunks(emails.sorted()) {
+            queries.append(ListQuery(object: "Contact", fields: ["Id", "Email", "AccountId", "LastModifiedDate"], field: "Email", values: list))
+            queries.append(
+                ListQuery(
+                    object: "Lead", fields: ["Id", "Email", "IsConverted", "LastModifiedDate"], field: "Email", values: list,
+                    condition: .equals("IsConverted", .bool(false))))
+        }
+        for list in chunks(names.sorted()) {
+            queries.append(ListQuery(object: "Account", fields: ["Id", "Name", "LastModifiedDate"], field: "Name", values: list))
+        }
+        var people: [String: [SalesforcePerson]] = [:]
+        var accounts: [String: [SalesforceAccount]] = [:]
+        var failed: [Lookup: any Error] = [:]
         do {
-            let result = try await lookup(Array(Set(keys)))
-            return keys.map { key in result.failed[key].map { .failure($0) } ?? .success(result.found[key] ?? []) }
+            for start in stride(from: 0, to: queries.count, by: SalesforceClient.maxCompositeQueries) {
+                let group = Array(queries[start..<min(queries.count, start + SalesforceClient.maxCompositeQueries)])
+                let results = try await client.queries(group.map { $0.soql($0.values) }, logger: logger)
+                for (query, result) in zip(group, results) {
+                    let rows: [SObjectRecord]
+                    switch result {
+                    case .success(let found): rows = found
+                    case .failure(let error):
+                        // Refused as a whole (a value Salesforce will not take): each value on its own, so that one
+                        // hostile value fails only its own job.
+                        logger.warning(
+                            "Salesforce refused a batched lookup; asking one value at a time",
+                            metadata: ["docsend-sobject": "\(query.object)", "docsend-error": "\(error)"])
+                        var found: [SObjectRecord] = []
+                        for value in query.values {
+                            do {
+                                found += try await client.query(query.soql([value]), logger: logger)
+                            } catch let error as SalesforceError where error.classification == .permanent {
+                                failed[query.object == "Account" ? .accountName(value) : .email(value)] = error
+                            }
+                        }
+                        rows = found
+                    }
+                    collect(rows, of: query.object, people: &people, accounts: &accounts)
+                }
+            }
         } catch {
             return keys.map { _ in .failure(error) }
         }
+        return keys.map { key in
+            if let error = failed[key] { return .failure(error) }
+            switch key {
+            case .email(let email): return .success(.people(people[email] ?? []))
+            case .accountName(let name): return .success(.accounts(accounts[name] ?? []))
+            }
+        }
     }
 
-    private static func people(emails: [String], client: SalesforceClient, logger: Logger) async throws
-        -> Lookup<SalesforcePerson>
-    {
-        let contacts = try await rows(
-            of: "Contact", ["Id", "Email", "AccountId", "LastModifiedDate"], field: "Email", in: emails,
-            client: client, logger: logger)
-        let leads = try await rows(
-            of: "Lead", ["Id", "Email", "IsConverted", "LastModifiedDate"], field: "Email", in: emails,
-            and: .equals("IsConverted", .bool(false)), client: client, logger: logger)
-        var people = Lookup<SalesforcePerson>()
-        people.failed = contacts.failed.merging(leads.failed) { first, _ in first }
-        for (rows, kind) in [(contacts.rows, SalesforcePerson.Kind.contact), (leads.rows, .lead)] {
-            for row in rows {
-                guard let id = row.id, let email = row["Email"]?.stringValue?.lowercased() else { continue }
-                people.found[email, default: []].append(
+    /// Files `rows` of `object` under their lowercased email or name.
+    private static func collect(
+        _ rows: [SObjectRecord], of object: String, people: inout [String: [SalesforcePerson]],
+        accounts: inout [String: [SalesforceAccount]]
+    ) {
+        for row in rows {
+            guard let id = row.id else { continue }
+            let modified = SalesforceDateTime.parse(row["LastModifiedDate"]?.stringValue) ?? .distantPast
+            if object == "Account" {
+                guard let name = row["Name"]?.stringValue else { continue }
+                accounts[name.lowercased(), default: []].append(SalesforceAccount(id: id, name: name, lastModifiedDate: modified))
+            } else {
+                guard let email = row["Email"]?.stringValue else { continue }
+                people[email.lowercased(), default: []].append(
                     SalesforcePerson(
-                        kind: kind, id: id, email: row["Email"]?.stringValue,
-                        isConverted: row["IsConverted"]?.boolValue ?? false,
-                        lastModifiedDate: SalesforceDateTime.parse(row["LastModifiedDate"]?.stringValue) ?? .distantPast,
+                        kind: object == "Contact" ? .contact : .lead, id: id, email: email,
+                        isConverted: row["IsConverted"]?.boolValue ?? false, lastModifiedDate: modified,
                         accountID: row["AccountId"]?.stringValue))
             }
         }
-        return people
-    }
-
-    private static func accounts(names: [String], client: SalesforceClient, logger: Logger) async throws
-        -> Lookup<SalesforceAccount>
-    {
-        let named = try await rows(
-            of: "Account", ["Id", "Name", "LastModifiedDate"], field: "Name", in: names,
-            client: client, logger: logger)
-        var accounts = Lookup<SalesforceAccount>(failed: named.failed)
-        for row in named.rows {
-            guard let id = row.id, let name = row["Name"]?.stringValue else { continue }
-            accounts.found[name.lowercased(), default: []].append(
-                SalesforceAccount(
-                    id: id, name: name,
-                    lastModifiedDate: SalesforceDateTime.parse(row["LastModifiedDate"]?.stringValue) ?? .distantPast))
-        }
-        return accounts
-    }
-
-    /// The `fields` of the `object` rows whose `field` is one of `values`: one query per list that fits a request line. A list
-    /// Salesforce refuses as a whole (a value it will not take) is asked again one value at a time, so that one
-    /// hostile value fails only its own job (in `failed`); any other failure fails them all (thrown).
-    private static func rows(
-        of object: String, _ fields: [String], field: String, in values: [String], and condition: SOQL.Condition? = nil,
-        client: SalesforceClient, logger: Logger
-    ) async throws -> (rows: [SObjectRecord], failed: [String: any Error]) {
-        func query(_ list: [String]) async throws -> [SObjectRecord] {
-            let match = SOQL.Condition.in(field, list.map { .string($0) })
-            let soql = SOQL.select(fields, from: object).where(condition.map { match && $0 } ?? match)
-            return try await client.query(soql, logger: logger)
-        }
-        var rows: [SObjectRecord] = []
-        var failed: [String: any Error] = [:]
-        for list in chunks(values) {
-            do {
-                rows += try await query(list)
-            } catch let error as SalesforceError where error.classification == .permanent {
-                guard list.count > 1 else {
-                    failed[list[0]] = error
-                    continue
-                }
-                logger.warning(
-                    "Salesforce refused a batched lookup; asking one value at a time",
-                    metadata: ["docsend-sobject": "\(object)", "docsend-error": "\(error)"])
-                for value in list {
-                    do {
-                        rows += try await query([value])
-                    } catch let error as SalesforceError where error.classification == .permanent {
-                        failed[value] = error
-                    }
-                }
-            }
-        }
-        return (rows, failed)
     }
 
     /// `values` in lists of at most 200 whose percent-encoded literals fit ``maxEncodedListLength``.
