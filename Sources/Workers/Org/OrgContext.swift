@@ -6,8 +6,9 @@ import Store
 import SyncCore
 
 /// One team's org for one job: its settings, what the org is set up with, and the reads the rules need, gathered
-/// with the other jobs' into few SOQL queries (``OrgBatches``), every literal escaped. Writes are not here: inside a state update they go through
-/// ``RepeatableWrites``; a Lead is created only under its lease (``createLead(fields:allowingDuplicates:logger:)``).
+/// with the other jobs' into few SOQL queries (``OrgBatches``), every literal escaped. Writes are not here: inside
+/// a state update they go through ``RepeatableWrites``; a Lead is created only under its lease
+/// (``createLead(fields:allowingDuplicates:logger:)``).
 struct OrgContext: Sendable {
     let teamID: String
     /// The team's settings as stored when the job began.
