@@ -156,6 +156,21 @@ struct WorkHeadersTests {
 
 @Suite("Single-flight cache")
 struct SingleFlightCacheTests {
+    @Test("expired values are swept out as new keys come: many keys do not grow the cache for ever")
+    func sweep() async throws {
+        // A lifetime of zero: every value is expired once loaded.
+        let cache = SingleFlightCache<Int, Bool, Int>(lifetime: .zero)
+        for key in 0..<(SingleFlightCache<Int, Bool, Int>.sweepEvery * 5) {
+            _ = try await cache.value(key, version: true) { key }
+        }
+        #expect(cache.count <= SingleFlightCache<Int, Bool, Int>.sweepEvery)
+        let kept = SingleFlightCache<Int, Bool, Int>(lifetime: .seconds(600))
+        for key in 0..<(SingleFlightCache<Int, Bool, Int>.sweepEvery * 2) {
+            _ = try await kept.value(key, version: true) { key }
+        }
+        #expect(kept.count == SingleFlightCache<Int, Bool, Int>.sweepEvery * 2, "values still alive are kept")
+    }
+
     final class Counter: Sendable {
         let loads = Mutex(0)
         func load(_ value: Int, after delay: Duration = .milliseconds(50), failing: Bool = false) async throws -> Int {

@@ -3,7 +3,8 @@ import Synchronization
 /// Values loaded once per key and kept for a lifetime, single-flight: while one caller loads a key, the others
 /// asking for it wait for that load instead of starting their own (a cold process with many jobs in flight makes
 /// one request, not one per job). A value is kept with the `version` it was loaded for (say, the field mapping it
-/// was checked against); asking with another version loads again. A failed load is not kept.
+/// was checked against); asking with another version loads again. A failed load is not kept. Expired values are
+/// swept out every ``sweepEvery`` new keys, so a cache of many keys (people by email) does not grow for ever.
 final class SingleFlightCache<Key: Hashable & Sendable, Version: Equatable & Sendable, Value: Sendable>: Sendable {
     private struct Loaded {
         var value: Value
@@ -27,7 +28,12 @@ final class SingleFlightCache<Key: Hashable & Sendable, Version: Equatable & Sen
     }
 
     let lifetime: Duration
-    private let entries = Mutex<[Key: Entry]>([:])
+    /// New keys between two sweeps of expired values.
+    static var sweepEvery: Int { 1024 }
+    private let entries = Mutex<(entries: [Key: Entry], newKeys: Int)>(([:], 0))
+
+    /// How many keys are held, loaded or loading.
+    var count: Int { entries.withLock { $0.entries.count } }
 
     init(lifetime: Duration) { self.lifetime = lifetime }
 
@@ -35,15 +41,25 @@ final class SingleFlightCache<Key: Hashable & Sendable, Version: Equatable & Sen
     func value(
         _ key: Key, version: Version, load: @escaping @Sendable () async throws -> Value
     ) async throws -> Value {
-        let lookup = entries.withLock { entries -> Lookup in
-            var entry = entries[key] ?? Entry()
+        let lookup = entries.withLock { state -> Lookup in
+            if state.entries[key] == nil {
+                state.newKeys += 1
+                if state.newKeys >= Self.sweepEvery {
+                    state.newKeys = 0
+                    let now = ContinuousClock.now
+                    state.entries = state.entries.filter { _, entry in
+                        entry.loading != nil || entry.loaded.map { now - $0.at < lifetime } == true
+                    }
+                }
+            }
+            var entry = state.entries[key] ?? Entry()
             if let loaded = entry.loaded, loaded.version == version, ContinuousClock.now - loaded.at < lifetime {
                 return .kept(loaded.value)
             }
             if let loading = entry.loading, loading.version == version { return .wait(loading.task) }
             let task = Task { try await load() }
             entry.loading = Loading(version: version, task: task)
-            entries[key] = entry
+            state.entries[key] = entry
             return .wait(task)
         }
         switch lookup {
@@ -51,11 +67,13 @@ final class SingleFlightCache<Key: Hashable & Sendable, Version: Equatable & Sen
             return value
         case .wait(let task):
             let result = await task.result
-            entries.withLock { entries in
-                guard entries[key]?.loading?.task == task else { return }  // forgotten, or another version since
-                entries[key]?.loading = nil
+            entries.withLock { state in
+                guard state.entries[key]?.loading?.task == task else { return }  // forgotten, or another version since
+                state.entries[key]?.loading = nil
                 if case .success(let value) = result {
-                    entries[key]?.loaded = Loaded(value: value, version: version, at: .now)
+                    state.entries[key]?.loaded = Loaded(value: value, version: version, at: .now)
+                } else if state.entries[key]?.loaded == nil {
+                    state.entries[key] = nil
                 }
             }
             return try result.get()
@@ -64,8 +82,8 @@ final class SingleFlightCache<Key: Hashable & Sendable, Version: Equatable & Sen
 
     /// Forgets the keys `matching` holds for, loaded or loading (a load under way still answers its waiters).
     func forget(where matching: (Key) -> Bool) {
-        entries.withLock { entries in
-            for key in entries.keys where matching(key) { entries[key] = nil }
+        entries.withLock { state in
+            for key in state.entries.keys where matching(key) { state.entries[key] = nil }
         }
     }
 }
