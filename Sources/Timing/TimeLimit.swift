@@ -4,12 +4,15 @@ import Synchronization
 /// is cancelled and its result dropped), and when the caller is cancelled first, `CancellationError`.
 ///
 /// `body` runs in a task of its own rather than a child task: a task group would wait for a child that ignores
-/// cancellation (a blocking database call, a stuck callback), which is exactly what the limit is for.
+/// cancellation (a blocking database call, a stuck callback), which is exactly what the limit is for. The limit is
+/// kept by `watch`, by default ``DeadlineWatch/shared`` (one watcher for every limit in flight, not a timer each), so
+/// it may pass up to the watch's tick late.
 public func withTimeLimit<T: Sendable>(
-    _ limit: Duration, timeout: @escaping @Sendable () -> any Error, _ body: @escaping @Sendable () async throws -> T
+    _ limit: Duration, watch: DeadlineWatch = .shared, timeout: @escaping @Sendable () -> any Error,
+    _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
     try Task.checkCancellation()
-    let race = Race<T>()
+    let race = Race<T>(watch: watch)
     return try await withTaskCancellationHandler {
         try await withCheckedThrowingContinuation { continuation in
             race.start(continuation, limit: limit, timeout: timeout, body)
@@ -24,10 +27,14 @@ private final class Race<T: Sendable>: Sendable {
     private struct State {
         var continuation: CheckedContinuation<T, any Error>?
         var outcome: Result<T, any Error>?
-        var tasks: [Task<Void, Never>] = []
+        var work: Task<Void, Never>?
+        var deadline: DeadlineWatch.Registration?
     }
 
     private let state = Mutex(State())
+    private let watch: DeadlineWatch
+
+    init(watch: DeadlineWatch) { self.watch = watch }
 
     func start(
         _ continuation: CheckedContinuation<T, any Error>, limit: Duration,
@@ -43,6 +50,7 @@ private final class Race<T: Sendable>: Sendable {
             continuation.resume(with: early)
             return
         }
+        let deadline = watch.add(after: limit) { self.finish(.failure(timeout())) }
         let work = Task {
             do {
                 self.finish(.success(try await body()))
@@ -50,35 +58,32 @@ private final class Race<T: Sendable>: Sendable {
                 self.finish(.failure(error))
             }
         }
-        let timer = Task {
-            try? await Task.sleep(for: limit)
-            if !Task.isCancelled {
-                self.finish(.failure(timeout()))
-            }
-        }
         let over = state.withLock { state -> Bool in
             if state.outcome != nil { return true }
-            state.tasks = [work, timer]
+            state.work = work
+            state.deadline = deadline
             return false
         }
         if over {
             work.cancel()
-            timer.cancel()
+            watch.remove(deadline)
         }
     }
 
     /// Delivers `result` unless an outcome was delivered already.
     func finish(_ result: Result<T, any Error>) {
-        let (continuation, tasks) = state.withLock { state -> (CheckedContinuation<T, any Error>?, [Task<Void, Never>]) in
-            guard state.outcome == nil else { return (nil, []) }
+        let (continuation, work, deadline) = state.withLock { state in
+            guard state.outcome == nil else { return (nil, nil, nil) as (CheckedContinuation<T, any Error>?, Task<Void, Never>?, DeadlineWatch.Registration?) }
             state.outcome = result
             defer {
                 state.continuation = nil
-                state.tasks = []
+                state.work = nil
+                state.deadline = nil
             }
-            return (state.continuation, state.tasks)
+            return (state.continuation, state.work, state.deadline)
         }
         continuation?.resume(with: result)
-        for task in tasks { task.cancel() }
+        work?.cancel()
+        if let deadline { watch.remove(deadline) }
     }
 }
