@@ -277,6 +277,20 @@ def do_nothing_consumer(url, queue, count, results):
     connection.close()
 
 
+def await_go(directory, deadline):
+    """Says the burst is queued (`published`), waits for the contender to consume (`go`, holding its pids) and
+    returns (the time it was told, its pids)."""
+    open(os.path.join(directory, "published"), "w").close()
+    go = os.path.join(directory, "go")
+    while not os.path.exists(go):
+        if time.time() > deadline:
+            raise RuntimeError("the contender did not start")
+        time.sleep(0.01)
+    started = time.time()
+    with open(go) as file:
+        return started, [int(p) for p in file.read().strip().split(",") if p]
+
+
 def measure(args):
     run = args.run
     publisher = Publisher(args.amqp, args.exchange, args.publishers)
@@ -284,6 +298,27 @@ def measure(args):
     pids = [int(p) for p in args.pids.split(",") if p]
     result = {"label": args.label, "latency_ms": args.latency, "visits": args.visits, "processes": len(pids)}
     events = stream(run, args.visits, args.updates, args.seed)
+
+    if args.queued and args.ideal_queue:
+        publisher.run(run, events, 0)
+        with multiprocessing.Manager() as manager:
+            shared = manager.dict()
+            consumer = multiprocessing.Process(target=do_nothing_consumer,
+                                               args=(args.amqp, args.ideal_queue, args.visits, shared))
+            started, _ = await_go(args.queued, deadline)
+            consumer.start()
+            consumer.join(max(1, deadline - time.time()))
+            if consumer.is_alive():
+                shared["stop"] = True
+                consumer.join(5)
+            landed = dict(shared.get("seen", {}))
+        lat = latencies_ms(publisher.published, landed)
+        result.update(missing=args.visits - len(landed))
+        if landed:
+            result.update(seconds=max(landed.values()) - started, p50_ms=percentile(lat, 0.5),
+                          p99_ms=percentile(lat, 0.99))
+            result["visits_per_s"] = len(landed) / result["seconds"]
+        return result
 
     if args.ideal_queue:
         with multiprocessing.Manager() as manager:
@@ -310,12 +345,19 @@ def measure(args):
     used_before = sandbox.api_used()
     cpu_before = sum(proc_cpu(p) for p in pids)
     publisher.run(run, events, 0)
+    started = min(publisher.published.values())
+    if args.queued:
+        # The contender starts now, on the queued burst; its CPU counts from its start. It may have written a
+        # Task before it said it consumes: the clock starts at the earlier of the two.
+        started, pids = await_go(args.queued, deadline)
+        result["processes"] = len(pids)
+        cpu_before = 0
     complete = sandbox.await_tasks(args.visits, deadline)
     landed = sandbox.visit_tasks()
     lat = latencies_ms(publisher.published, landed)
     result["missing"] = args.visits - len(landed)
     if landed:
-        result["seconds"] = max(landed.values()) - min(publisher.published.values())
+        result["seconds"] = max(landed.values()) - min(started, min(landed.values()))
         result.update(visits_per_s=len(landed) / result["seconds"], p50_ms=percentile(lat, 0.5),
                       p99_ms=percentile(lat, 0.99))
     if not complete:
@@ -448,6 +490,7 @@ def main():
     m.add_argument("--lone", action="store_true")
     m.add_argument("--half-rate", action="store_true")
     m.add_argument("--paced-seconds", type=float, default=20)
+    m.add_argument("--queued", help="a folder: queue the burst, then wait there for the contender (published, go)")
     m.add_argument("--out", required=True)
     r = commands.add_parser("report")
     r.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")

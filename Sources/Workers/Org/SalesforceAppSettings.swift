@@ -31,7 +31,7 @@ public struct SalesforceAppSettings: Sendable {
     public init(
         loginURL: String = "https://login.salesforce.com", clientID: String? = nil, clientSecret: String? = nil,
         apiVersion: String = "v62.0", requestTimeout: Duration = .seconds(30), maxRequestsInFlight: Int = 10,
-        batchWindow: Duration = .milliseconds(5), batchMaxWait: Duration = .milliseconds(100),
+        batchWindow: Duration = .milliseconds(5), batchMaxWait: Duration = .milliseconds(50),
         lookupLifetime: Duration = .seconds(5)
     ) {
         self.loginURL = loginURL

@@ -20,7 +20,7 @@ import Store
 /// - `salesforce.maxRequestsInFlight` (integer, optional, default 10): per org and process.
 /// - `salesforce.batchWindow` (interval, optional, default `5ms`): an org's lookups and Task writes gather into one
 ///   call (`Email IN (…)` queries, sObject Collections upserts of up to 200 Tasks) until none joined for this long.
-/// - `salesforce.batchMaxWait` (interval, optional, default `100ms`): the longest one waits while others keep joining.
+/// - `salesforce.batchMaxWait` (interval, optional, default `50ms`): the longest one waits while others keep joining.
 /// - `salesforce.lookupLifetime` (interval, optional, default `5s`): how long the Contacts and Leads found for
 ///   an email are kept per org and process (a Lead the process creates drops its email at once).
 /// - `salesforce.caFile` (string, optional): a PEM bundle of extra CAs to trust for Salesforce (a TLS front of the
@@ -107,7 +107,7 @@ public struct WorkerConfiguration: Sendable {
             requestTimeout: try interval(config, "salesforce.requestTimeout", default: .seconds(30)),
             maxRequestsInFlight: try positive(config, "salesforce.maxRequestsInFlight", default: 10),
             batchWindow: try interval(config, "salesforce.batchWindow", default: .milliseconds(5)),
-            batchMaxWait: try interval(config, "salesforce.batchMaxWait", default: .milliseconds(100)),
+            batchMaxWait: try interval(config, "salesforce.batchMaxWait", default: .milliseconds(50)),
             lookupLifetime: try interval(config, "salesforce.lookupLifetime", default: .seconds(5)))
     }
 
