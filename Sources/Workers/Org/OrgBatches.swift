@@ -42,7 +42,6 @@ final class OrgBatches: Sendable {
 
     let client: SalesforceClient
     let lookupLifetime: Duration
-    private let logger: Logger
     private let lookups: Gatherer<Lookup, Found>
     private let taskWrites: Gatherer<TaskWrite, SaveResult>
     private let peopleFound: SingleFlightCache<String, Bool, [SalesforcePerson]>
@@ -52,7 +51,6 @@ final class OrgBatches: Sendable {
     init(client: SalesforceClient, window: Duration, maxWait: Duration, lookupLifetime: Duration, logger: Logger) {
         self.client = client
         self.lookupLifetime = lookupLifetime
-        self.logger = logger
         peopleFound = SingleFlightCache(lifetime: lookupLifetime)
         let limit = SalesforceClient.maxCollectionRecords
         lookups = Gatherer(window: window, maxWait: maxWait, limit: limit) { keys in
