@@ -83,16 +83,9 @@ private struct TypedRecord<Fields: Encodable & Sendable>: Encodable, Sendable {
     var type: String
     var fields: Fields
 
-    private struct Key: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
     func encode(to encoder: any Encoder) throws {
         try fields.encode(to: encoder)
-        var container = encoder.container(keyedBy: Key.self)
-        try container.encode(["type": type], forKey: Key(stringValue: "attributes"))
+        var container = encoder.container(keyedBy: SObjectRecord.DynamicKey.self)
+        try container.encode(["type": type], forKey: SObjectRecord.DynamicKey(stringValue: "attributes"))
     }
 }

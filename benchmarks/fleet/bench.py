@@ -299,14 +299,20 @@ def measure(args):
     result = {"label": args.label, "latency_ms": args.latency, "visits": args.visits, "processes": len(pids)}
     events = stream(run, args.visits, args.updates, args.seed)
 
-    if args.queued and args.ideal_queue:
-        publisher.run(run, events, 0)
+    if args.ideal_queue:
         with multiprocessing.Manager() as manager:
             shared = manager.dict()
             consumer = multiprocessing.Process(target=do_nothing_consumer,
                                                args=(args.amqp, args.ideal_queue, args.visits, shared))
-            started, _ = await_go(args.queued, deadline)
-            consumer.start()
+            if args.queued:  # the burst first, then the consumer on it
+                publisher.run(run, events, 0)
+                started, _ = await_go(args.queued, deadline)
+                consumer.start()
+            else:  # consuming before the first publish
+                consumer.start()
+                time.sleep(1.0)
+                publisher.run(run, events, 0)
+                started = min(publisher.published.values())
             consumer.join(max(1, deadline - time.time()))
             if consumer.is_alive():
                 shared["stop"] = True
@@ -317,27 +323,6 @@ def measure(args):
         if landed:
             result.update(seconds=max(landed.values()) - started, p50_ms=percentile(lat, 0.5),
                           p99_ms=percentile(lat, 0.99))
-            result["visits_per_s"] = len(landed) / result["seconds"]
-        return result
-
-    if args.ideal_queue:
-        with multiprocessing.Manager() as manager:
-            shared = manager.dict()
-            consumer = multiprocessing.Process(target=do_nothing_consumer,
-                                               args=(args.amqp, args.ideal_queue, args.visits, shared))
-            consumer.start()
-            time.sleep(1.0)  # consuming before the first publish
-            publisher.run(run, events, 0)
-            consumer.join(max(1, deadline - time.time()))
-            if consumer.is_alive():
-                shared["stop"] = True
-                consumer.join(5)
-            landed = dict(shared.get("seen", {}))
-        lat = latencies_ms(publisher.published, landed)
-        result.update(missing=args.visits - len(landed))
-        if landed:
-            result.update(seconds=max(landed.values()) - min(publisher.published.values()),
-                          p50_ms=percentile(lat, 0.5), p99_ms=percentile(lat, 0.99))
             result["visits_per_s"] = len(landed) / result["seconds"]
         return result
 
