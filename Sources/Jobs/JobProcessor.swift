@@ -94,7 +94,8 @@ public struct JobProcessor: Service {
     /// Runs the handler on one job and settles it.
     func process(_ received: ReceivedJob, logger: Logger) async {
         let started = ContinuousClock.now
-        let event = JobMetrics.eventLabel(received.name)
+        // The decoded job's own name; for one that did not decode, its `type` property if it is one of the fleet's.
+        let event = (try? received.job.get().name) ?? JobMetrics.eventLabel(received.name)
         defer { JobMetrics.recordDuration(role: role, event: event, since: started) }
         var logger = logger
         if let id = received.messageID { logger[metadataKey: "docsend-message-id"] = .string(id) }

@@ -77,3 +77,15 @@ public func eventually(
     }
     throw TestFailure("timed out waiting for: \(what)")
 }
+
+/// Polls `value` until it gives something, for at most `timeout`; returns it.
+public func eventually<Value>(
+    timeout: Duration = .seconds(20), _ what: String, _ value: () async throws -> Value?
+) async throws -> Value {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if let found = try await value() { return found }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    throw TestFailure("timed out waiting for: \(what)")
+}

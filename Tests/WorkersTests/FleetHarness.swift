@@ -262,6 +262,9 @@ final class FleetHarness: Sendable {
         environment["DOCSEND_SYNC_SALESFORCE_CLIENT_SECRET"] = SandboxSeed.Demo.clientSecret
         environment["DOCSEND_SYNC_SALESFORCE_REQUEST_TIMEOUT"] = "10s"
         environment["DOCSEND_SYNC_LOG_LEVEL"] = "debug"
+        // Tests run workers side by side: each serves its metrics on a free loopback port (its log says which).
+        environment["DOCSEND_SYNC_METRICS_HOST"] = "127.0.0.1"
+        environment["DOCSEND_SYNC_METRICS_PORT"] = "0"
         return environment
     }
 

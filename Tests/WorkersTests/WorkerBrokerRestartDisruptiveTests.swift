@@ -72,4 +72,32 @@ struct WorkerBrokerRestartDisruptiveTests {
             }
         }
     }
+
+    @Test("/readyz answers 503 while the broker is down and 200 once it is back; /healthz stays 200; reconnects counted")
+    func readinessFollowsTheBroker() async throws {
+        try await FleetHarness.with(.sqlite) { harness in
+            let worker = try harness.spawnWorker("all")
+            let url = try await worker.monitoringURL()
+            try await eventually("the worker ready") { try await Scrape.get(url + "/readyz").status == 200 }
+            try TestBroker.rabbitmqctl("stop_app")
+            do {
+                let down = try await eventually(timeout: .seconds(30), "/readyz failing") {
+                    let response = try await Scrape.get(url + "/readyz")
+                    return response.status == 503 ? String(decoding: response.body, as: UTF8.self) : nil
+                }
+                #expect(down.contains("broker connection is down"), "\(down)")
+                #expect(try await Scrape.get(url + "/healthz").status == 200, "alive while not ready")
+            } catch {
+                _ = try? TestBroker.rabbitmqctl("start_app")
+                throw error
+            }
+            try TestBroker.rabbitmqctl("start_app")
+            try await eventually(timeout: .seconds(60), "/readyz back to 200") {
+                try await Scrape.get(url + "/readyz").status == 200
+            }
+            let scrape = try await Scrape.metrics(url)
+            #expect(scrape.sum("docsend_sync_amqp_reconnects_total") >= 1, "\(scrape.lines("docsend_sync_amqp"))")
+            #expect(await worker.terminate() == 0, "\(worker.output.suffix(2000))")
+        }
+    }
 }
