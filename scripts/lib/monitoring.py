@@ -7,6 +7,7 @@
                                                         PROMETHEUSRULE equal to what RULES generates
     monitoring.py dashboard-rules DASHBOARD OUT         the dashboard's sanity; OUT: a rule file recording every
                                                         expression it queries (variables substituted) for promtool
+    monitoring.py mutants RULES TESTS                   each alert made silent in turn: promtool test rules must fail
     monitoring.py selftest                              the metric-name extraction on known expressions
     monitoring.py names RULES DASHBOARD                 every metric name the rules and the dashboard use
     monitoring.py await-scrape ...                      polls a worker's and RabbitMQ's /metrics until the stream is
@@ -21,8 +22,11 @@ Exit status 0 when the check holds, 1 when it does not (with what is wrong on st
 
 import base64
 import json
+import os
 import re
+import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -196,6 +200,36 @@ def lint_rules(rules_path, prometheusrule_path, runbook_path):
         fail(f"{len(problems)} problem(s) in the alert rules")
     print(f"alerts: {len(alerts)} ({', '.join(alerts)}), each with severity, summary, description and a runbook "
           f"section in {runbook_path}; {prometheusrule_path} matches the rule file")
+
+
+def mutants(rules_path, tests_path):
+    """Makes each alert silent in turn (its expression selects nothing) and runs the unit tests on it: they must
+    fail, or that alert has no test that needs it to fire."""
+    rules = load_yaml(rules_path)
+    tests = load_yaml(tests_path)
+    alerts = [rule["alert"] for group in rules["groups"] for rule in group["rules"] if "alert" in rule]
+    survivors = []
+    with tempfile.TemporaryDirectory() as directory:
+        for alert in alerts:
+            mutant = load_yaml(rules_path)
+            for group in mutant["groups"]:
+                for rule in group["rules"]:
+                    if rule.get("alert") == alert:
+                        rule["expr"] = "vector(1) < 0"
+            mutant_path = os.path.join(directory, "rules.yml")
+            tests_copy = dict(tests, rule_files=[mutant_path])
+            tests_copy_path = os.path.join(directory, "tests.yml")
+            for path, document in ((mutant_path, mutant), (tests_copy_path, tests_copy)):
+                with open(path, "w", encoding="utf-8") as handle:
+                    yaml.dump(document, handle, Dumper=_Dumper, sort_keys=False, width=4096)
+            result = subprocess.run(["promtool", "test", "rules", tests_copy_path], capture_output=True, text=True)
+            state = "caught" if result.returncode != 0 else "NOT CAUGHT"
+            print(f"  {alert} silenced: the unit tests {'fail' if result.returncode else 'still pass'} ({state})")
+            if result.returncode == 0:
+                survivors.append(alert)
+    if survivors:
+        fail(f"the unit tests pass with these alerts silenced: {', '.join(survivors)}")
+    print(f"each of the {len(alerts)} alerts has a unit test that needs it to fire")
 
 
 def rule_expressions(rules_path):
@@ -529,6 +563,7 @@ def main(argv):
         "lint-rules": (3, lambda a: lint_rules(*a)),
         "dashboard-rules": (2, lambda a: dashboard_rules(*a)),
         "selftest": (0, lambda a: selftest()),
+        "mutants": (2, lambda a: mutants(*a)),
         "names": (2, lambda a: print("\n".join(sorted(used_names(*a))))),
         "await-scrape": (8, await_scrape),
         "check-names": (4, lambda a: check_names(*a)),
