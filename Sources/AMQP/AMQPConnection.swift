@@ -60,7 +60,9 @@ public final class AMQPConnection: Sendable {
     ///   exchange does not exist, ``AMQPError/Code/timeout`` when no confirm came within the publish
     ///   timeout (reconnections included), ``AMQPError/Code/closed`` after ``close()``.
     public func publish(_ message: AMQPMessage) async throws {
+        let started = ContinuousClock.now
         try await core.publish(message)
+        AMQPMetrics.confirmed(since: started)
     }
 
     /// Starts a consumer with manual acknowledgements and `prefetch` unacknowledged deliveries at most.

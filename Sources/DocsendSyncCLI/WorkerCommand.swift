@@ -52,16 +52,22 @@ extension DocsendSync {
         @Option(help: "Unacknowledged deliveries per role (DOCSEND_SYNC_WORKER_PREFETCH).")
         var prefetch: Int?
 
+        @Option(
+            name: .customLong("metrics-port"),
+            help: "Port of /metrics, /healthz and /readyz, default 9400; 0 picks a free one (DOCSEND_SYNC_METRICS_PORT).")
+        var metricsPort: Int?
+
         func run() async throws {
             var overrides = store.overrides
             overrides["worker.concurrency"] = concurrency.map(String.init)
             overrides["worker.prefetch"] = prefetch.map(String.init)
+            overrides["metrics.port"] = metricsPort.map(String.init)
             let config = broker.config(adding: overrides)
             let name = "docsend-sync worker \(role.argument) (pid \(ProcessInfo.processInfo.processIdentifier))"
             try await WorkerProcess.run(
                 roles: role.roles, amqp: AMQPConfiguration(config: config, connectionName: name),
                 topology: try SyncTopology(config: config), configuration: try WorkerConfiguration(config: config),
-                logger: CommandLogging.logger("worker"))
+                metrics: CommandMetrics.render, logger: CommandLogging.logger("worker"))
         }
     }
 }

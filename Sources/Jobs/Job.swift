@@ -75,6 +75,9 @@ public enum JobName {
 
     /// Every internal name: a producer may not send these through the public exchange.
     public static let internalNames: Set<String> = [visitResync, leadRequest, leadReady, linkRefresh]
+
+    /// Every name a job may have: the contract's event types and the internal names.
+    public static let allNames: Set<String> = internalNames.union(EventType.allCases.map(\.rawValue))
 }
 
 /// When a follow-up job is delivered.

@@ -33,6 +33,8 @@ public struct JobProcessor: Service {
     public typealias ParkingAdmission = @Sendable (_ failure: WorkFailure, _ logger: Logger) async -> Bool
 
     public let role: WorkerRole
+    /// Whether it is consuming (for readiness checks).
+    public let status = ProcessorStatus()
     let queue: any JobQueueDriver
     let handler: any JobHandler
     let configuration: Configuration
@@ -57,6 +59,9 @@ public struct JobProcessor: Service {
 
     public func run() async throws {
         let receiver = try await queue.receive(role, prefetch: configuration.prefetch, logger: logger)
+        let logger = self.logger.with("docsend-queue", receiver.queue)
+        status.set(.consuming)
+        defer { status.set(.stopped) }
         let draining = Mutex(false)
         let concurrency = configuration.concurrency
         logger.info(
@@ -73,12 +78,13 @@ public struct JobProcessor: Service {
                         try await group.next()
                         running -= 1
                     }
-                    group.addTask { await process(received) }
+                    group.addTask { await process(received, logger: logger) }
                     running += 1
                 }
                 try await group.waitForAll()
             }
         } onGracefulShutdown: {
+            status.set(.draining)
             draining.withLock { $0 = true }
             receiver.stop()
         }
@@ -86,42 +92,54 @@ public struct JobProcessor: Service {
     }
 
     /// Runs the handler on one job and settles it.
-    func process(_ received: ReceivedJob) async {
-        var logger = self.logger
-        if let id = received.messageID { logger[metadataKey: "docsend-job-id"] = .string(id) }
-        if let name = received.name { logger[metadataKey: "docsend-job"] = .string(name) }
+    func process(_ received: ReceivedJob, logger: Logger) async {
+        let started = ContinuousClock.now
+        let event = JobMetrics.eventLabel(received.name)
+        defer { JobMetrics.recordDuration(role: role, event: event, since: started) }
+        var logger = logger
+        if let id = received.messageID { logger[metadataKey: "docsend-message-id"] = .string(id) }
+        if let name = received.name { logger[metadataKey: "docsend-event"] = .string(name) }
         let job: Job
         switch received.job {
         case .success(let decoded): job = decoded
         case .failure(let failure):
-            await settle(received, failure: failure, logger: logger)
+            await settle(received, failure: failure, event: event, logger: logger)
             return
         }
         logger[metadataKey: "docsend-team"] = .string(job.teamID)
+        if case .visitResync = job, let due = received.dueAt { JobMetrics.recordResyncLag(due: due) }
         let context = JobContext(
             role: role, teamID: job.teamID, failedAttempts: received.failedAttempts, logger: logger, queue: queue)
+        let inWork = JobMetrics.inWork(role: role)
+        inWork.increment()
+        defer { inWork.decrement() }
         do {
             try await handler.handle(job, context: context)
             received.settlement.complete()
-            JobMetrics.count(role: role, outcome: .handled)
+            switch context.outcome.value.withLock({ $0 }) {
+            case nil: JobMetrics.count(role: role, event: event, outcome: .recorded)
+            case .synced: JobMetrics.count(role: role, event: event, outcome: .synced)
+            case .updated: JobMetrics.count(role: role, event: event, outcome: .updated)
+            case .skipped(let reason): JobMetrics.count(role: role, event: event, outcome: .skipped, reason: reason)
+            }
         } catch {
             if Task.isCancelled {
                 // Stopping without a graceful drain: the job goes back untouched.
                 received.settlement.release()
                 return
             }
-            await settle(received, failure: classify(error, job.teamID), logger: logger)
+            await settle(received, failure: classify(error, job.teamID), event: event, logger: logger)
         }
     }
 
     /// Retries, parks, skips or drops a failed job; hands it back when the queue refuses the copy.
-    func settle(_ received: ReceivedJob, failure: WorkFailure, logger: Logger) async {
+    func settle(_ received: ReceivedJob, failure: WorkFailure, event: String, logger: Logger) async {
         var logger = logger
         logger[metadataKey: "docsend-failure"] = .string(failure.code)
         if failure.disposition == .skip {
             logger.debug("acknowledged without syncing", metadata: ["docsend-reason": "\(failure.message)"])
             received.settlement.complete()
-            JobMetrics.count(role: role, outcome: .skipped, code: failure.code)
+            JobMetrics.count(role: role, event: event, outcome: .skipped, reason: failure.code)
             return
         }
         let failures = received.failedAttempts + 1
@@ -130,13 +148,13 @@ public struct JobProcessor: Service {
             if failure.disposition == .retry, let delay = configuration.retry.delay(afterFailures: failures) {
                 try await received.settlement.retry(after: delay, failures: failures, failure: failure)
                 logger.warning("will retry", metadata: ["docsend-in": "\(delay)", "docsend-reason": "\(failure.message)"])
-                JobMetrics.count(role: role, outcome: .retried, code: failure.code)
+                JobMetrics.count(role: role, event: event, outcome: .retried, reason: failure.code)
                 return
             }
             guard await admitParking(failure, logger) else {
                 logger.warning("dropped: the team already keeps as many parked jobs as it may until its next login")
                 received.settlement.complete()
-                JobMetrics.count(role: role, outcome: .dropped, code: failure.code)
+                JobMetrics.count(role: role, event: event, outcome: .dropped, reason: failure.code)
                 return
             }
             let reason =
@@ -144,10 +162,42 @@ public struct JobProcessor: Service {
                 ? "retries exhausted after \(failures) attempts: \(failure.message)" : failure.message
             try await received.settlement.park(failures: failures, failure: failure, reason: reason)
             logger.error("parked", metadata: ["docsend-reason": "\(reason)"])
-            JobMetrics.count(role: role, outcome: .parked, code: failure.code)
+            JobMetrics.count(role: role, event: event, outcome: .parked, reason: failure.code)
         } catch {
             logger.error("could not send the job to retry or parking; handed back", metadata: ["docsend-error": "\(error)"])
             received.settlement.release()
         }
+    }
+}
+
+/// Where a ``JobProcessor`` stands, for readiness checks: shared by the processor's copies.
+public final class ProcessorStatus: Sendable {
+    public enum State: String, Sendable {
+        /// Not consuming yet.
+        case starting
+        /// Receiving and handling jobs.
+        case consuming
+        /// Finishing the jobs in work after a graceful shutdown began.
+        case draining
+        /// Its run ended.
+        case stopped
+    }
+
+    private let state = Mutex(State.starting)
+
+    public init() {}
+
+    /// The state now.
+    public var current: State { state.withLock { $0 } }
+
+    func set(_ new: State) { state.withLock { $0 = new } }
+}
+
+extension Logger {
+    /// This logger with `key` set to `value`.
+    func with(_ key: String, _ value: String) -> Logger {
+        var logger = self
+        logger[metadataKey: key] = .string(value)
+        return logger
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 
 /// A queue of jobs per role: the broker in production (the AMQP driver, in Workers), memory in tests
@@ -21,10 +22,13 @@ public struct JobReceiver: AsyncSequence, Sendable {
     public typealias Element = ReceivedJob
     let jobs: AsyncThrowingStream<ReceivedJob, any Error>
     let stopReceiving: @Sendable () -> Void
+    /// The queue the jobs come from (`docsend-queue` in logs).
+    public let queue: String
 
-    /// Jobs from `jobs`; `stop` asks the queue to send no more (the stream then ends).
-    public init(_ jobs: AsyncThrowingStream<ReceivedJob, any Error>, stop: @escaping @Sendable () -> Void) {
+    /// Jobs from `queue`, as `jobs`; `stop` asks the queue to send no more (the stream then ends).
+    public init(_ jobs: AsyncThrowingStream<ReceivedJob, any Error>, queue: String, stop: @escaping @Sendable () -> Void) {
         self.jobs = jobs
+        self.queue = queue
         self.stopReceiving = stop
     }
 
@@ -47,17 +51,20 @@ public struct ReceivedJob: Sendable {
     public let messageID: String?
     /// The message's name (AMQP `type`), for logs.
     public let name: String?
+    /// When a delayed job was due (sent, plus its delay), for the re-sync lag; `nil` when not known.
+    public let dueAt: Date?
     /// How the queue settles it.
     public let settlement: any JobSettlement
 
     public init(
-        job: Result<Job, WorkFailure>, failedAttempts: Int, messageID: String?, name: String?,
+        job: Result<Job, WorkFailure>, failedAttempts: Int, messageID: String?, name: String?, dueAt: Date? = nil,
         settlement: any JobSettlement
     ) {
         self.job = job
         self.failedAttempts = failedAttempts
         self.messageID = messageID
         self.name = name
+        self.dueAt = dueAt
         self.settlement = settlement
     }
 }

@@ -74,7 +74,7 @@ public final class MemoryJobQueue: JobQueueDriver {
             $0.unsettled[receiver.id] = 0
         }
         dispatch()
-        return JobReceiver(stream) { [weak self] in
+        return JobReceiver(stream, queue: role.rawValue) { [weak self] in
             self?.state.withLock { state in state.receivers.removeAll { $0 === receiver } }
             continuation.finish()
         }

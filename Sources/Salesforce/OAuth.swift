@@ -156,14 +156,17 @@ enum TokenEndpoint {
             headers: ["Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"],
             body: Data(formEncode(form).utf8), timeout: configuration.requestTimeout)
         let response: HTTPResponse
+        let started = ContinuousClock.now
         do {
             response = try await transport.execute(request)
         } catch let error as HTTPClientError {
             if error.code == .cancelled { throw CancellationError() }
             let mapped = SalesforceError(transport: error)
+            SalesforceMetrics.exchange(operation: "token", status: nil, error: mapped, since: started)
             logger.debug("Salesforce token request failed", metadata: ["sf-error-code": "\(mapped.code)"])
             throw mapped
         }
+        SalesforceMetrics.exchange(operation: "token", status: response.status, since: started)
         logger[metadataKey: "sf-response-status"] = "\(response.status)"
         guard (200..<300).contains(response.status) else {
             var error = SalesforceError.first(status: response.status, data: response.body)

@@ -160,7 +160,9 @@ extension SalesforceClient {
         do {
             token = try await TokenEndpoint.request(
                 form: form, grant: grant, configuration: configuration, transport: transport, logger: logger)
+            SalesforceMetrics.refresh(.ok)
         } catch let error as SalesforceError where error.classification == .needsReauthentication {
+            SalesforceMetrics.refresh(.refused)
             let stands = try await store("reporting a refused Salesforce refresh") { [sessions] in
                 try await sessions.refreshRefused(error, refreshedWith: credentials, logger: logger)
             }
@@ -168,6 +170,9 @@ extension SalesforceClient {
                 logger.debug("Salesforce credentials changed during a refused refresh")
                 return nil
             }
+            throw error
+        } catch {
+            if !(error is CancellationError) { SalesforceMetrics.refresh(.error) }
             throw error
         }
         if case .refreshToken(let old) = credentials, let new = token.refreshToken, new != old {

@@ -201,7 +201,7 @@ public final class SalesforceClient: Sendable {
         if let sobject = operation.sobject { logger[metadataKey: "sf-sobject"] = "\(sobject)" }
 
         var (response, session) = try await exchangeRetryingTransients(
-            method, path: path, body: body, headers: headers, logger: logger)
+            method, path: path, body: body, headers: headers, operation: operation.name, logger: logger)
         var renewals = 0
         while response.status == 401 {
             var error = SalesforceError.first(status: 401, data: response.body)
@@ -221,12 +221,12 @@ public final class SalesforceClient: Sendable {
             renewals += 1
             _ = try await renewSession(replacing: session.accessToken, logger: logger)
             (response, session) = try await exchangeRetryingTransients(
-                method, path: path, body: body, headers: headers, logger: logger)
+                method, path: path, body: body, headers: headers, operation: operation.name, logger: logger)
         }
         return response
     }
 
-    /// ``exchange(_:path:body:headers:logger:)``, sent again in place (at most
+    /// ``exchange(_:path:body:headers:operation:logger:)``, sent again in place (at most
     /// ``SalesforceConfiguration/transientRetries`` times, after a short jittered pause) when the failure is
     /// transient and sending again is safe, so that one passing failure among the calls a message needs does not
     /// sink the whole attempt and repeat every lookup through a retry tier:
@@ -237,7 +237,7 @@ public final class SalesforceClient: Sendable {
     ///   DELETE): a POST may have been carried out, and creating twice is worse than failing the attempt.
     /// `REQUEST_LIMIT_EXCEEDED` and timeouts are not retried in place: waiting longer is their cure.
     private func exchangeRetryingTransients(
-        _ method: HTTPMethod, path: String, body: Data?, headers: HTTPHeaders, logger: Logger
+        _ method: HTTPMethod, path: String, body: Data?, headers: HTTPHeaders, operation: String, logger: Logger
     ) async throws -> (HTTPResponse, Session) {
         var retries = 0
         let backoff = Backoff(
@@ -245,7 +245,8 @@ public final class SalesforceClient: Sendable {
         while true {
             let transient: SalesforceError
             do {
-                let (response, session) = try await exchange(method, path: path, body: body, headers: headers, logger: logger)
+                let (response, session) = try await exchange(
+                    method, path: path, body: body, headers: headers, operation: operation, logger: logger)
                 guard response.status >= 500 || response.status == 400 else { return (response, session) }
                 let error = SalesforceError.first(status: response.status, data: response.body)
                 guard response.status >= 500 || error.code == .unableToLockRow else { return (response, session) }
@@ -279,10 +280,10 @@ public final class SalesforceClient: Sendable {
     }
 
     /// One HTTP exchange under the in-flight limit, with the session current once a permit is held (a call
-    /// that waited in line does not send a token replaced meanwhile). Records the API usage header.
-    /// Returns the response and the session it was sent with.
+    /// that waited in line does not send a token replaced meanwhile). Records the API usage header and the
+    /// exchange's metrics (``SalesforceMetrics``). Returns the response and the session it was sent with.
     private func exchange(
-        _ method: HTTPMethod, path: String, body: Data?, headers: HTTPHeaders, logger: Logger
+        _ method: HTTPMethod, path: String, body: Data?, headers: HTTPHeaders, operation: String, logger: Logger
     ) async throws -> (HTTPResponse, Session) {
         try await limiter.acquire()
         defer { limiter.release() }
@@ -304,16 +305,19 @@ public final class SalesforceClient: Sendable {
         } catch let error as HTTPClientError {
             if error.code == .cancelled { throw CancellationError() }
             let mapped = SalesforceError(transport: error)
+            SalesforceMetrics.exchange(operation: operation, status: nil, error: mapped, since: started)
             logger.debug(
                 "Salesforce request failed in transport",
                 metadata: ["sf-error-code": "\(mapped.code)", "sf-duration": "\(ContinuousClock.now - started)"])
             throw mapped
         }
+        SalesforceMetrics.exchange(operation: operation, status: response.status, since: started)
         var metadata: Logger.Metadata = [
             "sf-response-status": "\(response.status)", "sf-duration": "\(ContinuousClock.now - started)",
         ]
         if let header = response.headers["Sforce-Limit-Info"], let usage = APIUsage.parse(limitInfo: header) {
             state.withLock { $0.apiUsage = usage }
+            SalesforceMetrics.apiUsage(usage, instanceURL: session.instanceURL)
             metadata["sf-api-usage"] = "\(usage)"
         }
         logger.debug("received Salesforce response", metadata: metadata)

@@ -22,11 +22,24 @@ public struct TimeLimitedStore: SyncStore {
         self.timeout = timeout
     }
 
+    /// Runs `body` on the base store within the limit (`what` names the call in the timeout's message) and records
+    /// `docsend_sync_store_call_duration_seconds{operation, outcome}` (``StoreMetrics``) for the calling method.
     private func limited<T: Sendable>(
-        _ what: String, _ body: @escaping @Sendable (any SyncStore) async throws -> T
+        _ what: String, function: String = #function, _ body: @escaping @Sendable (any SyncStore) async throws -> T
     ) async throws -> T {
         let base = self.base
-        return try await withStoreTimeLimit(self.timeout, what) { try await body(base) }
+        let started = ContinuousClock.now
+        do {
+            let result = try await withStoreTimeLimit(self.timeout, what) { try await body(base) }
+            StoreMetrics.call(function, outcome: .ok, since: started)
+            return result
+        } catch let error as StoreError where error.code == .timedOut {
+            StoreMetrics.call(function, outcome: .timeout, since: started)
+            throw error
+        } catch {
+            StoreMetrics.call(function, outcome: .error, since: started)
+            throw error
+        }
     }
 
     public func teamSettings(teamID: String) async throws -> StoredTeamSettings? {
@@ -57,6 +70,10 @@ public struct TimeLimitedStore: SyncStore {
         try await limited("flagging a connection") {
             try await $0.markNeedsReauthentication(teamID: teamID, reason: reason, refreshToken: refreshToken)
         }
+    }
+
+    public func teamsNeedingLogin() async throws -> [TeamNeedingLogin] {
+        try await limited("listing the teams needing a login") { try await $0.teamsNeedingLogin() }
     }
 
     public func saveSession(

@@ -32,6 +32,7 @@ extension ConnectionCore {
                 if firstAttempt || closingRequested { break }
                 failures += 1
                 reconnectCount.add(1, ordering: .relaxed)
+                AMQPMetrics.reconnecting()
                 let delay = reconnectBackoff.delay(attempt: failures)
                 logger.warning(
                     "AMQP connection lost, reconnecting",

@@ -55,7 +55,7 @@ public struct LeadHandler: JobHandler {
         logger[metadataKey: "docsend-visit"] = .string(request.visitID)
         do {
             let person = try await withLease("lead:\(request.teamID):\(email)") { [logger] in
-                try await findOrCreateLead(request, email: email, logger: logger)
+                try await findOrCreateLead(request, email: email, context: context, logger: logger)
             }
             try await context.send(
                 .leadReady(
@@ -66,7 +66,7 @@ public struct LeadHandler: JobHandler {
         }
     }
 
-    private func findOrCreateLead(_ request: LeadRequest, email: String, logger: Logger) async throws
+    private func findOrCreateLead(_ request: LeadRequest, email: String, context: JobContext, logger: Logger) async throws
         -> SalesforcePerson
     {
         let store = orgs.store
@@ -98,6 +98,7 @@ public struct LeadHandler: JobHandler {
         }
         let entry = try await store.recordLedgerEntry(
             teamID: request.teamID, kind: .lead, objectID: email, salesforceType: "Lead", salesforceID: id)
+        context.report(.synced)
         logger.info("Lead created", metadata: ["docsend-lead": "\(entry.salesforceID)"])
         return SalesforcePerson(kind: .lead, id: entry.salesforceID, email: email, isConverted: false, lastModifiedDate: entry.createdAt)
     }

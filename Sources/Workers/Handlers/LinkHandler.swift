@@ -126,6 +126,7 @@ public struct LinkHandler: JobHandler {
         switch activity.route(settings: org.settings, accounts: accounts, users: users) {
         case .notSynced(let reason):
             stored.notSynced = NotSyncedRecord(reason, at: Date())
+            writes.context.report(.skipped(reason: reason.code))
             logger.info("link not synced", metadata: ["docsend-reason": "\(reason.code)"])
         case .task(let accountID, let ownerID):
             let refreshed = stored.visitors.refreshed(

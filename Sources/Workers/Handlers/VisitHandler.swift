@@ -125,6 +125,7 @@ public struct VisitHandler: JobHandler {
         guard org.settings.syncVisits else {
             stored.sync.finish()
             stored.notSynced = NotSyncedRecord(.syncDisabled(.visit), at: now)
+            writes.context.report(.skipped(reason: NotSyncedReason.syncDisabled(.visit).code))
             return
         }
         let values = stored.sync.currentValues
@@ -170,6 +171,7 @@ public struct VisitHandler: JobHandler {
             case .notSynced(let reason):
                 stored.sync.finish()
                 stored.notSynced = NotSyncedRecord(reason, at: now)
+                writes.context.report(.skipped(reason: reason.code))
                 logger.info("visit not synced", metadata: ["docsend-reason": "\(reason.code)"])
                 return
             }

@@ -96,14 +96,16 @@ struct RepeatableWrites: Sendable {
     /// Writes a Task by upsert on its external id and returns its id, recorded in the ledger for `kind`.
     func upsertTask(_ task: RenderedTask, kind: SyncObjectKind, in org: OrgContext) async throws -> String {
         let id = try await write(task, record: task.recordWithExternalID, in: org)
-        return try await org.store.recordLedgerEntry(
-            teamID: org.teamID, kind: kind, objectID: task.externalID, salesforceType: "Task", salesforceID: id
-        ).salesforceID
+        let entry = try await org.store.recordLedgerEntry(
+            teamID: org.teamID, kind: kind, objectID: task.externalID, salesforceType: "Task", salesforceID: id)
+        context.report(.synced)
+        return entry.salesforceID
     }
 
     /// Updates an existing Task's changing content only (a rep may have edited status, owner or subject).
     func updateTask(_ task: RenderedTask, in org: OrgContext) async throws {
         _ = try await write(task, record: task.updateRecordWithExternalID, in: org)
+        context.report(.updated)
     }
 
     /// Upserts `record` on the task's external id, gathered with the org's other Task writes (one sObject

@@ -31,6 +31,9 @@ import Store
 /// - `worker.drainTimeout` (interval, optional, default `30s`): how long SIGTERM waits for messages in work.
 /// - `worker.loginHoldLimit` (integer, optional, default 10,000): how many messages a team whose Salesforce
 ///   connection needs a new login keeps parked for a replay (``LoginHolds``); the rest are dropped and counted.
+/// - `metrics.host` (string, optional, default `0.0.0.0`) and `metrics.port` (integer, optional, default 9400; 0
+///   picks a free port, logged): where the process serves `/metrics`, `/healthz` and `/readyz`
+///   (``MonitoringServer``).
 public struct WorkerConfiguration: Sendable {
     /// The store URL.
     public var storeURL: String
@@ -50,6 +53,8 @@ public struct WorkerConfiguration: Sendable {
     public var drainTimeout: Duration
     /// Messages kept parked per team while its connection needs a new login.
     public var loginHoldLimit: Int
+    /// Where `/metrics`, `/healthz` and `/readyz` are served.
+    public var monitoring: MonitoringServer.Configuration
 
     /// Reads the keys above.
     public init(config: ConfigReader) throws {
@@ -62,6 +67,16 @@ public struct WorkerConfiguration: Sendable {
         prefetch = try Self.positive(config, "worker.prefetch", default: concurrency * 2)
         drainTimeout = try Self.interval(config, "worker.drainTimeout", default: .seconds(30))
         loginHoldLimit = try Self.positive(config, "worker.loginHoldLimit", default: 10_000)
+        monitoring = MonitoringServer.Configuration(
+            host: config.string(forKey: "metrics.host") ?? "0.0.0.0", port: try Self.port(config, "metrics.port", default: 9400))
+    }
+
+    static func port(_ config: ConfigReader, _ key: String, default value: Int) throws -> Int {
+        guard let text = config.string(forKey: ConfigKey(key)) else { return value }
+        guard let number = Int(text), (0...65_535).contains(number) else {
+            throw ConfigurationError(key: key, problem: "expected a port number from 0 to 65535, got \(text)")
+        }
+        return number
     }
 
     /// The store's encryption key alone (`team` commands need no worker settings).

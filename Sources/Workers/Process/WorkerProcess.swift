@@ -4,6 +4,7 @@ import Foundation
 import HTTP
 import Jobs
 import Logging
+import Salesforce
 import ServiceLifecycle
 import Store
 
@@ -15,10 +16,11 @@ import Store
 /// messages in work (for at most ``WorkerConfiguration/drainTimeout``), and the process exits 0. Deliveries
 /// received but not started go back to the broker.
 public enum WorkerProcess {
-    /// Runs `roles` until a signal (or the task's cancellation) stops them.
+    /// Runs `roles` until a signal (or the task's cancellation) stops them, serving `metrics` (the process's
+    /// metrics in Prometheus' text format) and its health checks (``MonitoringServer``).
     public static func run(
         roles: [SyncTopology.Role], amqp: AMQPConfiguration, topology: SyncTopology, configuration: WorkerConfiguration,
-        logger: Logger
+        metrics: @escaping MonitoringServer.Metrics, logger: Logger
     ) async throws {
         unblockStopSignals()
         let resources = try await FleetResources.open(
@@ -32,14 +34,22 @@ public enum WorkerProcess {
         do {
             // `open` opened all three; a missing one is reported, not crashed on.
             let store = try resources.requiredStore
+            let connection = try resources.requiredConnection
             let orgs = TeamOrgs(
                 store: store, app: configuration.salesforce, http: try resources.requiredHTTPClient, logger: logger)
-            services = processors(
+            let workers = processors(
                 roles: roles,
-                queue: AMQPJobQueue(
-                    connection: try resources.requiredConnection, publisher: resources.publisher, topology: topology),
+                queue: AMQPJobQueue(connection: connection, publisher: resources.publisher, topology: topology),
                 topology: topology, orgs: orgs, concurrency: configuration.concurrency, prefetch: configuration.prefetch,
                 holds: LoginHolds(store: store, limit: configuration.loginHoldLimit), logger: logger)
+            let watch = StoreWatch(store: store, logger: logger)
+            prepareMetrics(roles: roles)
+            // First in the list, so that it stops last: `/readyz` says "draining" while the workers drain.
+            let monitoring = MonitoringServer(
+                configuration: configuration.monitoring, metrics: metrics,
+                readiness: readiness(connections: [connection, resources.publisher].compactMap { $0 }, workers, watch),
+                logger: logger)
+            services = [monitoring, watch] + workers
         } catch {
             await resources.close()
             throw error
@@ -49,6 +59,31 @@ public enum WorkerProcess {
             resources: resources, services: services, drainTimeout: configuration.drainTimeout, logger: logger
         ).run()
         logger.info("workers stopped")
+    }
+
+    /// The readiness checks of a worker process, failing ones in words: its broker connections up, every role's
+    /// processor consuming, the store answering (``StoreWatch``).
+    static func readiness(
+        connections: [AMQPConnection], _ workers: [JobProcessor], _ watch: StoreWatch
+    ) -> MonitoringServer.Readiness {
+        return {
+            var failing: [String] = []
+            if connections.contains(where: { !$0.isConnected }) {
+                failing.append("a broker connection is down (reconnecting)")
+            }
+            for worker in workers where worker.status.current != .consuming {
+                failing.append("the \(worker.role.rawValue) consumer is \(worker.status.current.rawValue)")
+            }
+            if let problem = watch.problem() { failing.append(problem) }
+            return failing
+        }
+    }
+
+    /// Makes the series that only some events would make exist from the start, at zero.
+    static func prepareMetrics(roles: [WorkerRole]) {
+        AMQPMetrics.prepare()
+        SalesforceMetrics.prepare()
+        JobMetrics.prepare(roles: roles)
     }
 
     /// One job processor per role, each with its role's handler, on `queue`. `topology` gives the delays the

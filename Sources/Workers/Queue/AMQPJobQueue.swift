@@ -31,7 +31,8 @@ public struct AMQPJobQueue: JobQueueDriver {
     }
 
     public func receive(_ role: WorkerRole, prefetch: Int, logger: Logger) async throws -> JobReceiver {
-        let consumer = try await connection.consume(queue: topology.queue(role), prefetch: UInt16(clamping: prefetch))
+        let queue = topology.queue(role)
+        let consumer = try await connection.consume(queue: queue, prefetch: UInt16(clamping: prefetch))
         let (jobs, continuation) = AsyncThrowingStream<ReceivedJob, any Error>.makeStream()
         let forwarding = Task {
             do {
@@ -50,7 +51,7 @@ public struct AMQPJobQueue: JobQueueDriver {
             forwarding.cancel()
             consumer.cancel()
         }
-        return JobReceiver(jobs) { consumer.cancel() }
+        return JobReceiver(jobs, queue: queue) { consumer.cancel() }
     }
 
     public func push(_ job: Job) async throws {
@@ -86,8 +87,17 @@ public struct AMQPJobQueue: JobQueueDriver {
         }
         return ReceivedJob(
             job: job, failedAttempts: WorkHeaders.attempts(in: delivery.properties.headers),
-            messageID: delivery.properties.messageID, name: delivery.properties.type,
+            messageID: delivery.properties.messageID, name: delivery.properties.type, dueAt: dueAt(job, delivery),
             settlement: Settlement(delivery: delivery, role: role, publisher: publisher, topology: topology))
+    }
+
+    /// When a delayed job was due: its send time (the `timestamp` property, whole seconds) plus its delay; for a
+    /// retried copy, the first send's time (copies keep it), so the lag includes the retries.
+    func dueAt(_ job: Result<Job, WorkFailure>, _ delivery: AMQPDelivery) -> Date? {
+        guard case .success(let decoded) = job, let sent = delivery.properties.timestamp,
+            let delay = decoded.destination?.delay, let tier = topology.tier(for: delay)
+        else { return nil }
+        return sent.addingTimeInterval(Double(tier.interval.components.seconds))
     }
 
     func admit(_ delivery: AMQPDelivery) throws(WorkFailure) {
