@@ -463,6 +463,37 @@ def await_scrape(args):
         fail(f"the stream was not handled in {timeout} s: {handled:.0f} settled, {depth:.0f} still in the work queues")
 
 
+# Labels Prometheus attaches to every series of a target.
+TARGET_LABELS = {"job", "instance"}
+
+
+def label_problems(where, expr, scrapes):
+    """(problems, warnings): labels an expression matches on that no series of its metric carries (it then selects
+    nothing), and labels it groups by that none of its metrics' series carries (the grouping then does not split)."""
+    keys = {}
+    for scrape in scrapes:
+        for name, samples in scrape.items():
+            for labels, _ in samples:
+                keys.setdefault(name, set()).update(re.findall(r'([A-Za-z_]\w*)="', labels))
+    problems = []
+    text = _STRING.sub(lambda m: m.group(0) if m.group(0).startswith('"') else '""', expr)
+    for name, matchers in re.findall(r"([A-Za-z_:][\w:]*)\s*\{([^}]*)\}", text):
+        if name not in keys:
+            continue
+        for key in re.findall(r"([A-Za-z_]\w*)\s*(?:=~|!~|!=|=)", _STRING.sub('""', matchers)):
+            if key not in keys[name] | TARGET_LABELS | {"__name__"}:
+                problems.append(f"{where}: {name} has no label {key!r} (it has {', '.join(sorted(keys[name]))})")
+    warnings = []
+    carried = set(TARGET_LABELS)
+    for name in metric_names(expr):
+        carried |= keys.get(name, set())
+    for group in re.findall(r"\bby\s*\(([^)]*)\)", _STRING.sub('""', expr)):
+        for key in re.findall(r"[A-Za-z_]\w*", group):
+            if key not in carried:
+                warnings.append(f"{where}: groups by {key!r}, a label none of its metrics' series carries")
+    return problems, warnings
+
+
 def check_names(rules_path, dashboard_path, worker_path, rabbitmq_path):
     used = used_names(rules_path, dashboard_path)
     with open(worker_path, encoding="utf-8") as handle:
@@ -487,6 +518,21 @@ def check_names(rules_path, dashboard_path, worker_path, rabbitmq_path):
             state = f"MISSING from the {source} scrape"
             problems.append(name)
         print(f"  {name:58} {state:34} {len(users)} use(s): {users[0]}{' …' if len(users) > 1 else ''}")
+    with open(dashboard_path, encoding="utf-8") as handle:
+        dashboard = json.load(handle)
+    labelled, unsplit = [], []
+    for where, expr in rule_expressions(rules_path) + dashboard_expressions(dashboard):
+        found, warned = label_problems(where, expr, (worker, rabbitmq))
+        labelled += found
+        unsplit += warned
+    for problem in labelled:
+        print(f"  LABEL MISSING {problem}")
+    for warning in unsplit:
+        print(f"  warning: {warning}")
+    if not labelled:
+        print("  every label the expressions match on is carried by their metrics' series"
+              + ("" if unsplit else ", and every label they group by"))
+    problems += [f"label ({problem})" for problem in labelled]
     # A threshold an alert puts on a histogram quantile must fall within the histogram's finite buckets, or
     # histogram_quantile can never report more than the largest one and the alert never fires.
     for where, expr in rule_expressions(rules_path):
@@ -509,7 +555,7 @@ def check_names(rules_path, dashboard_path, worker_path, rabbitmq_path):
     if unused:
         print(f"  exported by the worker, not on the dashboard or in the rules: {', '.join(unused)}")
     if problems:
-        fail(f"{len(problems)} metric name(s) used but not exported: {', '.join(problems)}")
+        fail(f"{len(problems)} problem(s), metric names used but not exported or labels missing: {', '.join(problems)}")
     print(f"every metric name used ({len(used)}) is exported")
 
 
