@@ -111,6 +111,7 @@ EOF
     export DOCSEND_RABBITMQ_TLS_URL="amqps://guest:guest@localhost:$amqps_port/"
     export DOCSEND_RABBITMQ_CA_FILE="$dir/tls/ca.pem"
     export DOCSEND_RABBITMQ_MANAGEMENT_URL="http://127.0.0.1:$management_port"
+    export DOCSEND_RABBITMQ_PROMETHEUS_URL="http://127.0.0.1:$prometheus_port"
     services_log "RabbitMQ is up after ${waited}s"
 }
 
