@@ -3,6 +3,7 @@ import ArgumentParser
 import Fleet
 import Foundation
 import Logging
+import Synchronization
 import SyncCore
 import Testing
 
@@ -120,5 +121,63 @@ struct CommandLoggingTests {
     func label() {
         #expect(CommandLogging.logger("worker").label == "docsend-sync.worker")
         #expect(CommandLogging.logger("team").label == "docsend-sync.team")
+    }
+}
+
+/// DOCSEND_SYNC_LOG_FORMAT=json: one JSON object per line that a shipper parses, whatever the values hold.
+@Suite("docsend-sync: JSON logs")
+struct JSONLogTests {
+    final class Lines: Sendable {
+        let lines = Mutex<[String]>([])
+        var all: [String] { lines.withLock { $0 } }
+    }
+
+    @Test("the format is DOCSEND_SYNC_LOG_FORMAT: text by default, json, or nothing for another name", arguments: [
+        ([:], CommandLogging.Format?.some(.text)), (["DOCSEND_SYNC_LOG_FORMAT": "json"], .json),
+        (["DOCSEND_SYNC_LOG_FORMAT": "text"], .text), (["DOCSEND_SYNC_LOG_FORMAT": "xml"], nil),
+    ])
+    func format(environment: [String: String], expected: CommandLogging.Format?) {
+        #expect(CommandLogging.format(environment: environment) == expected)
+        let handler = CommandLogging.handler(label: "x", environment: environment)
+        #expect((handler is JSONLogHandler) == (expected == .json))
+    }
+
+    @Test("each line is one JSON object with the fixed fields and every metadata key, hostile values escaped")
+    func lines() throws {
+        let output = Lines()
+        var logger = Logger(label: "docsend-sync.worker") { label in
+            var handler = JSONLogHandler(label: label) { line in output.lines.withLock { $0.append(line) } }
+            handler.logLevel = .debug
+            return handler
+        }
+        logger[metadataKey: "docsend-team"] = "team_1"
+        logger[metadataKey: "docsend-queue"] = "docsend-sync.visits"
+        let hostile = "a\n{\"level\":\"critical\"}\u{0}\u{1B}[31m\\\"\u{2028}é😀"
+        logger.error(
+            "parked: \(hostile)",
+            metadata: [
+                "docsend-event": "visit.started", "docsend-message-id": "\(hostile)", "message": "shadowing",
+                "docsend-nested": ["list": ["1", "2"], "n": "\(42)"],
+            ])
+        logger.trace("below the level")
+        let lines = output.all
+        try #require(lines.count == 1)
+        let line = lines[0]
+        #expect(line.hasSuffix("}\n") && line.dropLast().firstIndex(of: "\n") == nil, "one line: \(line)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(object["level"] as? String == "error")
+        #expect(object["label"] as? String == "docsend-sync.worker")
+        #expect(object["message"] as? String == "parked: \(hostile)")
+        #expect(object["metadata.message"] as? String == "shadowing")
+        #expect(object["docsend-message-id"] as? String == hostile)
+        #expect(object["docsend-team"] as? String == "team_1")
+        #expect(object["docsend-queue"] as? String == "docsend-sync.visits")
+        #expect(object["docsend-event"] as? String == "visit.started")
+        #expect(object["source"] as? String == "CLITests")
+        let nested = try #require(object["docsend-nested"] as? [String: Any])
+        #expect(nested["list"] as? [String] == ["1", "2"] && nested["n"] as? String == "42")
+        let timestamp = try #require(object["timestamp"] as? String)
+        #expect(timestamp.hasSuffix("Z") && timestamp.contains("."), "\(timestamp)")
+        #expect(try Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(timestamp) <= Date())
     }
 }
