@@ -16,7 +16,8 @@ COPY Sources ./Sources
 COPY Tests ./Tests
 RUN --mount=type=cache,target=/src/.build \
     swift build -c release --static-swift-stdlib --product salesforce-sandbox \
-    && install -D -m 0755 "$(swift build -c release --static-swift-stdlib --show-bin-path)/salesforce-sandbox" /out/salesforce-sandbox
+    && install -D -m 0755 "$(swift build -c release --static-swift-stdlib --show-bin-path)/salesforce-sandbox" /out/salesforce-sandbox \
+    && strip --strip-debug /out/salesforce-sandbox
 
 # The sandbox links no C library beyond glibc and libstdc++, both in debian:bookworm-slim; curl is for the
 # HEALTHCHECK.
