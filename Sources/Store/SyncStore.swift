@@ -42,6 +42,9 @@ public protocol SyncStore: Service {
     /// Returns whether it flagged the connection.
     @discardableResult
     func markNeedsReauthentication(teamID: String, reason: String, refreshToken: String?) async throws -> Bool
+    /// The teams whose connection is flagged as needing a new OAuth login, ordered by team id: one plain query that
+    /// decrypts nothing, cheap enough for a gauge refreshed every few seconds.
+    func teamsNeedingLogin() async throws -> [TeamNeedingLogin]
 
     // MARK: The shared Salesforce session
 
@@ -181,6 +184,23 @@ public struct SalesforceConnection: Sendable, Equatable, CustomStringConvertible
     }
 
     public var debugDescription: String { self.description }
+}
+
+/// A team whose Salesforce connection needs a new OAuth login (``SyncStore/teamsNeedingLogin()``).
+public struct TeamNeedingLogin: Sendable, Equatable {
+    /// The DocSend team.
+    public var teamID: String
+    /// Why, as the worker that flagged the connection said it (`nil` when none was recorded).
+    public var reason: String?
+    /// When the connection last changed: the moment it was flagged, unless it was flagged again since.
+    public var since: Date
+
+    /// Creates a value.
+    public init(teamID: String, reason: String?, since: Date) {
+        self.teamID = teamID
+        self.reason = reason
+        self.since = since
+    }
 }
 
 /// A Salesforce session shared by the workers of a fleet: an access token and the instance it is valid for. Its

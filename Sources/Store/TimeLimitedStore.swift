@@ -59,6 +59,10 @@ public struct TimeLimitedStore: SyncStore {
         }
     }
 
+    public func teamsNeedingLogin() async throws -> [TeamNeedingLogin] {
+        try await limited("listing the teams needing a login") { try await $0.teamsNeedingLogin() }
+    }
+
     public func saveSession(
         teamID: String, _ session: SalesforceSession, refreshedWith: String?, rotatedTo: String?
     ) async throws -> Bool {

@@ -139,6 +139,19 @@ extension PostgresStore {
         ) == 1
     }
 
+    public func teamsNeedingLogin() async throws -> [TeamNeedingLogin] {
+        try await self.rows(
+            """
+            SELECT team_id, reauthentication_reason, updated_at FROM salesforce_connections
+            WHERE needs_reauthentication ORDER BY team_id
+            """,
+            "listing the teams needing a login"
+        ) { row in
+            let (teamID, reason, since) = try row.decode((String, String?, Date).self)
+            return TeamNeedingLogin(teamID: teamID, reason: reason, since: since)
+        }
+    }
+
     // MARK: The shared Salesforce session
 
     public func saveSession(

@@ -145,6 +145,17 @@ extension SQLiteStore {
         }
     }
 
+    public func teamsNeedingLogin() async throws -> [TeamNeedingLogin] {
+        try await self.connection.run { db in
+            try db.query(
+                """
+                SELECT team_id, reauthentication_reason, updated_at FROM salesforce_connections
+                WHERE needs_reauthentication = 1 ORDER BY team_id
+                """
+            ).map { row in TeamNeedingLogin(teamID: row[0].text ?? "", reason: row[1].text, since: Self.date(row[2])) }
+        }
+    }
+
     // MARK: The shared Salesforce session
 
     public func saveSession(
