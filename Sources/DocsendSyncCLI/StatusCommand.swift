@@ -35,7 +35,7 @@ extension DocsendSync {
 
         @Option(
             name: .customLong("parking-window"),
-            help: "A message parked within this window means the parking lot is growing, e.g. 15m, 1h.",
+            help: "A message parked within this window means the parking lot is growing (default 15m; e.g. 30s, 1h).",
             transform: { text in
                 guard let duration = IntervalFormat.parse(text), duration > .zero else {
                     throw ValidationError("--parking-window expects an interval such as 15m, got \(text)")

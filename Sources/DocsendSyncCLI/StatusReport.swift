@@ -199,11 +199,12 @@ extension StatusReport {
                         + " (docsend-sync parking list)"))
         }
         for team in teams ?? [] {
+            let id = StatusText.printable(team.teamID, limit: 100)
             findings.append(
                 Finding(
                     code: "team_needs_login",
-                    message: "team \(StatusText.printable(team.teamID, limit: 100)) needs a new Salesforce login since"
-                        + " \(team.since) (docsend-sync team connect --team …)"))
+                    message: "team \(id) needs a new Salesforce login since \(team.since)"
+                        + " (an admin logs in again: docsend-sync team connect --team \(id))"))
         }
         return findings
     }

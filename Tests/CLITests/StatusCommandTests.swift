@@ -23,13 +23,16 @@ struct StatusCommandTests {
     static let managementURL = ProcessInfo.processInfo.environment["DOCSEND_TEST_RABBITMQ_MANAGEMENT_URL"]
         .flatMap { $0.isEmpty ? nil : $0 }
 
-    var flags: [String] {
+    /// The broker and topology flags every broker command takes.
+    var brokerFlags: [String] {
         [
             "--amqp-url", TestBroker.url ?? "amqp://guest:guest@127.0.0.1:5672/", "--topology-prefix", prefix,
             "--exchange", "\(prefix).activity", "--retry-intervals", "5s,1m", "--resync-interval", "10m",
-            "--data-dir", directory.path,
         ]
     }
+
+    /// `status` flags: the broker's, and a data directory of this test's own.
+    var flags: [String] { brokerFlags + ["--data-dir", directory.path] }
 
     var topology: SyncTopology {
         SyncTopology(
@@ -163,6 +166,7 @@ struct StatusCommandTests {
             try await park(connection, parkedHeaders(code: "contract_violation.missing_key", failedAt: now))
             try await park(connection, parkedHeaders(code: "team_not_connected", failedAt: now.addingTimeInterval(-7200)))
             try await park(connection, [:])  // no code, no time: as the broker parks (delivery limit)
+            let listed = try await run(["parking", "list"] + brokerFlags)
 
             let result = try await status()
             #expect(result.exitCode == 1)
@@ -175,6 +179,7 @@ struct StatusCommandTests {
                 "salesforce.INVALID_FIELD": 2, "contract_violation.missing_key": 1, "team_not_connected": 1, "(none)": 1,
             ])
             #expect(try await connection.queueStatus(topology.parkingQueue).messages == 5, "status only peeks")
+            #expect(try await run(["parking", "list"] + brokerFlags) == listed, "the same messages, in the same order")
 
             // A shorter window leaves only the last minute's out... and a longer one takes in the old one too.
             #expect(try await status(["--parking-window", "30s"]).report.parking?.recent == 2)
