@@ -47,16 +47,36 @@ extension DocsendSync {
         @Flag(help: "Print one JSON object instead of text.") var json = false
 
         func run() async throws {
+            let (report, managementRoot) = await check()
+            if json {
+                say(try report.json())
+            } else {
+                for line in StatusText.render(report, managementURL: managementRoot) { say(line) }
+            }
+            if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+        }
+
+        /// The report, and the management API's root when one was used. Nothing throws out of it: what cannot be
+        /// read is an error of the report (exit 2), a configuration problem included, so that a check never exits 1
+        /// (attention) for its own trouble.
+        func check() async -> (StatusReport, managementRoot: String?) {
+            var report = StatusReport()
             var overrides = store.overrides
             overrides["rabbitmq.managementURL"] = managementURL
             let config = broker.config(adding: overrides)
-            let topology = try SyncTopology(config: config)
-            let amqp = try AMQPConfiguration(config: config, connectionName: "docsend-sync status")
+            let topology: SyncTopology
+            let amqp: AMQPConfiguration
+            do {
+                topology = try SyncTopology(config: config)
+                amqp = try AMQPConfiguration(config: config, connectionName: "docsend-sync status")
+            } catch {
+                report.errors.append(.init(code: "configuration", message: "\(error)"))
+                return (report, nil)
+            }
             let managementURL = config.string(forKey: "rabbitmq.managementURL", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
             let logger = CommandLogging.logger("status")
             let check = StatusCheck(topology: topology, parkingWindow: parkingWindow, logger: logger)
 
-            var report = StatusReport()
             var managementRoot: String?
             do {
                 try await withHTTPClient(configuration: .init(maxResponseBytes: 4 << 20), logger: logger) { http in
@@ -64,26 +84,18 @@ extension DocsendSync {
                     if let managementURL {
                         do {
                             let endpoint = try ManagementAPI.Endpoint(url: managementURL, user: amqp.user, password: amqp.password)
-                            let api = ManagementAPI(endpoint: endpoint, vhost: amqp.vhost, http: http)
-                            management = api
-                            managementRoot = api.root
+                            management = ManagementAPI(endpoint: endpoint, vhost: amqp.vhost, http: http)
+                            managementRoot = endpoint.root
                         } catch {
                             report.errors.append(.init(code: "management_api_failed", message: "\(error)"))
                         }
                     }
                     do {
-                        var found = StatusReport()
                         try await broker.withConnection(as: "status") { connection in
-                            await check.inspectBroker(connection, management: management, into: &found)
+                            await check.inspectBroker(connection, management: management, into: &report)
                         }
-                        report.managementAPI = found.managementAPI
-                        report.queues = found.queues
-                        report.retryTiers = found.retryTiers
-                        report.parking = found.parking
-                        report.errors += found.errors
                     } catch {
-                        report.errors.append(
-                            .init(code: "broker_unreachable", message: "\(amqp.redactedURL): \(error)"))
+                        report.errors.append(.init(code: "broker_unreachable", message: "\(amqp.redactedURL): \(error)"))
                     }
                 }
             } catch {
@@ -92,13 +104,7 @@ extension DocsendSync {
             await check.inspectStore(config: config, into: &report)
             report.attention = StatusReport.attention(
                 queues: report.queues, parking: report.parking, teams: report.teamsNeedingLogin)
-
-            if json {
-                say(try report.json())
-            } else {
-                for line in StatusText.render(report, managementURL: managementRoot) { say(line) }
-            }
-            if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+            return (report, report.managementAPI ? managementRoot : nil)
         }
     }
 }

@@ -87,6 +87,14 @@ struct StatusCommandTests {
                 properties: AMQPProperties(contentType: "application/json", headers: headers, messageID: id)))
     }
 
+    /// Waits (bounded) until `count` messages are ready in the parking queue: a peek requeues what it read
+    /// asynchronously, so they are back a moment after the command returns.
+    func waitUntilParked(_ connection: AMQPConnection, _ count: Int) async throws {
+        try await eventually(timeout: .seconds(30), "\(count) messages ready in the parking queue") {
+            try await connection.queueStatus(topology.parkingQueue).messages == count
+        }
+    }
+
     func parkedHeaders(code: String, failedAt: Date) -> [String: AMQPValue] {
         [
             "docsend-failure-code": .string(code), "docsend-failure-reason": "test",
@@ -167,6 +175,7 @@ struct StatusCommandTests {
             try await park(connection, parkedHeaders(code: "team_not_connected", failedAt: now.addingTimeInterval(-7200)))
             try await park(connection, [:])  // no code, no time: as the broker parks (delivery limit)
             let listed = try await run(["parking", "list"] + brokerFlags)
+            try await waitUntilParked(connection, 5)
 
             let result = try await status()
             #expect(result.exitCode == 1)
@@ -178,18 +187,22 @@ struct StatusCommandTests {
             #expect(parking.byCode == [
                 "salesforce.INVALID_FIELD": 2, "contract_violation.missing_key": 1, "team_not_connected": 1, "(none)": 1,
             ])
-            #expect(try await connection.queueStatus(topology.parkingQueue).messages == 5, "status only peeks")
+            // Status only peeks: every message comes back, in the same order.
+            try await waitUntilParked(connection, 5)
             #expect(try await run(["parking", "list"] + brokerFlags) == listed, "the same messages, in the same order")
+            try await waitUntilParked(connection, 5)
 
-            // A shorter window leaves only the last minute's out... and a longer one takes in the old one too.
+            // A shorter window leaves the message of a minute ago out; a longer one takes in the old one too.
             #expect(try await status(["--parking-window", "30s"]).report.parking?.recent == 2)
+            try await waitUntilParked(connection, 5)
             #expect(try await status(["--parking-window", "3h"]).report.parking?.recent == 4)
+            try await waitUntilParked(connection, 5)
 
             let text = try await runCapturingExit(["status"] + flags)
             #expect(text.exitCode == ExitCode(1))
             #expect(text.output.contains("parking lot \(topology.parkingQueue): 5 message(s), 3 within the last 15m"))
             #expect(text.output.contains("      2  salesforce.INVALID_FIELD"), "\(text.output)")
-            #expect(try await connection.queueStatus(topology.parkingQueue).messages == 5)
+            try await waitUntilParked(connection, 5)
         }
     }
 
@@ -210,6 +223,7 @@ struct StatusCommandTests {
             #expect(result.exitCode == 1)
             let parking = try #require(result.report.parking)
             #expect(parking.total == 3 && parking.recent == 2)
+            try await waitUntilParked(connection, 3)
             let expectedKey = String(hostile.prefix(StatusReport.Parking.codeLimit)) + "…"
             #expect(parking.byCode == [expectedKey: 1, "(unreadable)": 2])
 

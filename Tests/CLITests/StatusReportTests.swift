@@ -1,4 +1,6 @@
 import AMQP
+import ArgumentParser
+import Fleet
 import Foundation
 import Testing
 
@@ -126,6 +128,34 @@ struct StatusReportTests {
         #expect(ManagementAPI.pathSegment("/") == "%2F")
         #expect(ManagementAPI.pathSegment("docsend-sync.visits.retry.5s") == "docsend-sync.visits.retry.5s")
         #expect(ManagementAPI.pathSegment("a b/é?#") == "a%20b%2F%C3%A9%3F%23")
+    }
+
+    @Test("status flags: the management URL's key and variable, a parking window that must be an interval")
+    func flags() throws {
+        #expect(FleetConfiguration.environmentName("rabbitmq.managementURL") == "DOCSEND_SYNC_RABBITMQ_MANAGEMENT_URL")
+        let parsed = try parse(
+            ["status", "--management-url", "http://h:15672", "--parking-window", "1h", "--json", "--store-url", "sqlite:///x.db"],
+            as: DocsendSync.Status.self)
+        #expect(parsed.managementURL == "http://h:15672")
+        #expect(parsed.parkingWindow == .seconds(3600))
+        #expect(parsed.json)
+        #expect(parsed.store.storeURL == "sqlite:///x.db")
+        #expect(try parse(["status"], as: DocsendSync.Status.self).parkingWindow == .seconds(900))
+        for bad in ["soon", "0s", "-5m"] {
+            let failure = try #require(parseFailure(["status", "--parking-window", bad]))
+            #expect(failure.message.contains("--parking-window"), "\(failure.message)")
+        }
+    }
+
+    @Test("a configuration the check cannot use: exit 2 with a `configuration` error, not 1")
+    func configurationProblem() async throws {
+        let result = try await runCapturingExit(["status", "--json", "--retry-intervals", "5s,soon"])
+        #expect(result.exitCode == ExitCode(2))
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+        let errors = try #require(report["errors"] as? [[String: String]])
+        #expect(errors.map { $0["code"] } == ["configuration"])
+        #expect(errors.first?["message"]?.contains("topology.retryIntervals") == true)
+        #expect(report["exitCode"] as? Int == 2)
     }
 
     @Test("hostile strings are bounded and stripped of control characters for the terminal")
