@@ -72,7 +72,8 @@ struct ManagementAPI: Sendable {
             response = try await http.execute(
                 HTTPRequest(url: url, headers: ["Authorization": endpoint.authorization, "Accept": "application/json"], timeout: timeout))
         } catch let error as HTTPClientError {
-            throw Failure(description: "\(root) could not be reached: \(error.code) (\(error.message.prefix(200)))")
+            let what = error.code == .connectFailed ? "could not be reached" : "failed"
+            throw Failure(description: "\(root) \(what): \(error.code) (\(error.message.prefix(200)))")
         }
         switch response.status {
         case 200: break

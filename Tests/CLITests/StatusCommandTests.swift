@@ -273,6 +273,36 @@ struct StatusCommandTests {
         }
     }
 
+    static let postgresURL = ProcessInfo.processInfo.environment["DOCSEND_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+
+    @Test("a team needing a login in a PostgreSQL store: the same, and the store named without its password",
+          .enabled(if: Self.postgresURL != nil))
+    func teamNeedingLoginInPostgreSQL() async throws {
+        let base = try #require(Self.postgresURL)
+        // A schema of this test's own (created by the store), with a password the output must not show.
+        var components = try #require(URLComponents(string: base))
+        components.password = components.password ?? "unused-secret"
+        components.queryItems = (components.queryItems ?? []) + [URLQueryItem(name: "schema", value: "t_\(prefix.replacingOccurrences(of: "-", with: "_"))")]
+        let url = try #require(components.string)
+        try await withTopology { connection in
+            _ = try await attachConsumers(connection)
+            let store = try await openStore(url: url, encryptionKey: .random(), logger: TestBroker.logger)
+            try await store.saveConnection(
+                SalesforceConnection(
+                    teamID: "team_pg", instanceURL: "https://acme.my.salesforce.com",
+                    loginURL: "https://login.salesforce.com", clientID: "c", refreshToken: nil))
+            try await store.markNeedsReauthentication(teamID: "team_pg", reason: "invalid_client", refreshToken: nil)
+            try await store.close()
+
+            let result = try await status(["--store-url", url])
+            #expect(result.exitCode == 1)
+            #expect(result.report.attention.map(\.code) == ["team_needs_login"])
+            #expect(result.report.teamsNeedingLogin?.map(\.teamID) == ["team_pg"])
+            #expect(result.report.store.state == "checked")
+            #expect(!result.output.contains(try #require(components.password)), "\(result.report.store.detail)")
+        }
+    }
+
     // MARK: All clear
 
     @Test("all clear: consumers on every work queue, nothing parked recently, no team needing a login: exit 0")
