@@ -126,6 +126,22 @@ struct StatusCommandTests {
         #expect(text.output.contains("attention: queue_missing: "))
     }
 
+    @Test("one queue missing among declared ones: queue_missing for it only, the others read as usual")
+    func oneQueueMissing() async throws {
+        try await withTopology { connection in
+            try await connection.deleteQueue(topology.queue(.leads))
+            _ = try await attachConsumers(connection, roles: [.visits, .links])
+            let result = try await status()
+            #expect(result.exitCode == 1)
+            #expect(result.report.attention.map(\.code) == ["queue_missing"])
+            #expect(result.report.attention.first?.message.hasPrefix(topology.queue(.leads) + " is missing") == true)
+            #expect(result.report.errors.isEmpty, "\(result.report.errors)")
+            #expect(result.report.queues.filter(\.exists).count == topology.topology.queues.count - 1)
+            #expect(result.report.queues.first { $0.name == topology.queue(.links) }?.consumers == 1)
+            #expect(result.report.parking?.total == 0)
+        }
+    }
+
     @Test("a work queue without consumers: exit 1, no_consumers for it only; without the management API, unacked and rates are null")
     func workQueueWithoutConsumers() async throws {
         try await withTopology { connection in
