@@ -241,12 +241,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The command line parsed and run in-process (the TeamCommandTests of WorkersTests run the binary).
+        // The command line parsed and run in-process (the TeamCommandTests of WorkersTests run the binary); Store and
+        // Hummingbird for `status` (a store with a team needing a login, a management API answering garbage).
         .testTarget(
             name: "CLITests",
             dependencies: [
-                "DocsendSyncCLI", "AMQP", "Fleet", "SyncCore", "TestSupport",
+                "DocsendSyncCLI", "AMQP", "Fleet", "SyncCore", "TestSupport", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
