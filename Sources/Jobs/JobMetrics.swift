@@ -32,6 +32,8 @@ public enum JobMetrics {
         case skipped
         /// Failed and sent to a retry tier.
         case retried
+        /// Sent to wait in a retry tier without counting an attempt: its team's org is paused.
+        case deferred
         /// Failed for good and parked.
         case parked
         /// Failed while its team waits for a new login that already keeps as many parked as it may.

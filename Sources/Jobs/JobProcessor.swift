@@ -143,6 +143,20 @@ public struct JobProcessor: Service {
             JobMetrics.count(role: role, event: event, outcome: .skipped, reason: failure.code)
             return
         }
+        if failure.disposition == .wait,
+            let delay = configuration.retry.delay(atLeast: failure.retryAfter ?? .zero)
+        {
+            do {
+                // The attempt does not count: the same number of failures goes with the copy.
+                try await received.settlement.retry(after: delay, failures: received.failedAttempts, failure: failure)
+                logger.debug("waits: its org is paused", metadata: ["docsend-in": "\(delay)", "docsend-reason": "\(failure.message)"])
+                JobMetrics.count(role: role, event: event, outcome: .deferred, reason: failure.code)
+            } catch {
+                logger.error("could not send the job to wait; handed back", metadata: ["docsend-error": "\(error)"])
+                received.settlement.release()
+            }
+            return
+        }
         let failures = received.failedAttempts + 1
         logger[metadataKey: "docsend-attempts"] = "\(failures)"
         do {

@@ -19,4 +19,10 @@ public struct RetryStrategy: Sendable, Hashable {
         guard failures >= 1, failures <= delays.count else { return nil }
         return delays[failures - 1]
     }
+
+    /// The delay a waiting job takes to sleep at least `wanted`: the shortest tier as long, else the longest;
+    /// `nil` without tiers.
+    public func delay(atLeast wanted: Duration) -> Duration? {
+        delays.first { $0 >= wanted } ?? delays.last
+    }
 }

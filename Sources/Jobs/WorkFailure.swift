@@ -12,6 +12,10 @@ public struct WorkFailure: Error, Sendable, CustomStringConvertible {
         /// Acknowledge and count, without parking: there is nothing anyone could act on (the team never
         /// connected Salesforce). Parking these would flood the parking lot with messages nobody replays.
         case skip
+        /// Wait, then try again, without counting an attempt: the message did nothing wrong, its team's org is
+        /// paused (its API budget is spent, or its Salesforce keeps failing). It goes through the retry tier nearest
+        /// ``WorkFailure/retryAfter`` as often as it takes and is never parked for it.
+        case wait
     }
 
     /// Retry or park.
@@ -23,6 +27,8 @@ public struct WorkFailure: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// The team whose message failed, when the failure is about the team's org (``LoginHolds`` counts by it).
     public var teamID: String?
+    /// For ``Disposition/wait``: how long, at least, before the next attempt is worth it.
+    public var retryAfter: Duration?
 
     /// The code of a message whose team's Salesforce connection needs a new login.
     public static let reauthenticationCode = "salesforce_reauthentication_required"
@@ -48,6 +54,13 @@ public struct WorkFailure: Error, Sendable, CustomStringConvertible {
     /// A message there is nothing to do with (the team has no Salesforce connection): acknowledged and counted.
     public static func skipped(code: String, _ message: String, teamID: String? = nil) -> WorkFailure {
         WorkFailure(.skip, code: code, message, teamID: teamID)
+    }
+
+    /// The team's org is paused for `retryAfter` at least: the message waits without counting an attempt.
+    public static func wait(code: String, _ message: String, retryAfter: Duration, teamID: String? = nil) -> WorkFailure {
+        var failure = WorkFailure(.wait, code: code, message, teamID: teamID)
+        failure.retryAfter = retryAfter
+        return failure
     }
 
     /// A failure that may pass: retried.

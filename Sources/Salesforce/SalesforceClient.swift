@@ -36,6 +36,7 @@ public final class SalesforceClient: Sendable {
         var session: Session?
         var refresh: Task<Session, any Error>?
         var apiUsage: APIUsage?
+        var health = Health()
         /// Set when a refresh was refused for good: later calls fail fast instead of re-sending a
         /// dead (possibly rotated-away) refresh token.
         var reauthentication: SalesforceError?
@@ -156,6 +157,27 @@ public final class SalesforceClient: Sendable {
 
     /// The org's API usage from the last response's `Sforce-Limit-Info` header; `nil` before the first.
     public var apiUsage: APIUsage? { state.withLock { $0.apiUsage } }
+
+    /// How the org's answers have gone lately, as this client saw them.
+    public struct Health: Sendable, Equatable {
+        /// Exchanges in a row that say Salesforce itself is failing: a 5xx, a timeout, a connection refused or lost.
+        /// Any other answer resets it.
+        public var failuresInARow = 0
+        /// Whether Salesforce answered `REQUEST_LIMIT_EXCEEDED` since its last answer that was not a failure.
+        public var limitExceeded = false
+        /// How many answers (of any kind, failures included) the client has had.
+        public var answers = 0
+
+        /// A record of answers.
+        public init(failuresInARow: Int = 0, limitExceeded: Bool = false, answers: Int = 0) {
+            self.failuresInARow = failuresInARow
+            self.limitExceeded = limitExceeded
+            self.answers = answers
+        }
+    }
+
+    /// How the org's answers have gone lately (``Health``): what an org's circuit and budget read.
+    public var health: Health { state.withLock { $0.health } }
 
     /// The instance URL in use; `nil` before the first token.
     public var instanceURL: String? { state.withLock { $0.session?.instanceURL } }
@@ -306,12 +328,25 @@ public final class SalesforceClient: Sendable {
             if error.code == .cancelled { throw CancellationError() }
             let mapped = SalesforceError(transport: error)
             SalesforceMetrics.exchange(operation: operation, status: nil, error: mapped, since: started)
+            // A request refused before it left (a bad URL) says nothing about Salesforce.
+            if error.code != .invalidRequest { state.withLock { $0.health.failed() } }
             logger.debug(
                 "Salesforce request failed in transport",
                 metadata: ["sf-error-code": "\(mapped.code)", "sf-duration": "\(ContinuousClock.now - started)"])
             throw mapped
         }
         SalesforceMetrics.exchange(operation: operation, status: response.status, since: started)
+        let limitExceeded = response.status == 403 && response.body.range(of: Data("REQUEST_LIMIT_EXCEEDED".utf8)) != nil
+        state.withLock { state in
+            if response.status >= 500 {
+                state.health.failed()
+            } else if limitExceeded {
+                state.health.answers += 1
+                state.health.limitExceeded = true
+            } else {
+                state.health.answered()
+            }
+        }
         var metadata: Logger.Metadata = [
             "sf-response-status": "\(response.status)", "sf-duration": "\(ContinuousClock.now - started)",
         ]
@@ -342,5 +377,18 @@ public func withSalesforceClient<Result>(
             configuration: configuration, credentials: credentials, token: token, httpClient: http,
             backgroundActivityLogger: backgroundActivityLogger, onRefreshTokenRotated: onRefreshTokenRotated)
         return try await body(client)
+    }
+}
+
+extension SalesforceClient.Health {
+    mutating func failed() {
+        answers += 1
+        failuresInARow += 1
+    }
+
+    mutating func answered() {
+        answers += 1
+        failuresInARow = 0
+        limitExceeded = false
     }
 }

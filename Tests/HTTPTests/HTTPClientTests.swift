@@ -67,7 +67,8 @@ func withTestServer(_ body: @Sendable (String) async throws -> Void) async throw
         }())
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await app.runService() }
-        let deadline = ContinuousClock.now + .seconds(10)
+        // Generous: on a loaded machine, many servers start at once.
+        let deadline = ContinuousClock.now + .seconds(60)
         while port.withLock({ $0 }) == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
         let bound = try #require(port.withLock { $0 })
         try await body("http://127.0.0.1:\(bound)")

@@ -157,7 +157,8 @@ extension SyncStoreConformanceTests {
         let database = try TestDatabase(.sqlite)
         defer { database.remove() }
         let locker = try await database.open()
-        let limited = TimeLimitedStore(try await database.open(), timeout: .milliseconds(300))
+        // Long enough for a call to answer on a loaded machine; far below the busy timeout the locked write would wait.
+        let limited = TimeLimitedStore(try await database.open(), timeout: .seconds(2))
         do {
             try await locker.execute(sql: "BEGIN IMMEDIATE")
             let error = await #expect(throws: StoreError.self) {

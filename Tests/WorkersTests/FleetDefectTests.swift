@@ -28,7 +28,7 @@ struct FleetDefectTests {
                 try await harness.publish(started)
                 try await eventually("the Task written") { await harness.visitWrites(visit.visitID) == 1 }
                 // Every Task update fails: tick 1 goes through both retry tiers and is parked.
-                await harness.sandbox.org.setFaults(FaultSettings(rules: [FaultRule(kind: .serverError, path: Self.taskUpsertPath)]))
+                await harness.sandbox.org.setFaults(FaultSettings(rules: [FaultRule(kind: .unableToLockRow, path: Self.taskUpsertPath)]))
                 try await harness.publish(Events.updated(visit.visitID, duration: 30, percent: 40))
                 try await eventually("tick 1 parked") {
                     try await harness.broker.queueStatus(harness.topology.parkingQueue).messages == 1
@@ -57,7 +57,7 @@ struct FleetDefectTests {
                 try await harness.publish(link)
                 try await eventually("the link Task written") { try await harness.linkState("link_refresh")?.taskID != nil }
                 let linkPath = "/services/data/*/composite/sobjects/Task/DocSend_Link_Id__c"
-                await harness.sandbox.org.setFaults(FaultSettings(rules: [FaultRule(kind: .serverError, path: linkPath)]))
+                await harness.sandbox.org.setFaults(FaultSettings(rules: [FaultRule(kind: .unableToLockRow, path: linkPath)]))
                 try await harness.publish(Events.started(email: "bob@acme.example", name: "Bob", link: "link_refresh"))
                 try await eventually("the refresh parked") {
                     try await harness.broker.queueStatus(harness.topology.parkingQueue).messages == 1

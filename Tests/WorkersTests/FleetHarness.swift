@@ -193,11 +193,13 @@ final class FleetHarness: Sendable {
     /// Connects the demo team to the sandbox with the demo client's refresh token (or `refreshToken`, e.g. one
     /// issued for this team alone), and saves `settings`.
     func connectTeam(
-        _ teamID: String = FleetHarness.teamID, settings: TeamSettings, refreshToken: String = SandboxSeed.Demo.refreshToken
+        _ teamID: String = FleetHarness.teamID, settings: TeamSettings, refreshToken: String = SandboxSeed.Demo.refreshToken,
+        to other: SalesforceSandbox? = nil
     ) async throws {
+        let org = other ?? sandbox
         try await store.saveConnection(
             SalesforceConnection(
-                teamID: teamID, instanceURL: sandbox.baseURL, loginURL: sandbox.baseURL,
+                teamID: teamID, instanceURL: org.baseURL, loginURL: org.baseURL,
                 clientID: SandboxSeed.Demo.clientId, refreshToken: refreshToken))
         try await saveSettings(settings, teamID: teamID)
     }
@@ -209,7 +211,7 @@ final class FleetHarness: Sendable {
     var app: SalesforceAppSettings {
         SalesforceAppSettings(
             loginURL: sandbox.baseURL, clientID: SandboxSeed.Demo.clientId, clientSecret: SandboxSeed.Demo.clientSecret,
-            requestTimeout: .seconds(3))
+            requestTimeout: .seconds(3), pauseInterval: .milliseconds(300))
     }
 
     // MARK: Workers

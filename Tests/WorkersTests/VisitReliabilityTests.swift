@@ -136,11 +136,13 @@ struct VisitReliabilityTests {
         }
     }
 
-    @Test("Salesforce failing every time: retried through each tier, then parked with the reason, time and attempts",
+    // A failure of the record, not of the org: a 5xx everywhere would pause the org instead (OrgBudgetTests), and its
+    // messages would wait rather than use up their attempts.
+    @Test("Salesforce failing a record every time: retried through each tier, then parked with the reason, time and attempts",
           arguments: WorldSetup.available)
     func retriesExhausted(setup: WorldSetup) async throws {
         try await FleetHarness.with(setup) { harness in
-            await harness.sandbox.org.setFaults(FaultSettings(rules: [FaultRule(kind: .serverError, path: Self.taskUpsertPath)]))
+            await harness.sandbox.org.setFaults(FaultSettings(rules: [FaultRule(kind: .unableToLockRow, path: Self.taskUpsertPath)]))
             let event = Events.started(email: "alice@acme.example")
             guard case .visitStarted(let visit) = event.payload else { return }
             try await harness.runWorkers([.visits]) {
@@ -149,7 +151,7 @@ struct VisitReliabilityTests {
             }
             let summary = try #require(try await harness.parkedSummaries().first)
             #expect(summary.attempts == 3)
-            #expect(summary.code == "salesforce.UNKNOWN_EXCEPTION")
+            #expect(summary.code == "salesforce.UNABLE_TO_LOCK_ROW")
             #expect(summary.reason?.hasPrefix("retries exhausted after 3 attempts") == true)
             #expect(try Event.decode(from: summary.body).id == event.id, "the body is the original event")
             if setup.transport == .broker {

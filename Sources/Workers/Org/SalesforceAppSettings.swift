@@ -26,13 +26,20 @@ public struct SalesforceAppSettings: Sendable {
     public var batchMaxWait: Duration
     /// How long the people found for an email are kept (``OrgBatches``).
     public var lookupLifetime: Duration
+    /// The share of each org's daily API allocation left to the customer's other integrations (``OrgGate``).
+    public var apiReserve: Double
+    /// Failures in a row (5xx, timeouts) that pause an org (``OrgGate``).
+    public var breakerThreshold: Int
+    /// How long a paused org waits before one job probes it (doubling while probes fail, up to ten times).
+    public var pauseInterval: Duration
 
     /// Creates settings; the defaults are Salesforce's production login and the client's defaults.
     public init(
         loginURL: String = "https://login.salesforce.com", clientID: String? = nil, clientSecret: String? = nil,
         apiVersion: String = "v62.0", requestTimeout: Duration = .seconds(30), maxRequestsInFlight: Int = 10,
         batchWindow: Duration = .milliseconds(5), batchMaxWait: Duration = .milliseconds(50),
-        lookupLifetime: Duration = .seconds(5)
+        lookupLifetime: Duration = .seconds(5), apiReserve: Double = 0.2, breakerThreshold: Int = 5,
+        pauseInterval: Duration = .seconds(60)
     ) {
         self.loginURL = loginURL
         self.clientID = clientID
@@ -43,6 +50,14 @@ public struct SalesforceAppSettings: Sendable {
         self.batchWindow = batchWindow
         self.batchMaxWait = batchMaxWait
         self.lookupLifetime = lookupLifetime
+        self.apiReserve = apiReserve
+        self.breakerThreshold = breakerThreshold
+        self.pauseInterval = pauseInterval
+    }
+
+    /// The thresholds of every org's ``OrgGate``.
+    var gatePolicy: OrgGate.Policy {
+        OrgGate.Policy(reserve: apiReserve, breakerThreshold: breakerThreshold, pauseInterval: pauseInterval)
     }
 
     /// The client configuration of one org: these settings with the org's login host and connected app.

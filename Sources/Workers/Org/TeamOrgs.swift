@@ -23,6 +23,7 @@ public final class TeamOrgs: Sendable {
     let app: SalesforceAppSettings
     let logger: Logger
     private let batches = Mutex<[String: OrgBatches]>([:])
+    private let gates = Mutex<[String: OrgGate]>([:])
 
     /// Orgs over `store`'s connections, through `http`; metadata kept for `metadataLifetime`.
     public init(
@@ -51,6 +52,16 @@ public final class TeamOrgs: Sendable {
         }
     }
 
+    /// The team's gate (its org's API budget and circuit), kept for the process's life.
+    func gate(teamID: String) -> OrgGate {
+        gates.withLock { gates in
+            if let kept = gates[teamID] { return kept }
+            let made = OrgGate(policy: app.gatePolicy)
+            gates[teamID] = made
+            return made
+        }
+    }
+
     /// The team's settings as stored, or the defaults of a newly connected team.
     func settings(teamID: String) async throws -> TeamSettings {
         guard let stored = try await store.teamSettings(teamID: teamID) else { return TeamSettings() }
@@ -64,10 +75,12 @@ public final class TeamOrgs: Sendable {
     /// The team's client (``SalesforceClients/client(teamID:)``).
     func client(teamID: String) async throws -> SalesforceClient { try await clients.client(teamID: teamID) }
 
-    /// The team's org for one job: signed in, its settings, its metadata.
+    /// The team's org for one job: signed in, its settings, its metadata. Throws ``WorkFailure/Disposition/wait``
+    /// while the org is paused (``OrgGate``): the job waits without counting an attempt.
     func context(teamID: String, logger: Logger) async throws -> OrgContext {
         let settings = try await settings(teamID: teamID)
         let client = try await clients.client(teamID: teamID)
+        try await gate(teamID: teamID).admit(client, teamID: teamID, logger: logger)
         let metadata = try await metadata.metadata(teamID: teamID, client: client, settings: settings, logger: logger)
         return OrgContext(
             teamID: teamID, client: client, settings: settings, metadata: metadata, store: store, cache: self.metadata,

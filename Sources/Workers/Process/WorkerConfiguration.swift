@@ -23,6 +23,12 @@ import Store
 /// - `salesforce.batchMaxWait` (interval, optional, default `50ms`): the longest one waits while others keep joining.
 /// - `salesforce.lookupLifetime` (interval, optional, default `5s`): how long the Contacts and Leads found for
 ///   an email are kept per org and process (a Lead the process creates drops its email at once).
+/// - `salesforce.apiReserve` (fraction, optional, default 0.2): the share of each org's daily API allocation left to
+///   the customer's other integrations; an org whose usage reaches the rest is paused (``OrgGate``).
+/// - `salesforce.breakerThreshold` (integer, optional, default 5): failing answers in a row (5xx, timeouts) that pause
+///   an org.
+/// - `salesforce.pauseInterval` (interval, optional, default `1m`): how long a paused org waits before one job probes
+///   it (doubling while it stays unwell, up to ten times).
 /// - `salesforce.caFile` (string, optional): a PEM bundle of extra CAs to trust for Salesforce (a TLS front of the
 ///   sandbox, a proxy).
 /// - `worker.concurrency` (integer, optional, default 200): messages in work at once, per role and process; many
@@ -123,7 +129,18 @@ public struct WorkerConfiguration: Sendable {
             maxRequestsInFlight: try positive(config, "salesforce.maxRequestsInFlight", default: 10),
             batchWindow: try interval(config, "salesforce.batchWindow", default: .milliseconds(5)),
             batchMaxWait: try interval(config, "salesforce.batchMaxWait", default: .milliseconds(50)),
-            lookupLifetime: try interval(config, "salesforce.lookupLifetime", default: .seconds(5)))
+            lookupLifetime: try interval(config, "salesforce.lookupLifetime", default: .seconds(5)),
+            apiReserve: try fraction(config, "salesforce.apiReserve", default: 0.2),
+            breakerThreshold: try positive(config, "salesforce.breakerThreshold", default: 5),
+            pauseInterval: try interval(config, "salesforce.pauseInterval", default: .seconds(60)))
+    }
+
+    static func fraction(_ config: ConfigReader, _ key: String, default value: Double) throws -> Double {
+        guard let text = config.string(forKey: ConfigKey(key)) else { return value }
+        guard let number = Double(text), number >= 0, number < 1 else {
+            throw ConfigurationError(key: key, problem: "expected a fraction from 0 to below 1 (0.2 is 20%), got \(text)")
+        }
+        return number
     }
 
     static func positive(_ config: ConfigReader, _ key: String, default value: Int) throws -> Int {
