@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "Workers", targets: ["Workers"]),
         .library(name: "Jobs", targets: ["Jobs"]),
         .library(name: "Timing", targets: ["Timing"]),
+        .library(name: "Admin", targets: ["Admin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -140,6 +141,20 @@ let package = Package(
             ]
         ),
 
+        // MARK: The admin service: DocSend's API and the browser flows (connect, settings, audit), over the workers'
+        // team administration, the store and the Salesforce client
+        .target(
+            name: "Admin",
+            dependencies: [
+                "Workers", "Store", "Salesforce", "HTTP", "JSON", "Jobs", "SyncCore", "Fleet", "AMQP",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
         // MARK: Salesforce emulator
         .target(
             name: "SalesforceSandbox",
@@ -155,7 +170,7 @@ let package = Package(
         .target(
             name: "DocsendSyncCLI",
             dependencies: [
-                "AMQP", "Fleet", "Workers", "Store", "HTTP", "SyncCore",
+                "AMQP", "Admin", "Fleet", "Workers", "Store", "HTTP", "SyncCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
@@ -250,6 +265,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The admin service over real HTTP: the sandbox in-process, a real store (SQLite; PostgreSQL when
+        // DOCSEND_TEST_POSTGRES_URL is set).
+        .testTarget(
+            name: "AdminTests",
+            dependencies: [
+                "Admin", "Workers", "Store", "Salesforce", "SalesforceSandbox", "HTTP", "SyncCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(

@@ -12,7 +12,7 @@ public struct DocsendSync: AsyncParsableCommand {
             Every option can also come from the environment: the key `amqp.url` is read from \
             DOCSEND_SYNC_AMQP_URL, and so on (see the README for the full list).
             """,
-        subcommands: [Worker.self, Team.self, Parking.self, Topology.self, Publish.self, Simulate.self, Status.self]
+        subcommands: [Worker.self, Team.self, Admin.self, Parking.self, Topology.self, Publish.self, Simulate.self, Status.self]
     )
 
     public init() {}

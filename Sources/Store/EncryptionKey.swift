@@ -55,11 +55,15 @@ enum TokenKind: Sendable {
     case refresh
     /// The shared access token (schema version 3).
     case access
+    /// The secret part of an admin OAuth flow in progress: a PKCE verifier, or tokens awaiting a confirmation
+    /// (schema version 5).
+    case oauthFlow
 
     func associatedData(teamID: String) -> Data {
         switch self {
         case .refresh: Data(teamID.utf8)
         case .access: Data("access-token\u{0}\(teamID)".utf8)
+        case .oauthFlow: Data("oauth-flow\u{0}\(teamID)".utf8)
         }
     }
 
@@ -67,6 +71,7 @@ enum TokenKind: Sendable {
         switch self {
         case .refresh: "refresh token"
         case .access: "access token"
+        case .oauthFlow: "OAuth flow secret"
         }
     }
 }

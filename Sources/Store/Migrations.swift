@@ -251,4 +251,76 @@ let migrations: [Migration] = [
         sqlite: ["DROP TABLE IF EXISTS processed_events"],
         postgres: ["DROP TABLE IF EXISTS processed_events"]
     ),
+    // The admin service (issue 14): the audit trail, OAuth steps in progress (shared by every admin process of a
+    // fleet), the org each team's state belongs to (kept across a disconnect), and an index for the recent ledger.
+    Migration(
+        version: 5,
+        name: "admin service: audit trail, OAuth flows, team orgs",
+        sqlite: [
+            """
+            CREATE TABLE audit_log (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                team_id TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                action TEXT NOT NULL,
+                details TEXT NOT NULL CHECK (json_valid(details)),
+                created_at INTEGER NOT NULL
+            )
+            """,
+            "CREATE INDEX audit_log_team ON audit_log (team_id, id)",
+            """
+            CREATE TABLE oauth_flows (
+                id_digest BLOB PRIMARY KEY,
+                team_id TEXT NOT NULL,
+                session_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                secret_sealed BLOB NOT NULL,
+                expires_at INTEGER NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE team_orgs (
+                team_id TEXT PRIMARY KEY,
+                organization_id TEXT NOT NULL,
+                instance_url TEXT NOT NULL,
+                username TEXT,
+                updated_at INTEGER NOT NULL
+            )
+            """,
+            "CREATE INDEX ledger_team_created ON ledger (team_id, created_at)",
+        ],
+        postgres: [
+            """
+            CREATE TABLE audit_log (
+                id bigserial PRIMARY KEY,
+                team_id text NOT NULL,
+                actor text NOT NULL,
+                action text NOT NULL,
+                details jsonb NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            "CREATE INDEX audit_log_team ON audit_log (team_id, id)",
+            """
+            CREATE TABLE oauth_flows (
+                id_digest bytea PRIMARY KEY,
+                team_id text NOT NULL,
+                session_id text NOT NULL,
+                kind text NOT NULL,
+                secret_sealed bytea NOT NULL,
+                expires_at timestamptz NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE team_orgs (
+                team_id text PRIMARY KEY,
+                organization_id text NOT NULL,
+                instance_url text NOT NULL,
+                username text,
+                updated_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            "CREATE INDEX ledger_team_created ON ledger (team_id, created_at)",
+        ]
+    ),
 ]

@@ -96,6 +96,38 @@ public protocol SyncStore: Service {
         salesforceID: String
     ) async throws -> LedgerEntry
 
+    // MARK: Administration (the admin service)
+
+    /// Removes the team's connection (after its refresh token was revoked); returns whether there was one. The
+    /// team's settings, ledger and links stay (``clearOrgState(teamID:)`` removes the org-specific ones).
+    @discardableResult
+    func deleteConnection(teamID: String) async throws -> Bool
+    /// Removes what belongs to the team's current org, in one transaction: its ledger, account links, sync states
+    /// and the shared session of its connection (the connection itself and the settings stay).
+    @discardableResult
+    func clearOrgState(teamID: String) async throws -> ClearedOrgState
+    /// The team's account links, ordered by DocSend account id.
+    func accountLinks(teamID: String) async throws -> [AccountLink]
+    /// Removes an account link; returns whether there was one.
+    @discardableResult
+    func deleteAccountLink(teamID: String, docSendAccountID: String) async throws -> Bool
+    /// The team's ledger entries, newest first, at most `limit`.
+    func recentLedgerEntries(teamID: String, limit: Int) async throws -> [LedgerEntry]
+    /// Records a change (who, what, when); the store sets its id and time.
+    func recordAudit(_ entry: AuditEntry) async throws
+    /// The team's audit entries, newest first, at most `limit`.
+    func auditEntries(teamID: String, limit: Int) async throws -> [AuditEntry]
+    /// Stores a step of an OAuth login in progress (the secret sealed, the id as a keyed digest); forgets steps
+    /// expired for more than an hour.
+    func saveOAuthFlow(_ flow: OAuthFlow) async throws
+    /// Removes and returns the step with this id, expired or not (the caller says which), in one statement: a
+    /// second take of the same id gets `nil`, whichever process asks.
+    func takeOAuthFlow(id: String) async throws -> OAuthFlow?
+    /// The org the team's org-specific state belongs to, if known.
+    func teamOrg(teamID: String) async throws -> TeamOrg?
+    /// Creates or replaces the team's org.
+    func saveTeamOrg(_ org: TeamOrg) async throws
+
     // MARK: Claims
 
     /// Takes (or renews) a lease on `key` for `owner` for `ttl`; `true` when `owner` holds it now. A lease held by

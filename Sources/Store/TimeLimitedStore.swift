@@ -132,6 +132,52 @@ public struct TimeLimitedStore: SyncStore {
         try await limited("releasing a lease") { try await $0.release(key: key, owner: owner) }
     }
 
+    public func deleteConnection(teamID: String) async throws -> Bool {
+        try await limited("deleting a connection") { try await $0.deleteConnection(teamID: teamID) }
+    }
+
+    public func clearOrgState(teamID: String) async throws -> ClearedOrgState {
+        try await limited("clearing a team's org state") { try await $0.clearOrgState(teamID: teamID) }
+    }
+
+    public func accountLinks(teamID: String) async throws -> [AccountLink] {
+        try await limited("listing account links") { try await $0.accountLinks(teamID: teamID) }
+    }
+
+    public func deleteAccountLink(teamID: String, docSendAccountID: String) async throws -> Bool {
+        try await limited("deleting an account link") {
+            try await $0.deleteAccountLink(teamID: teamID, docSendAccountID: docSendAccountID)
+        }
+    }
+
+    public func recentLedgerEntries(teamID: String, limit: Int) async throws -> [LedgerEntry] {
+        try await limited("reading the recent ledger") { try await $0.recentLedgerEntries(teamID: teamID, limit: limit) }
+    }
+
+    public func recordAudit(_ entry: AuditEntry) async throws {
+        try await limited("recording an audit entry") { try await $0.recordAudit(entry) }
+    }
+
+    public func auditEntries(teamID: String, limit: Int) async throws -> [AuditEntry] {
+        try await limited("reading the audit trail") { try await $0.auditEntries(teamID: teamID, limit: limit) }
+    }
+
+    public func saveOAuthFlow(_ flow: OAuthFlow) async throws {
+        try await limited("saving an OAuth flow") { try await $0.saveOAuthFlow(flow) }
+    }
+
+    public func takeOAuthFlow(id: String) async throws -> OAuthFlow? {
+        try await limited("taking an OAuth flow") { try await $0.takeOAuthFlow(id: id) }
+    }
+
+    public func teamOrg(teamID: String) async throws -> TeamOrg? {
+        try await limited("reading a team's org") { try await $0.teamOrg(teamID: teamID) }
+    }
+
+    public func saveTeamOrg(_ org: TeamOrg) async throws {
+        try await limited("saving a team's org") { try await $0.saveTeamOrg(org) }
+    }
+
     /// Runs the base store (`Service`), without a limit: it serves until graceful shutdown.
     public func run() async throws {
         try await self.base.run()

@@ -91,6 +91,16 @@ public struct TeamAdministration: Sendable {
             teamID: teamID, docSendAccountID: docSendAccountID, salesforceAccountID: salesforceAccountID)
     }
 
+    /// The org's Task fields, as the mapping is checked against them (the admin page's choices).
+    public func taskFields(teamID: String) async throws -> [TaskFieldDescription] {
+        try await orgs.client(teamID: teamID).taskFields(logger: logger)
+    }
+
+    /// The team's signed-in client, its session shared with the workers (the admin service's Account search).
+    public func client(teamID: String) async throws -> SalesforceClient {
+        try await orgs.client(teamID: teamID)
+    }
+
     private static func problems(_ settings: TeamSettings, _ fields: [TaskFieldDescription]) -> [FieldMappingProblem] {
         settings.externalIDFields.problems(against: fields) + settings.fieldMapping.problems(against: fields)
     }

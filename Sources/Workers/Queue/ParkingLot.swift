@@ -15,6 +15,10 @@ public struct ParkedMessage: Sendable {
     public var failureReason: String? { properties.headers[WorkHeaders.failureReason]?.stringValue }
     public var failedAt: String? { properties.headers[WorkHeaders.failedAt]?.stringValue }
     public var attempts: Int { Int(properties.headers[WorkHeaders.attempts]?.intValue ?? 0) }
+    /// The `team_id` of the body (every message of the fleet carries one at its top level), when it has one.
+    public var teamID: String? {
+        (try? JSONSerialization.jsonObject(with: body)).flatMap { ($0 as? [String: Any])?["team_id"] as? String }
+    }
 
     init(_ delivery: AMQPDelivery) {
         body = delivery.body
@@ -64,6 +68,14 @@ public struct ParkingLot: Sendable {
     /// It goes through the messages parked when it starts, one at a time, acknowledging each as it goes, so
     /// any number of them is replayed with a bounded amount of memory.
     public func replay(codePrefix: String? = nil, limit: Int = .max) async throws -> (replayed: Int, kept: Int) {
+        try await replay(limit: limit) { parked in codePrefix.map { parked.failureCode?.hasPrefix($0) ?? false } ?? true }
+    }
+
+    /// Sends the parked messages `matching` accepts (at most `limit`) back to their work queue, as
+    /// ``replay(codePrefix:limit:)`` does (the admin service replays one team's messages this way).
+    public func replay(
+        limit: Int = .max, matching: (ParkedMessage) -> Bool
+    ) async throws -> (replayed: Int, kept: Int) {
         let count = try await connection.queueStatus(topology.parkingQueue).messages
         guard count > 0, limit > 0 else { return (0, 0) }
         var replayed = 0
@@ -71,7 +83,7 @@ public struct ParkingLot: Sendable {
         try await receive(count: count, prefetch: 200) { delivery in
             seen += 1
             let parked = ParkedMessage(delivery)
-            let matches = codePrefix.map { parked.failureCode?.hasPrefix($0) ?? false } ?? true
+            let matches = matching(parked)
             let message: AMQPMessage
             if replayed < limit, matches, let origin = parked.originQueue,
                 topology.topology.queues.contains(where: { $0.name == origin })
