@@ -38,6 +38,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.21.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // MARK: C libraries
@@ -142,13 +143,14 @@ let package = Package(
         ),
 
         // MARK: The admin service: DocSend's API and the browser flows (connect, settings, audit), over the workers'
-        // team administration, the store and the Salesforce client
+        // team administration, the store and the Salesforce client; the settings page is rendered with Mustache
         .target(
             name: "Admin",
             dependencies: [
                 "Workers", "Store", "Salesforce", "HTTP", "JSON", "Jobs", "SyncCore", "Fleet", "AMQP",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1166,10 +1166,20 @@ public enum AdminOpenAPI {
             "required": true,
             "schema": {
               "type": "string",
-              "description": "production, sandbox or https://NAME.my.salesforce.com"
+              "description": "production, sandbox, https://NAME.my.salesforce.com, or my_domain (the page's form) with the URL in my_domain"
+            }
+          },
+          {
+            "name": "my_domain",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "string",
+              "description": "the My Domain login URL when host=my_domain"
             }
           }
-        ]
+        ],
+        "description": "A browser given an invalid host gets the settings page again with the problem under the My Domain field (400)."
       }
     },
     "/oauth/callback": {
@@ -1182,6 +1192,11 @@ public enum AdminOpenAPI {
               "application/json": {
                 "schema": {
                   "$ref": "#/components/schemas/ConnectReply"
+                }
+              },
+              "text/html": {
+                "schema": {
+                  "type": "string"
                 }
               }
             }
@@ -1237,7 +1252,8 @@ public enum AdminOpenAPI {
               "type": "string"
             }
           }
-        ]
+        ],
+        "description": "Answers an HTML page to a browser (Accept: text/html), errors included; JSON otherwise."
       }
     },
     "/teams/{team}/connect/confirm": {
@@ -1250,6 +1266,11 @@ public enum AdminOpenAPI {
               "application/json": {
                 "schema": {
                   "$ref": "#/components/schemas/ConnectReply"
+                }
+              },
+              "text/html": {
+                "schema": {
+                  "type": "string"
                 }
               }
             }
@@ -1301,19 +1322,20 @@ public enum AdminOpenAPI {
               }
             }
           }
-        }
+        },
+        "description": "Answers an HTML page to a browser (Accept: text/html), errors included; JSON otherwise."
       }
     },
     "/teams/{team}/disconnect": {
-      "post": {
-        "summary": "Disconnect from the page",
+      "get": {
+        "summary": "The disconnect confirmation page (HTML)",
         "responses": {
           "200": {
-            "description": "OK",
+            "description": "The page",
             "content": {
-              "application/json": {
+              "text/html": {
                 "schema": {
-                  "$ref": "#/components/schemas/Disconnect"
+                  "type": "string"
                 }
               }
             }
@@ -1325,6 +1347,376 @@ public enum AdminOpenAPI {
             "$ref": "#/components/responses/Error"
           },
           "409": {
+            "description": "Not connected",
+            "content": {
+              "text/html": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          }
+        },
+        "security": [
+          {
+            "session": []
+          }
+        ],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/team"
+          }
+        ]
+      },
+      "post": {
+        "summary": "Disconnect from the page",
+        "responses": {
+          "200": {
+            "description": "OK",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Disconnect"
+                }
+              },
+              "text/html": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          },
+          "409": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "security": [
+          {
+            "session": []
+          }
+        ],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/team"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/x-www-form-urlencoded": {
+              "schema": {
+                "type": "object",
+                "properties": {
+                  "csrf_token": {
+                    "type": "string"
+                  }
+                },
+                "required": [
+                  "csrf_token"
+                ]
+              }
+            }
+          }
+        },
+        "description": "Answers an HTML page to a browser (Accept: text/html), errors included; JSON otherwise."
+      }
+    },
+    "/teams/{team}": {
+      "get": {
+        "summary": "The settings page (HTML)",
+        "description": "Connection, syncs and options with their help, the field mapping (the org's Task fields as choices), account links and the Account search, the last Tasks written, parked messages.",
+        "responses": {
+          "200": {
+            "description": "The page",
+            "content": {
+              "text/html": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "security": [
+          {
+            "session": []
+          }
+        ],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/team"
+          },
+          {
+            "name": "account_search",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "name": "done",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "enum": [
+                "settings",
+                "link_added",
+                "link_removed",
+                "replayed"
+              ]
+            }
+          },
+          {
+            "name": "count",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "integer"
+            }
+          }
+        ]
+      }
+    },
+    "/teams/{team}/settings": {
+      "post": {
+        "summary": "Save the settings form of the page",
+        "description": "Toggles (checkbox value on; absent is off when settings_form is given), field_mapping.<property> and external_id_fields.<activity> (a field name; empty unmaps). Refused: the page again with the problems per field.",
+        "responses": {
+          "303": {
+            "description": "Saved: to the page"
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          },
+          "409": {
+            "description": "Not connected (the page, or the JSON error)",
+            "content": {
+              "text/html": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "422": {
+            "description": "The page with the problems per field (or the JSON error)",
+            "content": {
+              "text/html": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          }
+        },
+        "security": [
+          {
+            "session": []
+          }
+        ],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/team"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/x-www-form-urlencoded": {
+              "schema": {
+                "type": "object",
+                "properties": {
+                  "csrf_token": {
+                    "type": "string"
+                  },
+                  "settings_form": {
+                    "type": "string"
+                  },
+                  "sync_visits": {
+                    "type": "string"
+                  },
+                  "sync_document_links": {
+                    "type": "string"
+                  },
+                  "sync_space_links": {
+                    "type": "string"
+                  },
+                  "create_leads_for_unmatched_emails": {
+                    "type": "string"
+                  },
+                  "create_open_tasks_for_unmatched_records": {
+                    "type": "string"
+                  }
+                },
+                "required": [
+                  "csrf_token"
+                ]
+              }
+            }
+          }
+        }
+      }
+    },
+    "/teams/{team}/account-links": {
+      "post": {
+        "summary": "Link a DocSend account from the page",
+        "responses": {
+          "303": {
+            "description": "Linked: to the page"
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          },
+          "409": {
+            "description": "Not connected",
+            "content": {
+              "text/html": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "422": {
+            "description": "The page with the problems per field (or the JSON error)",
+            "content": {
+              "text/html": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          }
+        },
+        "security": [
+          {
+            "session": []
+          }
+        ],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/team"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/x-www-form-urlencoded": {
+              "schema": {
+                "type": "object",
+                "properties": {
+                  "csrf_token": {
+                    "type": "string"
+                  },
+                  "docsend_account_id": {
+                    "type": "string"
+                  },
+                  "salesforce_account_id": {
+                    "type": "string"
+                  },
+                  "account_search": {
+                    "type": "string"
+                  }
+                },
+                "required": [
+                  "csrf_token",
+                  "docsend_account_id",
+                  "salesforce_account_id"
+                ]
+              }
+            }
+          }
+        }
+      }
+    },
+    "/teams/{team}/account-links/{account}/delete": {
+      "post": {
+        "summary": "Remove an account link from the page",
+        "responses": {
+          "303": {
+            "description": "Removed: to the page"
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          },
+          "404": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "security": [
+          {
+            "session": []
+          }
+        ],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/team"
+          },
+          {
+            "name": "account",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/x-www-form-urlencoded": {
+              "schema": {
+                "type": "object",
+                "properties": {
+                  "csrf_token": {
+                    "type": "string"
+                  }
+                },
+                "required": [
+                  "csrf_token"
+                ]
+              }
+            }
+          }
+        }
+      }
+    },
+    "/teams/{team}/parked/replay": {
+      "post": {
+        "summary": "Replay the team's parked messages from the page",
+        "responses": {
+          "303": {
+            "description": "Replayed: to the page, with the count"
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          },
+          "503": {
             "$ref": "#/components/responses/Error"
           }
         },

@@ -39,6 +39,8 @@ struct AdminCall: Sendable {
     var query: [String: String]
     var body: Data
     var now: Date
+    /// The caller is a browser (`Accept: text/html`, not under `/api/`): answer pages, not JSON.
+    var html = false
 
     var session: AdminSession? {
         if case .session(let session)? = principal { return session }
@@ -68,7 +70,7 @@ struct AdminCall: Sendable {
 /// The routes of the admin service.
 public enum AdminRoutes {
     /// Every route, in the order the OpenAPI document lists them.
-    public static let all: [AdminRoute] = api + browser
+    public static let all: [AdminRoute] = api + browser + page
 
     static let api: [AdminRoute] = [
         AdminRoute(method: .get, path: "/api/v1/openapi.json", access: .none) { _ in
@@ -159,7 +161,21 @@ public enum AdminRoutes {
                     csrfToken: call.service.credentials.csrfToken(for: session)))
         },
         AdminRoute(method: .get, path: "/teams/{team}/connect", access: .session) { call in
-            guard let text = call.query["host"], let host = LoginHost(text) else {
+            // The page's form sends `host=my_domain` with the URL in `my_domain`; links send the URL in `host`.
+            let text = call.query["host"] == "my_domain" ? call.query["my_domain"] : call.query["host"]
+            guard let text, let host = LoginHost(text.trimmingCharacters(in: .whitespaces)) else {
+                if call.html {
+                    // The page again, the problem under the My Domain field.
+                    let problem = "choose production or sandbox, or give an https://NAME.my.salesforce.com URL"
+                    let error = AdminError(
+                        .validationFailed, "the login host is not valid", status: 400,
+                        fields: [.init(field: "my_domain", message: problem)])
+                    return try await AdminPages.settingsPage(
+                        call,
+                        .init(
+                            status: .badRequest, error: error, errorTitle: "Salesforce was not contacted",
+                            connectQuery: call.query))
+                }
                 throw AdminError.invalid("host must be production, sandbox or an https://NAME.my.salesforce.com URL")
             }
             let url = try await call.service.startConnect(teamID: call.team, host: host, session: try call.requiredSession())
@@ -169,7 +185,9 @@ public enum AdminRoutes {
             return response
         },
         AdminRoute(method: .get, path: "/oauth/callback", access: .callbackSession) { call in
-            switch try await call.service.finishConnect(parameters: call.query, session: try call.requiredSession()) {
+            let outcome = try await call.service.finishConnect(parameters: call.query, session: try call.requiredSession())
+            if call.html { return AdminPages.callbackResponse(outcome, call: call) }
+            switch outcome {
             case .connected(let result):
                 return try AdminServer.json(.ok, CallbackReply(outcome: "connected", connected: result, confirmation: nil))
             case .needsConfirmation(let change):
@@ -182,11 +200,14 @@ public enum AdminRoutes {
             let cancel = form["action"] == "cancel"
             let result = try await call.service.confirmOrgChange(
                 teamID: call.team, confirmation: form["confirmation"] ?? "", cancel: cancel, session: try call.requiredSession())
+            if call.html { return AdminPages.confirmedResponse(result, call: call) }
             return try AdminServer.json(
                 .ok, CallbackReply(outcome: result == nil ? "cancelled" : "connected", connected: result, confirmation: nil))
         },
         AdminRoute(method: .post, path: "/teams/{team}/disconnect", access: .sessionWithCSRF) { call in
-            try AdminServer.json(.ok, try await call.service.disconnect(teamID: call.team, by: try call.requiredPrincipal()))
+            let result = try await call.service.disconnect(teamID: call.team, by: try call.requiredPrincipal())
+            if call.html { return AdminPages.disconnectedResponse(result, call: call) }
+            return try AdminServer.json(.ok, result)
         },
     ]
 }

@@ -54,6 +54,9 @@ public struct AdminServer: Service {
     static func respond(
         _ route: AdminRoute, _ request: Request, _ context: BasicRequestContext, _ service: AdminService
     ) async -> Response {
+        // A browser (Accept: text/html) gets pages, errors included; programs keep the JSON.
+        let html = !route.path.hasPrefix("/api/") && wantsHTML(request)
+        var checkedTeam: String?  // the team whose credential checked out: error pages link back to its page
         do {
             let now = service.clock()
             let query = parseQuery(request.uri.query ?? "")
@@ -89,6 +92,7 @@ public struct AdminServer: Service {
                 else { throw AdminError.unauthenticated("the link is not valid or has expired: ask DocSend for a new one") }
                 team = linkTeam
             }
+            if principal != nil { checkedTeam = team }
             var body = Data()
             if request.method == .post || request.method == .put || request.method == .patch {
                 do {
@@ -105,16 +109,22 @@ public struct AdminServer: Service {
             }
             let call = AdminCall(
                 service: service, principal: principal, team: team, parameters: parameters, query: query, body: body,
-                now: now)
+                now: now, html: html)
             return try await route.handle(call)
         } catch let error as AdminError {
-            return errorResponse(error)
+            return html ? AdminPages.errorResponse(error, team: checkedTeam) : errorResponse(error)
         } catch is CancellationError {
             return errorResponse(AdminError(.invalidRequest, "the server is stopping", status: 503))
         } catch {
             service.logger.error("admin request failed", metadata: ["docsend-error": "\(error)"])
-            return errorResponse(AdminError(.invalidRequest, "internal error", status: 500))
+            let failure = AdminError(.invalidRequest, "internal error", status: 500)
+            return html ? AdminPages.errorResponse(failure, team: checkedTeam) : errorResponse(failure)
         }
+    }
+
+    /// Whether the request's `Accept` header names `text/html` (what browsers send on navigations and form posts).
+    static func wantsHTML(_ request: Request) -> Bool {
+        request.headers[values: .accept].contains { $0.lowercased().contains("text/html") }
     }
 
     static func cookie(_ request: Request) -> String? {

@@ -62,7 +62,46 @@ struct AccessTests {
                 covered.insert("\(route.method) \(route.path)")
             }
             #expect(covered.count == AdminRoutes.all.count)
-            #expect(covered.count >= 19)
+            #expect(covered.count >= 25)
+        }
+    }
+
+    /// The page's routes, as a browser meets a refusal (`Accept: text/html`): the same 401 and 403, as a page that
+    /// says what happened; and every page route is in the table the checks above go through.
+    @Test
+    func browsersGetRefusalsAsPages() async throws {
+        let pageRoutes = [
+            "GET /teams/{team}", "POST /teams/{team}/settings", "POST /teams/{team}/account-links",
+            "POST /teams/{team}/account-links/{account}/delete", "POST /teams/{team}/parked/replay",
+            "GET /teams/{team}/disconnect",
+        ]
+        let registered = Set(AdminRoutes.all.map { "\($0.method.rawValue) \($0.path)" })
+        #expect(Set(pageRoutes).isSubset(of: registered))
+        try await withAdmin { admin in
+            let other = try await admin.session("team_b")
+            let mine = try await admin.session("team_a")
+            let browser = [("Accept", "text/html")]
+            var checked = 0
+            for route in AdminRoutes.all where route.access == .session || route.access == .sessionWithCSRF {
+                let path = Self.path(route, team: "team_a")
+                let method = Self.method(route)
+                let form = method == .post ? Data("csrf_token=\(other.csrf)".utf8) : nil
+                let type = "application/x-www-form-urlencoded"
+                let anonymous = try await admin.request(method, path, body: form, contentType: type, headers: browser)
+                #expect(anonymous.status == 401, "\(route.method) \(route.path)")
+                #expect(anonymous.text.contains(#"data-outcome="unauthenticated""#), "\(route.method) \(route.path)")
+                let cross = try await admin.request(method, path, cookie: other.cookie, body: form, contentType: type, headers: browser)
+                #expect(cross.status == 403, "\(route.method) \(route.path)")
+                #expect(cross.text.contains(#"data-outcome="forbidden""#), "\(route.method) \(route.path)")
+                if route.access == .sessionWithCSRF {
+                    let stale = try await admin.request(
+                        method, path, cookie: mine.cookie, body: form, contentType: type, headers: browser)
+                    #expect(stale.status == 403)
+                    #expect(stale.text.contains("This form has expired"), "\(route.method) \(route.path)")
+                }
+                checked += 1
+            }
+            #expect(checked >= pageRoutes.count + 4)
         }
     }
 
