@@ -1,6 +1,7 @@
 import Configuration
 import Fleet
 import Foundation
+import Workers
 
 /// Where the admin service listens, how browsers reach it, and the key that signs its credentials.
 ///
@@ -47,15 +48,7 @@ public struct AdminConfiguration: Sendable {
 
     /// Reads the keys above.
     public init(config: ConfigReader) throws {
-        let port: Int
-        if let text = config.string(forKey: "admin.port") {
-            guard let number = Int(text), (0...65_535).contains(number) else {
-                throw ConfigurationError(key: "admin.port", problem: "expected a port number from 0 to 65535, got \(text)")
-            }
-            port = number
-        } else {
-            port = 9410
-        }
+        let port = try WorkerConfiguration.port(config, "admin.port", default: 9410)
         let publicURL = config.string(forKey: "admin.publicURL")
         if let publicURL {
             guard let url = URL(string: publicURL), ["http", "https"].contains(url.scheme ?? ""), url.host != nil,
@@ -65,13 +58,7 @@ public struct AdminConfiguration: Sendable {
                     key: "admin.publicURL", problem: "expected an http(s) base URL such as https://admin.example.com")
             }
         }
-        var lifetime = Duration.seconds(8 * 3600)
-        if let text = config.string(forKey: "admin.sessionLifetime") {
-            guard let parsed = IntervalFormat.parse(text) else {
-                throw ConfigurationError(key: "admin.sessionLifetime", problem: "expected an interval such as 8h, got \(text)")
-            }
-            lifetime = parsed
-        }
+        let lifetime = try WorkerConfiguration.interval(config, "admin.sessionLifetime", default: .seconds(8 * 3600))
         self.init(
             host: config.string(forKey: "admin.host") ?? "0.0.0.0", port: port, publicURL: publicURL,
             signingKey: try Self.signingKey(config: config),

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import Workers
 
 /// The admin service's HTTP listener (a `Service`): the routes of ``AdminRoutes/all`` over ``AdminService``, each
 /// behind its ``AdminAccess`` check, in this order on every route: no valid credential → 401, a credential of another
@@ -35,13 +36,12 @@ public struct AdminServer: Service {
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             onServerRunning: { [logger, onListening, service] channel in
                 let port = channel.localAddress?.port ?? 0
-                let host = configuration.host
-                let shown = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host.contains(":") ? "[\(host)]" : host
-                if configuration.publicURL == nil { service.baseURL.set("http://\(shown):\(port)") }
+                let local = MonitoringServer.localURL(host: configuration.host, port: port)
+                if configuration.publicURL == nil { service.baseURL.set(local) }
                 logger.info(
                     "serving the admin API",
                     metadata: [
-                        "docsend-url": "http://\(shown):\(port)", "admin-public-url": "\(service.baseURL.value)",
+                        "docsend-url": "\(local)", "admin-public-url": "\(service.baseURL.value)",
                         "admin-redirect-uri": "\(service.redirectURI)",
                     ])
                 onListening(port)

@@ -70,12 +70,7 @@ public struct TestFailure: Error, CustomStringConvertible {
 public func eventually(
     timeout: Duration = .seconds(20), _ what: String, _ condition: () async throws -> Bool
 ) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    throw TestFailure("timed out waiting for: \(what)")
+    try await eventually(timeout: timeout, what) { try await condition() ? () : nil }
 }
 
 /// Polls `value` until it gives something, for at most `timeout`; returns it.
@@ -85,7 +80,7 @@ public func eventually<Value>(
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if let found = try await value() { return found }
-        try await Task.sleep(for: .milliseconds(100))
+        try await Task.sleep(for: .milliseconds(50))
     }
     throw TestFailure("timed out waiting for: \(what)")
 }

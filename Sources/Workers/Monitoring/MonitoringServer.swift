@@ -56,14 +56,22 @@ public struct MonitoringServer: Service {
             configuration: .init(address: .hostname(host, port: configuration.port), serverName: nil),
             onServerRunning: { [logger, onListening] channel in
                 let port = channel.localAddress?.port ?? 0
-                let shown = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host.contains(":") ? "[\(host)]" : host
                 logger.info(
                     "serving metrics and health checks",
-                    metadata: ["docsend-url": "http://\(shown):\(port)", "docsend-paths": "/metrics /healthz /readyz"])
+                    metadata: [
+                        "docsend-url": "\(Self.localURL(host: host, port: port))", "docsend-paths": "/metrics /healthz /readyz",
+                    ])
                 onListening(port)
             },
             logger: logger)
         try await app.run()
+    }
+
+    /// `http://HOST:PORT` of a listener bound to `host` (a wildcard address shown as loopback), for the log line
+    /// scripts and tests read (`docsend-url=`).
+    package static func localURL(host: String, port: Int) -> String {
+        let shown = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host.contains(":") ? "[\(host)]" : host
+        return "http://\(shown):\(port)"
     }
 
     static func respond(to request: Request, metrics: Metrics, readiness: Readiness) async -> Response {

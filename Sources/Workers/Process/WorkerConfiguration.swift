@@ -77,7 +77,7 @@ public struct WorkerConfiguration: Sendable {
             host: config.string(forKey: "metrics.host") ?? "0.0.0.0", port: try Self.port(config, "metrics.port", default: 9400))
     }
 
-    static func port(_ config: ConfigReader, _ key: String, default value: Int) throws -> Int {
+    package static func port(_ config: ConfigReader, _ key: String, default value: Int) throws -> Int {
         guard let text = config.string(forKey: ConfigKey(key)) else { return value }
         guard let number = Int(text), (0...65_535).contains(number) else {
             throw ConfigurationError(key: key, problem: "expected a port number from 0 to 65535, got \(text)")
@@ -151,7 +151,7 @@ public struct WorkerConfiguration: Sendable {
         return number
     }
 
-    static func interval(_ config: ConfigReader, _ key: String, default value: Duration) throws -> Duration {
+    package static func interval(_ config: ConfigReader, _ key: String, default value: Duration) throws -> Duration {
         guard let text = config.string(forKey: ConfigKey(key)) else { return value }
         guard let interval = IntervalFormat.parse(text) else {
             throw ConfigurationError(key: key, problem: "expected an interval such as 30s or 2m, got \(text)")
