@@ -11,6 +11,8 @@ import Metrics
 /// - `docsend_sync_message_duration_seconds{role, event}`: from delivery to settlement.
 /// - `docsend_sync_messages_in_work{role}`: jobs in a handler right now.
 /// - `docsend_sync_resync_lag_seconds`: how late a visit re-sync tick runs against its schedule.
+/// - `docsend_sync_messages_overflowed_total{role}`: jobs moved to their role's overflow queue because their team
+///   had its share of the places in work (``TeamShares``).
 ///
 /// Labels stay bounded: roles, job names and outcomes are fixed, reasons and failure codes are the fleet's own
 /// vocabulary; never an email, a team or an id.
@@ -19,6 +21,7 @@ public enum JobMetrics {
     public static let durationLabel = "docsend_sync_message_duration_seconds"
     public static let inWorkLabel = "docsend_sync_messages_in_work"
     public static let resyncLagLabel = "docsend_sync_resync_lag_seconds"
+    public static let overflowedLabel = "docsend_sync_messages_overflowed_total"
 
     /// What became of a job.
     public enum Outcome: String, Sendable, CaseIterable {
@@ -62,9 +65,16 @@ public enum JobMetrics {
         Meter(label: inWorkLabel, dimensions: [("role", role.rawValue)])
     }
 
-    /// Makes every role's in-work gauge exist from the start, at zero.
+    static func countOverflowed(role: WorkerRole) {
+        Counter(label: overflowedLabel, dimensions: [("role", role.rawValue)]).increment()
+    }
+
+    /// Makes every role's in-work gauge and overflow counter exist from the start, at zero.
     public static func prepare(roles: [WorkerRole]) {
-        for role in roles { inWork(role: role).set(0) }
+        for role in roles {
+            inWork(role: role).set(0)
+            Counter(label: overflowedLabel, dimensions: [("role", role.rawValue)]).increment(by: 0)
+        }
     }
 
     static func recordResyncLag(due: Date, now: Date = Date()) {

@@ -7,6 +7,10 @@ import Synchronization
 /// work at once, and settles each: done, retried after the strategy's next delay, parked, or (nothing anyone
 /// could act on) skipped. A bad job never stalls the queue.
 ///
+/// One team never holds more than ``Configuration/teamConcurrency`` of the places: its jobs beyond that go to the
+/// role's overflow queue and come back from there as its places free (``TeamShares``), so another team's job never
+/// waits behind its burst.
+///
 /// It runs as a `Service`: a graceful shutdown (SIGTERM) stops receiving, lets the jobs in work finish and
 /// settle, and hands the ones not started back to the queue.
 public struct JobProcessor: Service {
@@ -14,13 +18,17 @@ public struct JobProcessor: Service {
     public struct Configuration: Sendable {
         /// Jobs in work at once.
         public var concurrency: Int
-        /// Jobs received and not settled at once (at least `concurrency`).
+        /// Jobs of one team in work at once (at most `concurrency`; ``TeamShares``). The overflow queue's prefetch.
+        public var teamConcurrency: Int
+        /// Jobs received from the main queue and not settled at once (at least `concurrency`).
         public var prefetch: Int
         /// When a failure that may pass is tried again.
         public var retry: RetryStrategy
 
-        public init(concurrency: Int, prefetch: Int, retry: RetryStrategy) {
+        /// `teamConcurrency` defaults to half of `concurrency`.
+        public init(concurrency: Int, teamConcurrency: Int? = nil, prefetch: Int, retry: RetryStrategy) {
             self.concurrency = max(1, concurrency)
+            self.teamConcurrency = min(self.concurrency, max(1, teamConcurrency ?? self.concurrency / 2))
             self.prefetch = min(Int(UInt16.max), max(prefetch, self.concurrency))
             self.retry = retry
         }
@@ -57,38 +65,107 @@ public struct JobProcessor: Service {
         self.logger = logger
     }
 
+    /// What the processor's loop reacts to.
+    enum Event {
+        /// A lane delivered a job.
+        case delivered(ReceivedJob, JobLane)
+        /// A started job was settled.
+        case finished(team: String?)
+        /// A job was moved to the overflow queue (`nil`), or could not be and waits here instead.
+        case moved(kept: ReceivedJob?)
+        /// A lane's deliveries ended (the error when its connection failed).
+        case ended(JobLane, (any Error)?)
+        /// A graceful shutdown began.
+        case drain
+    }
+
     public func run() async throws {
-        let receiver = try await queue.receive(role, prefetch: configuration.prefetch, logger: logger)
-        let logger = self.logger.with("docsend-queue", receiver.queue)
+        let main = try await queue.receive(role, lane: .main, prefetch: configuration.prefetch, logger: logger)
+        let overflow = try await queue.receive(role, lane: .overflow, prefetch: configuration.teamConcurrency, logger: logger)
+        let logger = self.logger.with("docsend-queue", main.queue)
         status.set(.consuming)
         defer { status.set(.stopped) }
-        let draining = Mutex(false)
-        let concurrency = configuration.concurrency
         logger.info(
-            "processing jobs", metadata: ["docsend-concurrency": "\(concurrency)", "docsend-prefetch": "\(configuration.prefetch)"])
+            "processing jobs",
+            metadata: [
+                "docsend-concurrency": "\(configuration.concurrency)", "docsend-team-concurrency": "\(configuration.teamConcurrency)",
+                "docsend-prefetch": "\(configuration.prefetch)",
+            ])
+        let (events, sink) = AsyncStream<Event>.makeStream()
         try await withGracefulShutdownHandler {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                var running = 0
-                for try await received in receiver {
-                    if draining.withLock({ $0 }) {
-                        received.settlement.release()
-                        continue
+            try await withThrowingDiscardingTaskGroup { group in
+                for (lane, receiver) in [(JobLane.main, main), (.overflow, overflow)] {
+                    group.addTask {
+                        do {
+                            for try await received in receiver { sink.yield(.delivered(received, lane)) }
+                            sink.yield(.ended(lane, nil))
+                        } catch {
+                            sink.yield(.ended(lane, error))
+                        }
                     }
-                    if running >= concurrency {
-                        try await group.next()
-                        running -= 1
-                    }
-                    group.addTask { await process(received, logger: logger) }
-                    running += 1
                 }
-                try await group.waitForAll()
+                var shares = TeamShares<ReceivedJob>(perTeam: configuration.teamConcurrency, total: configuration.concurrency)
+                var receiving = 2
+                var moving = 0
+                var draining = false
+                for await event in events {
+                    switch event {
+                    case .delivered(let received, _) where draining:
+                        received.settlement.release()
+                    case .delivered(let received, let lane):
+                        if shares.offer(received, team: received.teamID, lane: lane) == .overflow {
+                            moving += 1
+                            group.addTask { sink.yield(.moved(kept: await moveToOverflow(received, logger: logger))) }
+                        }
+                    case .moved(let kept):
+                        moving -= 1
+                        guard let kept else { break }
+                        if draining {
+                            kept.settlement.release()
+                        } else {
+                            _ = shares.offer(kept, team: kept.teamID, lane: .overflow)
+                        }
+                    case .finished(let team):
+                        shares.finished(team: team)
+                    case .ended(_, let error?):
+                        throw error
+                    case .ended(_, nil):
+                        receiving -= 1
+                    case .drain:
+                        draining = true
+                        for received in shares.removeWaiting() { received.settlement.release() }
+                    }
+                    while !draining, let next = shares.next() {
+                        group.addTask {
+                            await process(next.element, logger: logger)
+                            sink.yield(.finished(team: next.team))
+                        }
+                    }
+                    if receiving == 0, moving == 0, shares.inWork == 0 { break }
+                }
             }
         } onGracefulShutdown: {
             status.set(.draining)
-            draining.withLock { $0 = true }
-            receiver.stop()
+            sink.yield(.drain)
+            main.stop()
+            overflow.stop()
         }
         logger.info("drained and stopped")
+    }
+
+    /// Moves a job of a team beyond its share to the overflow queue; returns it when the queue refused the copy (it
+    /// then waits in this processor instead).
+    func moveToOverflow(_ received: ReceivedJob, logger: Logger) async -> ReceivedJob? {
+        do {
+            try await received.settlement.overflow()
+            JobMetrics.countOverflowed(role: role)
+            return nil
+        } catch {
+            logger.warning(
+                "could not move a job beyond its team's share to the overflow queue; it waits here",
+                metadata: ["docsend-error": "\(error)"])
+            return received
+        }
     }
 
     /// Runs the handler on one job and settles it.

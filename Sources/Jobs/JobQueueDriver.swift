@@ -6,11 +6,12 @@ import Logging
 ///
 /// A driver receives a role's jobs with at most `prefetch` unsettled at once, sends follow-up jobs to their
 /// queue after their delay, and settles each received job the way the ``JobProcessor`` decides: done, retried
-/// after a delay, parked with its failure, or handed back untouched. Parking lives in the driver: a parked job
+/// after a delay, parked with its failure, moved to the role's overflow queue, or handed back untouched. Parking lives in the driver: a parked job
 /// keeps its wire form, its failure and its attempts where an operator can list and replay it.
 public protocol JobQueueDriver: Sendable {
-    /// Starts receiving `role`'s jobs.
-    func receive(_ role: WorkerRole, prefetch: Int, logger: Logger) async throws -> JobReceiver
+    /// Starts receiving `role`'s jobs from its `lane` (its main queue, or the overflow queue where a processor moves
+    /// a team's jobs beyond its share: ``TeamShares``).
+    func receive(_ role: WorkerRole, lane: JobLane, prefetch: Int, logger: Logger) async throws -> JobReceiver
 
     /// Sends `job` to its queue (``Job/destination``; a public event to every role consuming it), delivered after
     /// its ``JobDelay``. Returns once the queue has it (on RabbitMQ: confirmed).
@@ -56,6 +57,9 @@ public struct ReceivedJob: Sendable {
     /// How the queue settles it.
     public let settlement: any JobSettlement
 
+    /// The team of a job that decoded.
+    var teamID: String? { try? job.get().teamID }
+
     public init(
         job: Result<Job, WorkFailure>, failedAttempts: Int, messageID: String?, name: String?, dueAt: Date? = nil,
         settlement: any JobSettlement
@@ -78,6 +82,9 @@ public protocol JobSettlement: Sendable {
     func retry(after delay: Duration, failures: Int, failure: WorkFailure) async throws
     /// Parks a copy with `failure` (its reason in words: `reason`) and `failures`, then completes this one.
     func park(failures: Int, failure: WorkFailure, reason: String) async throws
+    /// Moves the job untouched (same attempts, same properties) to its role's overflow queue, then completes this
+    /// one. Throws when the queue refused the copy (the caller then keeps it).
+    func overflow() async throws
     /// Hands the job back to its queue untouched (a shutdown, or the copy could not be sent).
     func release()
 }

@@ -7,7 +7,8 @@ import Synchronization
 /// (public events by ``WorkerRole/eventBindings``, follow-ups by ``Job/destination``), delays by sleeping, and a
 /// parking lot to inspect.
 ///
-/// Several receivers of one role share its jobs, each with at most its `prefetch` unsettled.
+/// Each role has a main and an overflow lane (``JobLane``); several receivers of one lane share its jobs, each with at
+/// most its `prefetch` unsettled.
 public final class MemoryJobQueue: JobQueueDriver {
     /// The delays of ``JobDelay``.
     public struct Delays: Sendable {
@@ -41,17 +42,27 @@ public final class MemoryJobQueue: JobQueueDriver {
     final class Receiver: Sendable {
         let id = UUID()
         let role: WorkerRole
+        let lane: JobLane
         let prefetch: Int
         let continuation: AsyncThrowingStream<ReceivedJob, any Error>.Continuation
-        init(role: WorkerRole, prefetch: Int, continuation: AsyncThrowingStream<ReceivedJob, any Error>.Continuation) {
+        init(
+            role: WorkerRole, lane: JobLane, prefetch: Int, continuation: AsyncThrowingStream<ReceivedJob, any Error>.Continuation
+        ) {
             self.role = role
+            self.lane = lane
             self.prefetch = prefetch
             self.continuation = continuation
         }
     }
 
+    /// A role's lane.
+    struct Lane: Hashable {
+        var role: WorkerRole
+        var lane: JobLane
+    }
+
     struct State {
-        var ready: [WorkerRole: [Message]] = [:]
+        var ready: [Lane: [Message]] = [:]
         var receivers: [Receiver] = []
         var unsettled: [UUID: Int] = [:]
         var delayed = 0
@@ -66,15 +77,15 @@ public final class MemoryJobQueue: JobQueueDriver {
 
     // MARK: JobQueueDriver
 
-    public func receive(_ role: WorkerRole, prefetch: Int, logger: Logger) async throws -> JobReceiver {
+    public func receive(_ role: WorkerRole, lane: JobLane, prefetch: Int, logger: Logger) async throws -> JobReceiver {
         let (stream, continuation) = AsyncThrowingStream<ReceivedJob, any Error>.makeStream()
-        let receiver = Receiver(role: role, prefetch: max(1, prefetch), continuation: continuation)
+        let receiver = Receiver(role: role, lane: lane, prefetch: max(1, prefetch), continuation: continuation)
         state.withLock {
             $0.receivers.append(receiver)
             $0.unsettled[receiver.id] = 0
         }
         dispatch()
-        return JobReceiver(stream, queue: role.rawValue) { [weak self] in
+        return JobReceiver(stream, queue: lane == .main ? role.rawValue : "\(role.rawValue).\(lane.rawValue)") { [weak self] in
             self?.state.withLock { state in state.receivers.removeAll { $0 === receiver } }
             continuation.finish()
         }
@@ -110,8 +121,10 @@ public final class MemoryJobQueue: JobQueueDriver {
         }
     }
 
-    /// Jobs waiting to be received by `role`.
-    public func ready(_ role: WorkerRole) -> Int { state.withLock { $0.ready[role]?.count ?? 0 } }
+    /// Jobs waiting to be received by `role` from `lane`.
+    public func ready(_ role: WorkerRole, lane: JobLane = .main) -> Int {
+        state.withLock { $0.ready[Lane(role: role, lane: lane)]?.count ?? 0 }
+    }
 
     /// Puts every parked job whose failure code starts with `codePrefix` back on its queue with its attempts
     /// reset; returns how many.
@@ -128,7 +141,9 @@ public final class MemoryJobQueue: JobQueueDriver {
 
     // MARK: Delivery
 
-    private func enqueue(_ message: Message, role: WorkerRole, after delay: Duration? = nil, atFront: Bool = false) {
+    private func enqueue(
+        _ message: Message, role: WorkerRole, lane: JobLane = .main, after delay: Duration? = nil, atFront: Bool = false
+    ) {
         if let delay {
             state.withLock { $0.delayed += 1 }
             Task {
@@ -138,11 +153,12 @@ public final class MemoryJobQueue: JobQueueDriver {
             }
             return
         }
+        let key = Lane(role: role, lane: lane)
         state.withLock { state in
             if atFront {
-                state.ready[role, default: []].insert(message, at: 0)
+                state.ready[key, default: []].insert(message, at: 0)
             } else {
-                state.ready[role, default: []].append(message)
+                state.ready[key, default: []].append(message)
             }
         }
         dispatch()
@@ -152,13 +168,15 @@ public final class MemoryJobQueue: JobQueueDriver {
     private func dispatch() {
         let deliveries = state.withLock { state -> [(Receiver, Message)] in
             var out: [(Receiver, Message)] = []
-            for role in WorkerRole.allCases {
-                while let first = state.ready[role]?.first {
-                    let candidates = state.receivers.filter { $0.role == role && state.unsettled[$0.id, default: 0] < $0.prefetch }
+            for key in state.ready.keys {
+                while let first = state.ready[key]?.first {
+                    let candidates = state.receivers.filter {
+                        $0.role == key.role && $0.lane == key.lane && state.unsettled[$0.id, default: 0] < $0.prefetch
+                    }
                     guard !candidates.isEmpty else { break }
                     let receiver = candidates[state.nextReceiver % candidates.count]
                     state.nextReceiver &+= 1
-                    state.ready[role]?.removeFirst()
+                    state.ready[key]?.removeFirst()
                     state.unsettled[receiver.id, default: 0] += 1
                     out.append((receiver, first))
                 }
@@ -181,7 +199,7 @@ public final class MemoryJobQueue: JobQueueDriver {
                     state.receivers.removeAll { $0 === receiver }
                     state.unsettled[receiver.id, default: 1] -= 1
                 }
-                enqueue(message, role: receiver.role, atFront: true)
+                enqueue(message, role: receiver.role, lane: receiver.lane, atFront: true)
             }
         }
     }
@@ -191,9 +209,11 @@ public final class MemoryJobQueue: JobQueueDriver {
         dispatch()
     }
 
-    fileprivate func requeue(_ message: Message, role: WorkerRole, after delay: Duration?) {
-        enqueue(message, role: role, after: delay, atFront: delay == nil)
+    fileprivate func requeue(_ message: Message, role: WorkerRole, lane: JobLane = .main, after delay: Duration?) {
+        enqueue(message, role: role, lane: lane, after: delay, atFront: delay == nil)
     }
+
+    fileprivate func overflow(_ message: Message, role: WorkerRole) { enqueue(message, role: role, lane: .overflow) }
 
     fileprivate func park(_ job: ParkedJob) { state.withLock { $0.parked.append(job) } }
 
@@ -219,9 +239,14 @@ public final class MemoryJobQueue: JobQueueDriver {
             queue.settled(receiver)
         }
 
+        func overflow() async throws {
+            queue.overflow(message, role: receiver.role)
+            queue.settled(receiver)
+        }
+
         func release() {
             queue.settled(receiver)
-            queue.requeue(message, role: receiver.role, after: nil)
+            queue.requeue(message, role: receiver.role, lane: receiver.lane, after: nil)
         }
     }
 }

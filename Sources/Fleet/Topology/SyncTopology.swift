@@ -8,7 +8,8 @@ import Jobs
 ///                                   link.*, space_link.*  -> <prefix>.links
 ///                                   visit.started         -> <prefix>.links (new visitors of a link)
 /// <prefix>.work (direct, internal)  routing key = queue name: lead requests, retries and re-syncs
-///                                   coming back, parked messages
+///                                   coming back, parked messages, a team's jobs beyond its share
+///   <prefix>.<role>.overflow           a team's jobs beyond its share of a process (JobProcessor, TeamShares)
 /// <prefix>.delay (direct)           routing key = tier queue name
 ///   <prefix>.<role>.retry.<interval>   TTL = interval, dead-letters to <prefix>.work / <prefix>.<role>
 ///   <prefix>.visits.resync.<interval>  the periodic visit re-sync tier
@@ -61,6 +62,9 @@ public struct SyncTopology: Sendable, Equatable {
     public static let parkingDeliveryLimit: Int64 = 1_000_000_000
 
     public func queue(_ role: Role) -> String { "\(prefix).\(role.rawValue)" }
+
+    /// Where a process moves a team's jobs beyond its share, so that the role's queue keeps flowing for the others.
+    public func overflowQueue(_ role: Role) -> String { "\(queue(role)).overflow" }
 
     /// Routing keys of the public exchange that feed each role.
     public func eventBindings(_ role: Role) -> [String] { role.eventBindings }
@@ -123,6 +127,8 @@ public struct SyncTopology: Sendable, Equatable {
             for key in eventBindings(role) {
                 bindings.append(.init(exchange: activityExchange, queue: queue(role), routingKey: key))
             }
+            queues.append(.init(name: overflowQueue(role), arguments: arguments))
+            bindings.append(.init(exchange: workExchange, queue: overflowQueue(role), routingKey: overflowQueue(role)))
         }
         let tiers = Role.allCases.flatMap(retryTiers) + [resyncTier, visitorRefreshTier]
         for tier in tiers {

@@ -33,6 +33,9 @@ import Store
 ///   sandbox, a proxy).
 /// - `worker.concurrency` (integer, optional, default 200): messages in work at once, per role and process; many
 ///   in work let one org's lookups and Task writes share calls (``OrgBatches``).
+/// - `worker.teamConcurrency` (integer, optional, default half the concurrency): messages of one team in work at
+///   once, per role and process; a team's messages beyond it go to the role's overflow queue and come back as its
+///   places free, so that one team's burst never holds the others' (``TeamShares``).
 /// - `worker.prefetch` (integer, optional, default twice the concurrency): unacknowledged deliveries per role.
 /// - `worker.drainTimeout` (interval, optional, default `30s`): how long SIGTERM waits for messages in work.
 /// - `worker.loginHoldLimit` (integer, optional, default 10,000): how many messages a team whose Salesforce
@@ -53,6 +56,8 @@ public struct WorkerConfiguration: Sendable {
     public var salesforceCAFile: String?
     /// Messages in work at once, per role.
     public var concurrency: Int
+    /// Messages of one team in work at once, per role.
+    public var teamConcurrency: Int
     /// Unacknowledged deliveries, per role.
     public var prefetch: Int
     /// How long a graceful stop waits.
@@ -70,6 +75,7 @@ public struct WorkerConfiguration: Sendable {
         salesforce = try Self.salesforce(config: config)
         salesforceCAFile = config.string(forKey: "salesforce.caFile")
         concurrency = try Self.positive(config, "worker.concurrency", default: 200)
+        teamConcurrency = min(concurrency, try Self.positive(config, "worker.teamConcurrency", default: max(1, concurrency / 2)))
         prefetch = try Self.positive(config, "worker.prefetch", default: concurrency * 2)
         drainTimeout = try Self.interval(config, "worker.drainTimeout", default: .seconds(30))
         loginHoldLimit = try Self.positive(config, "worker.loginHoldLimit", default: 10_000)

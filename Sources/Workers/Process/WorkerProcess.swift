@@ -40,8 +40,8 @@ public enum WorkerProcess {
             let workers = processors(
                 roles: roles,
                 queue: AMQPJobQueue(connection: connection, publisher: resources.publisher, topology: topology),
-                topology: topology, orgs: orgs, concurrency: configuration.concurrency, prefetch: configuration.prefetch,
-                holds: LoginHolds(store: store, limit: configuration.loginHoldLimit), logger: logger)
+                topology: topology, orgs: orgs, concurrency: configuration.concurrency,
+                teamConcurrency: configuration.teamConcurrency, prefetch: configuration.prefetch, holds: LoginHolds(store: store, limit: configuration.loginHoldLimit), logger: logger)
             let watch = StoreWatch(store: store, logger: logger)
             prepareMetrics(roles: roles)
             // First in the list, so that it stops last: `/readyz` says "draining" while the workers drain.
@@ -90,10 +90,10 @@ public enum WorkerProcess {
     /// handlers reason about (re-sync interval, visitor-refresh delay) and the retry strategy.
     public static func processors(
         roles: [WorkerRole], queue: any JobQueueDriver, topology: SyncTopology, orgs: TeamOrgs, concurrency: Int,
-        prefetch: Int, holds: LoginHolds? = nil, logger: Logger
+        teamConcurrency: Int? = nil, prefetch: Int, holds: LoginHolds? = nil, logger: Logger
     ) -> [JobProcessor] {
         let configuration = JobProcessor.Configuration(
-            concurrency: concurrency, prefetch: prefetch, retry: topology.retryStrategy)
+            concurrency: concurrency, teamConcurrency: teamConcurrency, prefetch: prefetch, retry: topology.retryStrategy)
         return roles.map { role in
             JobProcessor(
                 role: role, queue: queue, handler: handler(for: role, orgs: orgs, topology: topology),

@@ -5,8 +5,9 @@ import Jobs
 import Logging
 import SyncCore
 
-/// The job queue on RabbitMQ (design §2): each role's quorum queue, follow-ups through the work and delay
-/// exchanges, retries through the role's retry tiers, parking in the parking queue with headers saying why.
+/// The job queue on RabbitMQ (design §2): each role's quorum queue and its overflow queue (``TeamShares``), follow-ups
+/// through the work and delay exchanges, retries through the role's retry tiers, parking in the parking queue with
+/// headers saying why.
 ///
 /// Deliveries come from one connection and every message (follow-ups, retried and parked copies) goes out
 /// through another (`publisher`): a broker resource alarm blocks publishing connections, and acknowledgements
@@ -30,8 +31,8 @@ public struct AMQPJobQueue: JobQueueDriver {
         self.topology = topology
     }
 
-    public func receive(_ role: WorkerRole, prefetch: Int, logger: Logger) async throws -> JobReceiver {
-        let queue = topology.queue(role)
+    public func receive(_ role: WorkerRole, lane: JobLane, prefetch: Int, logger: Logger) async throws -> JobReceiver {
+        let queue = lane == .main ? topology.queue(role) : topology.overflowQueue(role)
         let consumer = try await connection.consume(queue: queue, prefetch: UInt16(clamping: prefetch))
         let (jobs, continuation) = AsyncThrowingStream<ReceivedJob, any Error>.makeStream()
         let forwarding = Task {
@@ -124,6 +125,15 @@ public struct AMQPJobQueue: JobQueueDriver {
         func complete() { delivery.ack() }
 
         func release() { delivery.nack(requeue: true) }
+
+        func overflow() async throws {
+            // Untouched: the same properties and headers (its attempts, its first send's timestamp).
+            try await publisher.publish(
+                AMQPMessage(
+                    exchange: topology.workExchange, routingKey: topology.overflowQueue(role), body: delivery.body,
+                    properties: delivery.properties))
+            delivery.ack()
+        }
 
         func retry(after delay: Duration, failures: Int, failure: WorkFailure) async throws {
             guard let tier = topology.retryTiers(role).first(where: { $0.interval == delay }) else {

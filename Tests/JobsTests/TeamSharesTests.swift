@@ -1,0 +1,121 @@
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+@testable import Jobs
+
+/// Fairness between teams in one processor: the rule (``TeamShares``) and a processor on the in-memory queue.
+@Suite("Team shares")
+struct TeamSharesTests {
+    @Test("a team's jobs beyond its share on the main lane go to the overflow lane; other teams' jobs wait for a place")
+    func mainLaneOverflow() {
+        var shares = TeamShares<Int>(perTeam: 2, total: 3)
+        #expect(shares.offer(1, team: "a", lane: .main) == .waiting)
+        #expect(shares.offer(2, team: "a", lane: .main) == .waiting)
+        #expect(shares.offer(3, team: "a", lane: .main) == .overflow, "a has its share waiting")
+        #expect(shares.offer(4, team: "b", lane: .main) == .waiting)
+        #expect(shares.next()?.element == 1)
+        #expect(shares.next()?.element == 2)
+        #expect(shares.offer(5, team: "a", lane: .main) == .overflow, "a has its share in work")
+        #expect(shares.next()?.element == 4, "b starts though a came first")
+        #expect(shares.next() == nil, "every place is taken")
+        shares.finished(team: "a")
+        #expect(shares.offer(6, team: "a", lane: .main) == .waiting, "a is under its share again")
+        #expect(shares.next()?.element == 6)
+        #expect(shares.inWork == 3)
+        #expect(shares.inWork(team: "a") == 2)
+    }
+
+    @Test("jobs from the overflow lane are never moved again: they wait for their team's next place, in order")
+    func overflowLaneWaits() {
+        var shares = TeamShares<Int>(perTeam: 1, total: 4)
+        #expect(shares.offer(1, team: "a", lane: .overflow) == .waiting)
+        #expect(shares.offer(2, team: "a", lane: .overflow) == .waiting)
+        #expect(shares.offer(3, team: "b", lane: .main) == .waiting)
+        #expect(shares.next()?.element == 1)
+        #expect(shares.next()?.element == 3, "a's second waits for a's place; b goes first")
+        #expect(shares.next() == nil)
+        shares.finished(team: "a")
+        #expect(shares.next()?.element == 2)
+    }
+
+    @Test("a job without a team (it did not decode) has no share and is never moved")
+    func noTeam() {
+        var shares = TeamShares<Int>(perTeam: 1, total: 3)
+        for n in 1...3 { #expect(shares.offer(n, team: nil, lane: .main) == .waiting) }
+        #expect([shares.next(), shares.next(), shares.next()].compactMap { $0?.element } == [1, 2, 3])
+        #expect(shares.next() == nil)
+        shares.finished(team: nil)
+        #expect(shares.inWork == 2)
+    }
+
+    @Test("a graceful stop takes back every waiting job; the share is at least one place and at most all of them")
+    func removeWaitingAndBounds() {
+        var shares = TeamShares<Int>(perTeam: 0, total: 2)
+        #expect(shares.perTeam == 1)
+        #expect(TeamShares<Int>(perTeam: 9, total: 2).perTeam == 2)
+        _ = shares.offer(1, team: "a", lane: .main)
+        _ = shares.offer(2, team: "b", lane: .overflow)
+        _ = shares.offer(3, team: "b", lane: .overflow)
+        #expect(shares.removeWaiting() == [1, 2, 3])
+        #expect(shares.next() == nil)
+        #expect(shares.offer(4, team: "a", lane: .main) == .waiting, "nothing counted for a after the removal")
+    }
+
+    /// Holds team_a's jobs until opened; every other team's job returns at once.
+    final class Gate: JobHandler, Sendable {
+        let open = Mutex(false)
+        let handled = Mutex<[String: [String]]>([:])
+
+        func handle(_ job: Job, context: JobContext) async throws {
+            while job.teamID == "team_a", !open.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+            guard case .event(let event) = job else { return }
+            handled.withLock { $0[job.teamID, default: []].append(event.id) }
+        }
+
+        func count(_ team: String) -> Int { handled.withLock { $0[team]?.count ?? 0 } }
+    }
+
+    static func visit(team: String, _ n: Int) -> Job {
+        var event = JobProcessingTests.started("\(team)-\(n)")
+        event.teamID = team
+        return .event(event)
+    }
+
+    @Test("a team's burst holding its share of the places does not hold another team's job; nothing is lost or doubled")
+    func burstDoesNotHoldOthers() async throws {
+        let queue = JobProcessingTests.queue()
+        let gate = Gate()
+        try await JobProcessingTests.processing(.visits, queue, gate, concurrency: 4) {
+            for n in 0..<40 { try await queue.push(Self.visit(team: "team_a", n)) }
+            try await queue.push(Self.visit(team: "team_b", 0))
+            try await JobProcessingTests.eventually("b handled while a's jobs hold their places") { gate.count("team_b") == 1 }
+            #expect(gate.count("team_a") == 0)
+            // a's share (2 places) in work, its overflow prefetch (2) waiting here, the rest in the overflow lane.
+            try await JobProcessingTests.eventually("a's burst moved") { queue.ready(.visits, lane: .overflow) == 36 }
+            #expect(queue.ready(.visits) == 0, "the main lane keeps flowing")
+            gate.open.withLock { $0 = true }
+            try await JobProcessingTests.eventually("a's burst handled") { gate.count("team_a") == 40 }
+        }
+        let a = gate.handled.withLock { $0["team_a"] ?? [] }
+        #expect(Set(a).count == 40, "each of a's jobs handled once")
+        #expect(queue.parked.isEmpty)
+        #expect(queue.counts.unsettled == 0)
+    }
+
+    @Test("a graceful stop hands back the overflow lane's waiting jobs untouched")
+    func drainHandsBackOverflow() async throws {
+        let queue = JobProcessingTests.queue()
+        let gate = Gate()
+        try await JobProcessingTests.processing(.visits, queue, gate, concurrency: 2) {
+            for n in 0..<10 { try await queue.push(Self.visit(team: "team_a", n)) }
+            try await JobProcessingTests.eventually("a's burst moved") { queue.ready(.visits, lane: .overflow) == 8 }
+            gate.open.withLock { $0 = true }
+        }
+        let handled = gate.count("team_a")
+        #expect(queue.ready(.visits) + queue.ready(.visits, lane: .overflow) == 10 - handled)
+        #expect(queue.counts.unsettled == 0)
+        #expect(queue.parked.isEmpty)
+    }
+}
