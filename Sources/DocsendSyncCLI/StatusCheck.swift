@@ -24,6 +24,8 @@ struct StatusCheck {
         var kinds: [String: StatusReport.Queue.Kind] = [topology.parkingQueue: .parking]
         for role in SyncTopology.Role.allCases {
             kinds[topology.queue(role)] = .work
+            // Consumed by the same processors as the work queue: its `no_consumers` finding speaks for both.
+            kinds[topology.overflowQueue(role)] = .overflow
             for tier in topology.retryTiers(role) { kinds[tier.queue] = .retry }
         }
         kinds[topology.resyncTier.queue] = .resync

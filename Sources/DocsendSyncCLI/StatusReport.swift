@@ -14,7 +14,7 @@ struct StatusReport: Encodable {
     /// One queue of the topology. `nil` numbers are unknown (`-` in text, `null` in JSON).
     struct Queue: Encodable, Equatable {
         enum Kind: String, Encodable {
-            case work, retry, resync, refresh, parking
+            case work, overflow, retry, resync, refresh, parking
         }
 
         var name: String
