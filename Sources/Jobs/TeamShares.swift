@@ -1,11 +1,12 @@
 /// Which received job a ``JobProcessor`` starts next, so that one team's burst never starves the others (docs/design.md,
 /// "Fairness between teams").
 ///
-/// A team has at most ``perTeam`` jobs in work in the processor. A job that arrives on the role's main queue while its
-/// team already has that many in work or waiting is moved to the role's overflow queue (``Placement/overflow``):
-/// the main queue keeps flowing at broker speed, so a quiet team's job never waits behind another team's backlog.
-/// Jobs from the overflow queue are never moved again; they wait here for their team's next free place. Jobs start
-/// in arrival order among those whose team is under its share, while fewer than ``total`` are in work.
+/// A team has at most ``perTeam`` jobs in work in the processor, and as many more waiting here for a place. A job that
+/// arrives on the role's main queue beyond that (the team is bursting) is moved to the role's overflow queue
+/// (``Placement/overflow``): the main queue keeps flowing at broker speed, so a quiet team's job never waits behind
+/// another team's backlog, and a team's short burst (up to twice its share) is never sent behind a long one. Jobs
+/// from the overflow queue are never moved again; they wait here for their team's next free place. Jobs start in
+/// arrival order among those whose team is under its share, while fewer than ``total`` are in work.
 ///
 /// A job without a team (its message did not decode) has no share: it is parked at once.
 struct TeamShares<Element> {
@@ -13,7 +14,7 @@ struct TeamShares<Element> {
     enum Placement: Equatable {
         /// Waiting here for a place.
         case waiting
-        /// To be moved to the overflow queue: its team has its share in work or waiting.
+        /// To be moved to the overflow queue: its team has its share in work and as many waiting.
         case overflow
     }
 
@@ -40,7 +41,7 @@ struct TeamShares<Element> {
 
     /// Takes a job that arrived on `lane`: it waits here, or (from the main lane only) goes to the overflow queue.
     mutating func offer(_ element: Element, team: String?, lane: JobLane) -> Placement {
-        if lane == .main, let team, inWorkByTeam[team, default: 0] + waitingByTeam[team, default: 0] >= perTeam {
+        if lane == .main, let team, inWorkByTeam[team, default: 0] + waitingByTeam[team, default: 0] >= 2 * perTeam {
             return .overflow
         }
         waiting.append(Entry(element: element, team: team))

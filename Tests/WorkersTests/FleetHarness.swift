@@ -221,7 +221,7 @@ final class FleetHarness: Sendable {
     /// app settings (``app``), say to gather Salesforce calls longer.
     func runWorkers(
         _ roles: [SyncTopology.Role] = SyncTopology.Role.allCases, instances: Int = 1, concurrency: Int = 4,
-        app: SalesforceAppSettings? = nil, _ body: () async throws -> Void
+        teamConcurrency: Int? = nil, app: SalesforceAppSettings? = nil, _ body: () async throws -> Void
     ) async throws {
         // Each instance has its own Salesforce clients, as separate processes would; on the broker, its own
         // connection. The group owns the connections and the HTTP client (the world keeps its store).
@@ -240,7 +240,7 @@ final class FleetHarness: Sendable {
             }
             services += WorkerProcess.processors(
                 roles: roles, queue: queue, topology: topology, orgs: orgs, concurrency: concurrency,
-                prefetch: concurrency * 2, logger: Self.logger)
+                teamConcurrency: teamConcurrency, prefetch: concurrency * 2, logger: Self.logger)
         }
         try await FleetProcess.running(resources: FleetResources(owned: owned), services: services, logger: Self.logger, body)
     }
