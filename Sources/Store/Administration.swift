@@ -120,3 +120,24 @@ public struct ClearedOrgState: Sendable, Equatable {
         self.session = session
     }
 }
+
+/// An org a worker process paused (its API budget spent to the reserve, or its Salesforce failing), for
+/// `docsend-sync status`.
+public struct OrgPause: Sendable, Equatable {
+    /// The DocSend team.
+    public var teamID: String
+    /// The process that paused it (host and pid).
+    public var process: String
+    /// Why: `api_budget` or `circuit_open`.
+    public var reason: String
+    /// When the pause ends (a probe then resumes the org or pauses it again).
+    public var until: Date
+
+    /// Creates a value.
+    public init(teamID: String, process: String, reason: String, until: Date) {
+        self.teamID = teamID
+        self.process = process
+        self.reason = reason
+        self.until = until
+    }
+}

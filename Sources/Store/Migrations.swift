@@ -323,4 +323,35 @@ let migrations: [Migration] = [
             "CREATE INDEX ledger_team_created ON ledger (team_id, created_at)",
         ]
     ),
+    // Org pauses (issue 15): each worker process records the orgs its gate paused (API budget, circuit), so that
+    // `docsend-sync status` can say which orgs wait and why. A row ends when the process resumes the org, or lapses
+    // with its pause (a process that stopped leaves nothing standing).
+    Migration(
+        version: 6,
+        name: "org pauses",
+        sqlite: [
+            """
+            CREATE TABLE org_pauses (
+                team_id TEXT NOT NULL,
+                process TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                paused_until INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                PRIMARY KEY (team_id, process)
+            )
+            """
+        ],
+        postgres: [
+            """
+            CREATE TABLE org_pauses (
+                team_id text NOT NULL,
+                process text NOT NULL,
+                reason text NOT NULL,
+                paused_until timestamptz NOT NULL,
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (team_id, process)
+            )
+            """
+        ]
+    ),
 ]

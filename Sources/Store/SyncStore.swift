@@ -128,6 +128,15 @@ public protocol SyncStore: Service {
     /// Creates or replaces the team's org.
     func saveTeamOrg(_ org: TeamOrg) async throws
 
+    // MARK: Org pauses
+
+    /// Records (or moves the end of) `pause`, one per team and process.
+    func saveOrgPause(_ pause: OrgPause) async throws
+    /// Removes `process`'s pause of the team (it resumed the org).
+    func deleteOrgPause(teamID: String, process: String) async throws
+    /// The pauses not yet over, by team.
+    func orgPauses() async throws -> [OrgPause]
+
     // MARK: Claims
 
     /// Takes (or renews) a lease on `key` for `owner` for `ttl`; `true` when `owner` holds it now. A lease held by

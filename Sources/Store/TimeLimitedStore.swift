@@ -178,6 +178,18 @@ public struct TimeLimitedStore: SyncStore {
         try await limited("saving a team's org") { try await $0.saveTeamOrg(org) }
     }
 
+    public func saveOrgPause(_ pause: OrgPause) async throws {
+        try await limited("saving an org pause") { try await $0.saveOrgPause(pause) }
+    }
+
+    public func deleteOrgPause(teamID: String, process: String) async throws {
+        try await limited("deleting an org pause") { try await $0.deleteOrgPause(teamID: teamID, process: process) }
+    }
+
+    public func orgPauses() async throws -> [OrgPause] {
+        try await limited("reading org pauses") { try await $0.orgPauses() }
+    }
+
     /// Runs the base store (`Service`), without a limit: it serves until graceful shutdown.
     public func run() async throws {
         try await self.base.run()

@@ -189,6 +189,29 @@ extension SyncStoreConformanceTests {
         }
     }
 
+    @Test("org pauses: one per team and process, moved on save, removed on resume, lapsed ones not listed",
+          arguments: Backend.available)
+    func orgPauses(_ backend: Backend) async throws {
+        try await withStore(backend) { store, _ async throws in
+            #expect(try await store.orgPauses().isEmpty)
+            let later = Date().addingTimeInterval(600)
+            try await store.saveOrgPause(OrgPause(teamID: "team_b", process: "w1:1", reason: "circuit_open", until: later))
+            try await store.saveOrgPause(OrgPause(teamID: "team_a", process: "w1:1", reason: "circuit_open", until: later))
+            try await store.saveOrgPause(OrgPause(teamID: "team_a", process: "w1:1", reason: "api_budget", until: later))
+            try await store.saveOrgPause(OrgPause(teamID: "team_a", process: "w2:7", reason: "api_budget", until: later))
+            try await store.saveOrgPause(
+                OrgPause(teamID: "team_c", process: "w2:7", reason: "api_budget", until: Date().addingTimeInterval(-1)))
+            let pauses = try await store.orgPauses()
+            #expect(pauses.map { "\($0.teamID) \($0.process) \($0.reason)" } == [
+                "team_a w1:1 api_budget", "team_a w2:7 api_budget", "team_b w1:1 circuit_open",
+            ])
+            #expect(abs(pauses[0].until.timeIntervalSince(later)) < 0.01)
+            try await store.deleteOrgPause(teamID: "team_a", process: "w1:1")
+            try await store.deleteOrgPause(teamID: "team_x", process: "w1:1")
+            #expect(try await store.orgPauses().map(\.process) == ["w2:7", "w1:1"])
+        }
+    }
+
     @Test(arguments: Backend.available)
     func migrationFiveKeepsTheLedgerAndAddsTheAdminTables(_ backend: Backend) async throws {
         let database = try TestDatabase(backend)

@@ -146,4 +146,31 @@ extension PostgresStore {
             "saving a team's org"
         )
     }
+
+    public func saveOrgPause(_ pause: OrgPause) async throws {
+        _ = try await self.count(
+            """
+            INSERT INTO org_pauses (team_id, process, reason, paused_until, updated_at)
+            VALUES (\(pause.teamID), \(pause.process), \(pause.reason), \(pause.until), now())
+            ON CONFLICT (team_id, process) DO UPDATE SET reason = excluded.reason, paused_until = excluded.paused_until,
+                updated_at = excluded.updated_at
+            """,
+            "saving an org pause"
+        )
+    }
+
+    public func deleteOrgPause(teamID: String, process: String) async throws {
+        _ = try await self.count(
+            "DELETE FROM org_pauses WHERE team_id = \(teamID) AND process = \(process)", "deleting an org pause")
+    }
+
+    public func orgPauses() async throws -> [OrgPause] {
+        try await self.rows(
+            "SELECT team_id, process, reason, paused_until FROM org_pauses WHERE paused_until > now() ORDER BY team_id, process",
+            "reading org pauses"
+        ) { row in
+            let (teamID, process, reason, until) = try row.decode((String, String, String, Date).self)
+            return OrgPause(teamID: teamID, process: process, reason: reason, until: until)
+        }
+    }
 }

@@ -159,4 +159,34 @@ extension SQLiteStore {
                  org.username.map { .text($0) } ?? .null, .integer(Self.now())])
         }
     }
+
+    public func saveOrgPause(_ pause: OrgPause) async throws {
+        try await self.connection.run { db in
+            try db.query(
+                """
+                INSERT INTO org_pauses (team_id, process, reason, paused_until, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                ON CONFLICT (team_id, process) DO UPDATE SET reason = excluded.reason, paused_until = excluded.paused_until,
+                    updated_at = excluded.updated_at
+                """,
+                [.text(pause.teamID), .text(pause.process), .text(pause.reason), .integer(Self.milliseconds(pause.until)),
+                 .integer(Self.now())])
+        }
+    }
+
+    public func deleteOrgPause(teamID: String, process: String) async throws {
+        try await self.connection.run { db in
+            try db.query("DELETE FROM org_pauses WHERE team_id = ?1 AND process = ?2", [.text(teamID), .text(process)])
+        }
+    }
+
+    public func orgPauses() async throws -> [OrgPause] {
+        try await self.connection.run { db in
+            try db.query(
+                "SELECT team_id, process, reason, paused_until FROM org_pauses WHERE paused_until > ?1 ORDER BY team_id, process",
+                [.integer(Self.now())]
+            ).map { row in
+                OrgPause(teamID: row[0].text ?? "", process: row[1].text ?? "", reason: row[2].text ?? "", until: Self.date(row[3]))
+            }
+        }
+    }
 }

@@ -58,14 +58,19 @@ final class OrgGate: Sendable {
 
     static let pausedLabel = "docsend_sync_salesforce_org_paused"
 
+    /// Told of each pause (its reason and length) and each resume (`nil`), in order.
+    typealias Changed = @Sendable (_ pause: Pause?, _ length: Duration) -> Void
+
     let policy: Policy
+    let changed: Changed
     /// The org's instance host (the metrics' `org`), once its client knows it.
     private let org = Mutex<String?>(nil)
     private let state = Mutex(State())
 
-    /// A gate with `policy`.
-    init(policy: Policy) {
+    /// A gate with `policy`; `changed` hears of its pauses and resumes (``TeamOrgs`` records them for `status`).
+    init(policy: Policy, changed: @escaping Changed = { _, _ in }) {
         self.policy = policy
+        self.changed = changed
     }
 
     /// Why the org should not take work, from what its client saw; `nil` when it may.
@@ -154,11 +159,13 @@ final class OrgGate: Sendable {
         state.pausedFor = duration
         state.pausedUntil = now + duration
         report(reason)
+        changed(reason, duration)
     }
 
     private func resume(_ state: inout State) {
         state = State()
         report(nil)
+        changed(nil, .zero)
     }
 
     /// `docsend_sync_salesforce_org_paused{org, reason}`: 1 for the reason the org is paused, 0 for the other.

@@ -24,6 +24,8 @@ public final class TeamOrgs: Sendable {
     let logger: Logger
     private let batches = Mutex<[String: OrgBatches]>([:])
     private let gates = Mutex<[String: OrgGate]>([:])
+    /// The gates' pauses and resumes, written to the store in order (``OrgPause``, for `docsend-sync status`).
+    private let pauses: AsyncStream<(teamID: String, pause: OrgGate.Pause?, until: Date)>.Continuation
 
     /// Orgs over `store`'s connections, through `http`; metadata kept for `metadataLifetime`.
     public init(
@@ -36,7 +38,27 @@ public final class TeamOrgs: Sendable {
         self.states = SyncStateRepository(store: store)
         self.app = app
         self.logger = logger
+        let (changes, pauses) = AsyncStream<(teamID: String, pause: OrgGate.Pause?, until: Date)>.makeStream()
+        self.pauses = pauses
+        let process = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
+        Task { [store] in
+            for await change in changes {
+                do {
+                    if let pause = change.pause {
+                        try await store.saveOrgPause(
+                            OrgPause(teamID: change.teamID, process: process, reason: pause.rawValue, until: change.until))
+                    } else {
+                        try await store.deleteOrgPause(teamID: change.teamID, process: process)
+                    }
+                } catch {
+                    logger.warning(
+                        "could not record an org's pause for status", metadata: ["docsend-team": "\(change.teamID)", "docsend-error": "\(error)"])
+                }
+            }
+        }
     }
+
+    deinit { pauses.finish() }
 
     /// The team's batches through `client` (made again when the team's client was made again).
     func batches(teamID: String, client: SalesforceClient) -> OrgBatches {
@@ -56,7 +78,9 @@ public final class TeamOrgs: Sendable {
     func gate(teamID: String) -> OrgGate {
         gates.withLock { gates in
             if let kept = gates[teamID] { return kept }
-            let made = OrgGate(policy: app.gatePolicy)
+            let made = OrgGate(policy: app.gatePolicy) { [pauses] pause, length in
+                pauses.yield((teamID, pause, Date().addingTimeInterval(Double(length.components.seconds) + Double(length.components.attoseconds) / 1e18)))
+            }
             gates[teamID] = made
             return made
         }
