@@ -54,6 +54,30 @@ struct VisitRulesTests {
         }
     }
 
+    @Test("a Contact of another Account: WhatId is the Contact's own Account unless the DocSend account is linked",
+          arguments: WorldSetup.available)
+    func contactOwnAccount(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup) { harness in
+            // Alice is Acme's Contact; the visit is on the DocSend account "Globex" (found by name, not linked).
+            let byName = Events.started(email: "alice@acme.example", account: AccountInfo(id: "acct_globex", name: "Globex"))
+            let linked = Events.started(
+                email: "alice@acme.example",
+                account: AccountInfo(id: "acct_globex", name: "Globex", salesforceAccountID: SandboxSeed.Ids.globex))
+            guard case .visitStarted(let a) = byName.payload, case .visitStarted(let b) = linked.payload else { return }
+            try await sync(harness, [byName, linked], until: "both Tasks") {
+                let first = await harness.visitWrites(a.visitID) > 0
+                let second = await harness.visitWrites(b.visitID) > 0
+                return first && second
+            }
+            let own = try await onlyTask(harness, visit: a.visitID)
+            #expect(own["WhoId"]?.stringValue == SandboxSeed.Ids.alice)
+            #expect(own["WhatId"]?.stringValue == SandboxSeed.Ids.acme, "the Contact's own Account, not Globex by name")
+            let explicit = try await onlyTask(harness, visit: b.visitID)
+            #expect(explicit["WhoId"]?.stringValue == SandboxSeed.Ids.alice)
+            #expect(explicit["WhatId"]?.stringValue == SandboxSeed.Ids.globex, "the explicit link wins")
+        }
+    }
+
     @Test("a Lead match: a Task on the Lead with no WhatId", arguments: WorldSetup.available)
     func leadMatch(setup: WorldSetup) async throws {
         try await FleetHarness.with(setup) { harness in

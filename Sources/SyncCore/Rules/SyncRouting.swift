@@ -26,7 +26,7 @@ public struct TaskRelations: Sendable, Hashable, Codable {
         self.whatID = whatID
     }
 
-    /// On a Contact, related to the visit's Account when one was resolved.
+    /// On a Contact, related to `account` (``Matching/contactAccount(_:visitAccount:)`` chooses it).
     public static func contact(_ id: String, account: String?) -> TaskRelations {
         TaskRelations(whoID: id, whatID: account)
     }
@@ -115,7 +115,8 @@ public enum VisitRouting {
     ///
     /// 1. Visit sync off → not synced.
     /// 2. **Contact or Lead match** (``Matching/person(forEmail:among:)``) → logged Task on it (a Contact's Task
-    ///    is related to the visit's resolved Account, if any).
+    ///    is related to the Contact's own Account unless the DocSend account is explicitly linked to one:
+    ///    ``Matching/contactAccount(_:visitAccount:)``).
     /// 3. **Unmatched email, option *Create new leads* on** → create the Lead, logged Task on it. This comes
     ///    before the account fallback: the option is named for *unmatched emails*, and an email is unmatched
     ///    whether or not its company is in Salesforce; the new Lead then carries the person, which an
@@ -140,7 +141,7 @@ public enum VisitRouting {
         if let person = Matching.person(forEmail: visit.visitor.email, among: people) {
             let relations: TaskRelations =
                 switch person.kind {
-                case .contact: .contact(person.id, account: account.accountID)
+                case .contact: .contact(person.id, account: Matching.contactAccount(person, visitAccount: account))
                 case .lead: .lead(person.id)
                 }
             return .task(relations, .logged, ownerID: owner)

@@ -15,11 +15,33 @@ struct VisitRoutingTests {
         VisitRouting.route(visit, settings: settings, people: people, accounts: accounts, users: users)
     }
 
-    @Test("A visitor email matching a Contact logs a closed Task on the Contact, related to the account")
+    @Test("A visitor email matching a Contact logs a closed Task on the Contact, related to the Contact's own Account")
     func contactMatch() {
+        // The DocSend account's name finds 001ACME, but the Contact belongs to 001CONTACTACC: the org's word wins.
         let result = route(
             people: [Fixture.contact("003A")], accounts: [Fixture.account("001ACME")])
-        #expect(result == .task(.contact("003A", account: "001ACME"), .logged, ownerID: "005OWNER"))
+        #expect(result == .task(.contact("003A", account: "001CONTACTACC"), .logged, ownerID: "005OWNER"))
+    }
+
+    @Test("A Contact's Task: WhatId is its own Account unless the DocSend account is explicitly linked")
+    func contactWhatID() {
+        let own = Fixture.contact("003A", account: "001OWN")
+        let privateContact = Fixture.contact("003P", account: nil)
+        // An explicit link (event id or stored link) wins over the Contact's own Account.
+        #expect(Matching.contactAccount(own, visitAccount: .linked(id: "001LINKED")) == "001LINKED")
+        #expect(Matching.contactAccount(privateContact, visitAccount: .linked(id: "001LINKED")) == "001LINKED")
+        // Otherwise the Contact's own Account, whatever the name found.
+        #expect(Matching.contactAccount(own, visitAccount: .byName(id: "001ACME")) == "001OWN")
+        #expect(Matching.contactAccount(own, visitAccount: .none) == "001OWN")
+        #expect(Matching.contactAccount(own, visitAccount: .ambiguousName(name: "Acme", count: 2)) == "001OWN")
+        // A Contact with no Account: the Account of that name, else nothing.
+        #expect(Matching.contactAccount(privateContact, visitAccount: .byName(id: "001ACME")) == "001ACME")
+        #expect(Matching.contactAccount(privateContact, visitAccount: .none) == nil)
+        #expect(Matching.contactAccount(Fixture.contact("003E", account: " "), visitAccount: .none) == nil)
+        // Through the routing: a linked DocSend account keeps the link.
+        #expect(
+            route(Fixture.visit(account: Fixture.linkedAcme), people: [own])
+                == .task(.contact("003A", account: "001LINKED"), .logged, ownerID: "005OWNER"))
     }
 
     @Test("A visitor email matching a Lead logs a closed Task on the Lead, with no WhatId")
@@ -32,7 +54,7 @@ struct VisitRoutingTests {
     @Test("A Contact wins over a more recently modified Lead")
     func contactOverLead() {
         let result = route(people: [Fixture.lead("00QA", modified: 999), Fixture.contact("003A", modified: 1)])
-        #expect(result == .task(.contact("003A", account: nil), .logged, ownerID: "005OWNER"))
+        #expect(result == .task(.contact("003A", account: "001CONTACTACC"), .logged, ownerID: "005OWNER"))
     }
 
     @Test("A converted Lead is skipped")
@@ -131,7 +153,7 @@ struct VisitRoutingTests {
     func matchedStaysLogged() {
         #expect(
             route(settings: both, people: [Fixture.contact("003A")])
-                == .task(.contact("003A", account: nil), .logged, ownerID: "005OWNER"))
+                == .task(.contact("003A", account: "001CONTACTACC"), .logged, ownerID: "005OWNER"))
     }
 
     @Test("Nothing matched and no option applies: not synced, with a reason")
@@ -164,7 +186,7 @@ struct VisitRoutingTests {
     func ownerWhenExists() {
         #expect(
             route(people: [Fixture.contact("003A")], users: [])
-                == .task(.contact("003A", account: nil), .logged, ownerID: nil))
+                == .task(.contact("003A", account: "001CONTACTACC"), .logged, ownerID: nil))
     }
 }
 
