@@ -190,6 +190,15 @@ public enum LinkRouting {
         route(.documentLink, account: link.account, creator: link.creatorEmail, settings, accounts, users)
     }
 
+    /// Why a document link's existing Task may not have its visitors list written now, or `nil` when it may.
+    ///
+    /// Rule: the document link sync's toggle governs every write to a link Task, not only its creation. While it
+    /// is off, visitors are still gathered (no Salesforce call) but no refresh is scheduled or written; once it is
+    /// on again, the next visitor's refresh lists everyone gathered meanwhile.
+    public static func visitorRefresh(settings: TeamSettings) -> NotSyncedReason? {
+        settings.isSyncEnabled(.documentLink) ? nil : .syncDisabled(.documentLink)
+    }
+
     /// Where a space link's Task goes: as for document links, when space link sync is on.
     public static func route(
         _ spaceLink: SpaceLinkCreated, settings: TeamSettings, accounts: [SalesforceAccount],

@@ -227,4 +227,13 @@ struct LinkRoutingTests {
             LinkRouting.route(Fixture.spaceLink(), settings: noSpaces, accounts: [], users: [])
                 == .notSynced(.syncDisabled(.spaceLink)))
     }
+
+    @Test("An existing link Task's visitors are written only while document link sync is on")
+    func visitorRefreshHonoursToggle() {
+        #expect(LinkRouting.visitorRefresh(settings: .init()) == nil)
+        #expect(LinkRouting.visitorRefresh(settings: TeamSettings(syncSpaceLinks: false)) == nil)
+        #expect(
+            LinkRouting.visitorRefresh(settings: TeamSettings(syncDocumentLinks: false))
+                == .syncDisabled(.documentLink))
+    }
 }
