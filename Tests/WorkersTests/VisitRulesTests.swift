@@ -1,4 +1,5 @@
 import Foundation
+import HTTP
 import SalesforceSandbox
 import Store
 import SyncCore
@@ -178,6 +179,44 @@ struct VisitRulesTests {
             #expect(task["IsClosed"]?.boolValue == false)
             #expect(task["OwnerId"]?.stringValue == SandboxSeed.Ids.rep)
             #expect(task["WhoId"] == nil || task["WhoId"] == .null)
+        }
+    }
+
+    @Test(
+        "option create open tasks, link owner no Salesforce User: the open Task goes to the admin who connected the org",
+        arguments: WorldSetup.available)
+    func openTaskFallbackOwner(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup, settings: TeamSettings(createOpenTasksForUnmatchedRecords: true)) { harness in
+            // Connected as `docsend-sync team connect` and the admin page do: the token's identity URL names the User.
+            let http = try HTTPClient(logger: FleetHarness.logger)
+            do {
+                let administration = TeamAdministration(
+                    store: harness.store, app: harness.app, http: http, logger: FleetHarness.logger)
+                _ = try await administration.connect(
+                    teamID: FleetHarness.teamID, loginURL: harness.sandbox.baseURL, clientID: SandboxSeed.Demo.clientId,
+                    refreshToken: SandboxSeed.Demo.refreshToken)
+            } catch {
+                await http.shutdown()
+                throw error
+            }
+            await http.shutdown()
+            let admin = SalesforceID.normalize("0055g00000Admin") ?? ""
+            let connection = try await harness.store.connection(teamID: FleetHarness.teamID)
+            #expect(connection?.connectedUserID == admin)
+
+            let event = Events.started(email: "stranger@nowhere.example", owner: "nobody@docsend.example")
+            guard case .visitStarted(let visit) = event.payload else { return }
+            try await sync(harness, [event], until: "the Task") { await harness.visitWrites(visit.visitID) > 0 }
+            let task = try await onlyTask(harness, visit: visit.visitID)
+            #expect(task["IsClosed"]?.boolValue == false)
+            #expect(task["OwnerId"]?.stringValue == admin)
+
+            // No recorded admin either (a connection stored before it was recorded): skipped, with its reason.
+            try await harness.connectTeam(settings: TeamSettings(createOpenTasksForUnmatchedRecords: true))
+            let orphan = Events.started(email: "stranger@nowhere.example", owner: "nobody@docsend.example")
+            guard case .visitStarted(let skipped) = orphan.payload else { return }
+            try await sync(harness, [orphan], until: "recorded") { try await harness.visitState(skipped.visitID)?.notSynced != nil }
+            #expect(try await harness.visitState(skipped.visitID)?.notSynced?.code == "no_follow_up_owner")
         }
     }
 

@@ -149,6 +149,38 @@ struct VisitRoutingTests {
             route(Fixture.visit(account: nil), settings: settings, users: [inactive]) == .notSynced(.noFollowUpOwner))
     }
 
+    @Test("Option open tasks, the link owner no Salesforce User: the admin who connected the org gets the open Task")
+    func openTaskFallsBackToConnectingAdmin() {
+        let settings = TeamSettings(createOpenTasksForUnmatchedRecords: true)
+        func fallback(_ visit: VisitStarted, _ settings: TeamSettings, users: [SalesforceUser] = [], _ admin: String?)
+            -> VisitRoute
+        {
+            VisitRouting.route(visit, settings: settings, people: [], accounts: [], users: users, fallbackOwnerID: admin)
+        }
+        #expect(
+            fallback(Fixture.visit(account: nil), settings, "005ADMIN") == .task(.unrelated, .followUp, ownerID: "005ADMIN"))
+        #expect(
+            fallback(Fixture.visit(account: Fixture.linkedAcme), settings, "005ADMIN")
+                == .task(.account("001LINKED"), .followUp, ownerID: "005ADMIN"))
+        // The link owner's User, when there is one, comes first.
+        #expect(
+            fallback(Fixture.visit(account: nil), settings, users: [Fixture.owner], "005ADMIN")
+                == .task(.unrelated, .followUp, ownerID: "005OWNER"))
+        // No fallback either (or a blank one): skipped with its reason.
+        #expect(fallback(Fixture.visit(account: nil), settings, nil) == .notSynced(.noFollowUpOwner))
+        #expect(fallback(Fixture.visit(account: nil), settings, " ") == .notSynced(.noFollowUpOwner))
+        // Only follow-up Tasks take the fallback: with the option off, a logged Task keeps the integration user.
+        #expect(
+            fallback(Fixture.visit(account: Fixture.linkedAcme), TeamSettings(), "005ADMIN")
+                == .task(.account("001LINKED"), .logged, ownerID: nil))
+        #expect(fallback(Fixture.visit(account: nil), TeamSettings(), "005ADMIN") == .notSynced(.unmatchedEmailAndNoAccount))
+        #expect(
+            VisitRouting.route(
+                Fixture.visit(), settings: settings, people: [Fixture.contact("003A")], accounts: [], users: [],
+                fallbackOwnerID: "005ADMIN")
+                == .task(.contact("003A", account: "001CONTACTACC"), .logged, ownerID: nil))
+    }
+
     @Test("Matched visits stay closed Tasks even with the open-task option on")
     func matchedStaysLogged() {
         #expect(
