@@ -220,6 +220,31 @@ struct VisitRulesTests {
         }
     }
 
+    @Test("the team's time zone dates every Task: a Pacific evening visit and link are dated that day, not UTC's next",
+          arguments: WorldSetup.available)
+    func activityDateInTeamTimeZone(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup, settings: TeamSettings(timeZone: "America/Los_Angeles")) { harness in
+            let evening = Date(timeIntervalSince1970: 1_795_149_000)  // 2026-11-20T04:30Z, 20:30 on the 19th in California
+            let visitEvent = Events.started(email: "alice@acme.example", account: Events.acme, at: evening)
+            let linkEvent = Events.linkCreated(account: Events.acme, at: evening)
+            guard case .visitStarted(let visit) = visitEvent.payload, case .linkCreated(let link) = linkEvent.payload
+            else { return }
+            try await harness.runWorkers([.visits, .links, .leads]) {
+                try await harness.publish(visitEvent)
+                try await harness.publish(linkEvent)
+                try await eventually(timeout: .seconds(30), "both Tasks") {
+                    let visitDone = await harness.visitWrites(visit.visitID) > 0
+                    let linkDone = await harness.tasks("DocSend_Link_Id__c", link.linkID).count == 1
+                    return visitDone && linkDone
+                }
+            }
+            let visitTask = try await onlyTask(harness, visit: visit.visitID)
+            #expect(visitTask["ActivityDate"]?.stringValue == "2026-11-19")
+            let linkTask = await harness.tasks("DocSend_Link_Id__c", link.linkID).first
+            #expect(linkTask?["ActivityDate"]?.stringValue == "2026-11-19")
+        }
+    }
+
     @Test("nothing matched and no option: not synced, with the reason kept", arguments: WorldSetup.available)
     func notSyncedWithReason(setup: WorldSetup) async throws {
         try await FleetHarness.with(setup) { harness in

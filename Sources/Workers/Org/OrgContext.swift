@@ -35,11 +35,11 @@ struct OrgContext: Sendable {
         self.connectedUserID = connectedUserID
     }
 
-    /// The Task context for a Task on `relations`.
+    /// The Task context for a Task on `relations`, dated in the team's time zone.
     func taskContext(_ relations: TaskRelations, _ disposition: TaskDisposition, ownerID: String?) -> TaskContext {
         TaskContext(
             relations: relations, disposition: disposition, ownerID: ownerID, statuses: metadata.statuses,
-            mapping: metadata.mapping, externalIDFields: settings.externalIDFields)
+            mapping: metadata.mapping, externalIDFields: settings.externalIDFields, timeZone: settings.activityTimeZone)
     }
 
     // MARK: Reads
