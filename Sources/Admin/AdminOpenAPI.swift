@@ -107,6 +107,13 @@ public enum AdminOpenAPI {
           "create_open_tasks_for_unmatched_records": {
             "type": "boolean"
           },
+          "time_zone": {
+            "type": "string",
+            "description": "The IANA time zone (e.g. America/Los_Angeles) whose calendar day is every Task's ActivityDate; UTC by default. An unknown name is refused (422).",
+            "examples": [
+              "America/Los_Angeles"
+            ]
+          },
           "field_mapping": {
             "type": "object",
             "description": "Synced property (document_name, account_name, visit_duration, percent_viewed, analytics_link, document_url, internal_link_url, external_link_url, visitors, space_name, space_url, internal_space_url) to a custom Task field API name.",
@@ -149,6 +156,13 @@ public enum AdminOpenAPI {
           },
           "create_open_tasks_for_unmatched_records": {
             "type": "boolean"
+          },
+          "time_zone": {
+            "type": "string",
+            "description": "The IANA time zone (e.g. America/Los_Angeles) whose calendar day is every Task's ActivityDate; UTC by default. An unknown name is refused (422).",
+            "examples": [
+              "America/Los_Angeles"
+            ]
           },
           "field_mapping": {
             "type": "object",
@@ -1561,6 +1575,9 @@ public enum AdminOpenAPI {
                     "type": "string"
                   },
                   "create_open_tasks_for_unmatched_records": {
+                    "type": "string"
+                  },
+                  "time_zone": {
                     "type": "string"
                   }
                 },

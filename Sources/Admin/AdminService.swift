@@ -103,12 +103,16 @@ public struct AdminService: Sendable {
         return try await mapped { try await administration.settings(teamID: teamID) }
     }
 
-    /// Applies `change`; a change of the mapping or the external-id fields is checked against the org's Task fields
-    /// and refused with every problem, per field (``AdminError/Code/validationFailed``).
+    /// Applies `change`; a time zone that is no IANA name is refused, and a change of the mapping or the external-id
+    /// fields is checked against the org's Task fields and refused with every problem, per field
+    /// (``AdminError/Code/validationFailed``).
     public func updateSettings(teamID: String, _ change: SettingsChange, by principal: AdminPrincipal) async throws
         -> TeamSettings
     {
         try authorize(principal, teamID)
+        guard change.problems.isEmpty else {
+            throw AdminError(.validationFailed, "the change is not valid", status: 422, fields: change.problems)
+        }
         let before = try await mapped { try await administration.settings(teamID: teamID) }
         let after: TeamSettings
         do {

@@ -14,12 +14,15 @@ public struct SettingsChange: Sendable, Hashable {
     public var fieldMapping: [SyncedProperty: String?]
     /// Activity → its external-id field.
     public var externalIDFields: [ActivityKind: String]
+    /// The IANA time zone of Task dates (checked by ``AdminService/updateSettings(teamID:_:by:)``).
+    public var timeZone: String?
 
     /// An empty change.
     public init(
         syncVisits: Bool? = nil, syncDocumentLinks: Bool? = nil, syncSpaceLinks: Bool? = nil,
         createLeadsForUnmatchedEmails: Bool? = nil, createOpenTasksForUnmatchedRecords: Bool? = nil,
-        fieldMapping: [SyncedProperty: String?] = [:], externalIDFields: [ActivityKind: String] = [:]
+        fieldMapping: [SyncedProperty: String?] = [:], externalIDFields: [ActivityKind: String] = [:],
+        timeZone: String? = nil
     ) {
         self.syncVisits = syncVisits
         self.syncDocumentLinks = syncDocumentLinks
@@ -28,6 +31,7 @@ public struct SettingsChange: Sendable, Hashable {
         self.createOpenTasksForUnmatchedRecords = createOpenTasksForUnmatchedRecords
         self.fieldMapping = fieldMapping
         self.externalIDFields = externalIDFields
+        self.timeZone = timeZone
     }
 
     /// Reads a change from a JSON object such as
@@ -83,6 +87,12 @@ public struct SettingsChange: Sendable, Hashable {
                     }
                     externalIDFields[kind] = text
                 }
+            } else if key == "time_zone" {
+                if case .string(let name) = value {
+                    timeZone = name
+                } else {
+                    problems.append(.init(field: key, message: "expected an IANA time zone name"))
+                }
             } else {
                 problems.append(.init(field: Self.shown(key), message: "unknown setting"))
             }
@@ -115,6 +125,13 @@ public struct SettingsChange: Sendable, Hashable {
             case .spaceLink: settings.externalIDFields.spaceLink = field
             }
         }
+        if let timeZone { settings.timeZone = timeZone }
+    }
+
+    /// The change's own problems, before anything is saved: a time zone that is no IANA name.
+    var problems: [AdminError.FieldProblem] {
+        guard let timeZone, let problem = TeamSettings.timeZoneProblem(timeZone) else { return [] }
+        return [.init(field: "time_zone", message: problem)]
     }
 
     /// A mapping problem as a field problem: `field_mapping.<property>` or `external_id_fields.<activity>`.
@@ -148,6 +165,7 @@ public struct SettingsChange: Sendable, Hashable {
                 "field_mapping.\(property.rawValue)", before.fieldMapping[property].map(AuditValue.string) ?? .null,
                 after.fieldMapping[property].map(AuditValue.string) ?? .null)
         }
+        note("time_zone", .string(before.timeZone), .string(after.timeZone))
         for kind in ActivityKind.allCases {
             note(
                 "external_id_fields.\(kind.rawValue)", .string(before.externalIDFields.field(for: kind)),

@@ -113,6 +113,7 @@ extension DocsendSync.Team {
         @Option(help: "Sync space link creations.") var syncSpaceLinks: Toggle?
         @Option(help: "Create new leads for unmatched emails.") var createLeads: Toggle?
         @Option(help: "Create open tasks for unmatched records.") var createOpenTasks: Toggle?
+        @Option(help: "The IANA time zone of Task dates, e.g. America/Los_Angeles (UTC by default).") var timeZone: String?
 
         @Option(help: "Map a property to a custom Task field, PROPERTY=FIELD (repeatable).")
         var map: [String] = []
@@ -122,6 +123,12 @@ extension DocsendSync.Team {
 
         @Option(help: "Link a DocSend account to a Salesforce Account, DOCSEND_ACCOUNT_ID=SALESFORCE_ACCOUNT_ID (repeatable).")
         var linkAccount: [String] = []
+
+        func validate() throws {
+            if let timeZone, let problem = TeamSettings.timeZoneProblem(timeZone) {
+                throw ValidationError("--time-zone \(timeZone): \(problem)")
+            }
+        }
 
         func run() async throws {
             var mapped: [(SyncedProperty, String)] = []
@@ -151,6 +158,7 @@ extension DocsendSync.Team {
                         if let syncSpaceLinks { settings.syncSpaceLinks = syncSpaceLinks.isOn }
                         if let createLeads { settings.createLeadsForUnmatchedEmails = createLeads.isOn }
                         if let createOpenTasks { settings.createOpenTasksForUnmatchedRecords = createOpenTasks.isOn }
+                        if let timeZone { settings.timeZone = timeZone }
                         for property in unmapped { settings.fieldMapping.fields[property] = nil }
                         for (property, field) in mapped { settings.fieldMapping.fields[property] = field }
                     }
@@ -202,6 +210,7 @@ private func describe(_ settings: TeamSettings) -> String {
         "  sync space links:                        \(onOff(settings.syncSpaceLinks))",
         "  create new leads for unmatched emails:   \(onOff(settings.createLeadsForUnmatchedEmails))",
         "  create open tasks for unmatched records: \(onOff(settings.createOpenTasksForUnmatchedRecords))",
+        "  time zone (task dates):                  \(settings.timeZone)",
         "  field mapping:\(settings.fieldMapping.fields.isEmpty ? " none" : "")",
     ]
     for property in SyncedProperty.allCases {

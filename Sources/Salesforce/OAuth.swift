@@ -53,6 +53,13 @@ public struct SalesforceToken: Sendable, Hashable, Decodable, CustomStringConver
         return parts.count >= 2 ? String(parts[parts.count - 2]) : nil
     }
 
+    /// The id of the User the token was issued to, the last part of the identity URL (`…/id/<orgId>/<userId>`),
+    /// when present.
+    public var userID: String? {
+        guard let id, let last = id.split(separator: "/").last, !last.isEmpty, last != "id" else { return nil }
+        return String(last)
+    }
+
     public var description: String {
         "SalesforceToken(instanceURL: \(instanceURL), accessToken: <redacted>, refreshToken: "
             + (refreshToken == nil ? "nil" : "<redacted>") + ")"

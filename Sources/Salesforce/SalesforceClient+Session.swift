@@ -175,6 +175,7 @@ extension SalesforceClient {
             if !(error is CancellationError) { SalesforceMetrics.refresh(.error) }
             throw error
         }
+        if let userID = token.userID { state.withLock { $0.identityUserID = userID } }
         if case .refreshToken(let old) = credentials, let new = token.refreshToken, new != old {
             logger.debug("Salesforce refresh token rotated")
         }

@@ -41,6 +41,8 @@ public final class SalesforceClient: Sendable {
         /// dead (possibly rotated-away) refresh token.
         var reauthentication: SalesforceError?
         var tokenRequests = 0
+        /// The User the last token this client requested was issued to (``SalesforceToken/userID``).
+        var identityUserID: String?
     }
 
     /// The client's settings.
@@ -181,6 +183,11 @@ public final class SalesforceClient: Sendable {
 
     /// The instance URL in use; `nil` before the first token.
     public var instanceURL: String? { state.withLock { $0.session?.instanceURL } }
+
+    /// The id of the Salesforce User the last token this client requested was issued to (the end of the token
+    /// response's identity URL): the user who authorized the connection, or the client-credentials flow's run-as
+    /// user. `nil` before this client requested a token (a session adopted from the store does not say).
+    public var identityUserID: String? { state.withLock { $0.identityUserID } }
 
     /// How many token requests this client has sent (for metrics and tests).
     public var tokenRequestCount: Int { state.withLock { $0.tokenRequests } }

@@ -323,11 +323,19 @@ let migrations: [Migration] = [
             "CREATE INDEX ledger_team_created ON ledger (team_id, created_at)",
         ]
     ),
+    // The Salesforce User who authorized a team's connection: the owner of follow-up Tasks whose link owner has no
+    // User (issue 16). Existing connections get it at their next login.
+    Migration(
+        version: 6,
+        name: "the user who connected a team's org",
+        sqlite: ["ALTER TABLE salesforce_connections ADD COLUMN connected_user_id TEXT"],
+        postgres: ["ALTER TABLE salesforce_connections ADD COLUMN connected_user_id text"]
+    ),
     // Org pauses (issue 15): each worker process records the orgs its gate paused (API budget, circuit), so that
     // `docsend-sync status` can say which orgs wait and why. A row ends when the process resumes the org, or lapses
     // with its pause (a process that stopped leaves nothing standing).
     Migration(
-        version: 6,
+        version: 7,
         name: "org pauses",
         sqlite: [
             """

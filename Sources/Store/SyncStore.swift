@@ -194,6 +194,10 @@ public struct SalesforceConnection: Sendable, Equatable, CustomStringConvertible
     /// `nil` before the first refresh. Saving a connection (a new login) stores this value too: usually `nil`,
     /// which forgets the previous login's session.
     public var session: SalesforceSession?
+    /// The Salesforce User who authorized the connection (the admin who logged in; the end of the token response's
+    /// identity URL, `…/id/<orgId>/<userId>`): follow-up Tasks whose link owner has no User are assigned to them.
+    /// `nil` for connections stored before it was recorded, until the next login.
+    public var connectedUserID: String?
 
     /// Creates a value.
     public init(
@@ -205,7 +209,8 @@ public struct SalesforceConnection: Sendable, Equatable, CustomStringConvertible
         needsReauthentication: Bool = false,
         reauthenticationReason: String? = nil,
         updatedAt: Date? = nil,
-        session: SalesforceSession? = nil
+        session: SalesforceSession? = nil,
+        connectedUserID: String? = nil
     ) {
         self.teamID = teamID
         self.instanceURL = instanceURL
@@ -216,12 +221,14 @@ public struct SalesforceConnection: Sendable, Equatable, CustomStringConvertible
         self.reauthenticationReason = reauthenticationReason
         self.updatedAt = updatedAt
         self.session = session
+        self.connectedUserID = connectedUserID
     }
 
     public var description: String {
         "SalesforceConnection(teamID: \(self.teamID), instanceURL: \(self.instanceURL), loginURL: \(self.loginURL), "
             + "clientID: \(self.clientID), refreshToken: \(self.refreshToken == nil ? "nil" : "<redacted>"), "
-            + "needsReauthentication: \(self.needsReauthentication), session: \(self.session.map(\.description) ?? "nil"))"
+            + "needsReauthentication: \(self.needsReauthentication), session: \(self.session.map(\.description) ?? "nil"), "
+            + "connectedUserID: \(self.connectedUserID ?? "nil"))"
     }
 
     public var debugDescription: String { self.description }

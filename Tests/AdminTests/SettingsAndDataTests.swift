@@ -37,6 +37,18 @@ struct SettingsAndDataTests {
             #expect(byField["field_mapping.percent_viewed"]?.contains("string field") == true)
             #expect(try await admin.store.teamSettings(teamID: "team_a") == nil)
 
+            // The time zone: a string, and an IANA name; refused per field, nothing saved; a valid one is saved.
+            let badType = try await patch(#"{"time_zone": 5}"#)
+            #expect(badType.status == 422)
+            #expect((badType.json["fields"] as? [[String: Any]])?.first?["field"] as? String == "time_zone")
+            let unknown = try await patch(#"{"time_zone": "Pacific/Nowhere"}"#)
+            #expect(unknown.status == 422)
+            #expect((unknown.json["fields"] as? [[String: Any]])?.first?["field"] as? String == "time_zone")
+            #expect(try await admin.store.teamSettings(teamID: "team_a") == nil)
+            let zoned = try await patch(#"{"time_zone": "America/Los_Angeles"}"#)
+            #expect(zoned.status == 200, "\(zoned.text)")
+            #expect(zoned.json["time_zone"] as? String == "America/Los_Angeles")
+
             // A valid change: saved, visible to the workers' administration (what `team show` prints).
             let valid = try await patch(#"{"sync_visits": false, "field_mapping": {"visit_duration": "DocSend_Duration__c"}}"#)
             #expect(valid.status == 200, "\(valid.text)")
@@ -54,13 +66,17 @@ struct SettingsAndDataTests {
 
             let audit = try await admin.request(.get, "/api/v1/teams/team_a/audit", token: token)
             let entries = audit.json["entries"] as? [[String: Any]] ?? []
-            #expect(entries.compactMap { $0["action"] as? String } == ["settings.update", "settings.update", "connection.connect"])
+            #expect(
+                entries.compactMap { $0["action"] as? String }
+                    == ["settings.update", "settings.update", "settings.update", "connection.connect"])
+            let zoneChange = try #require((entries.dropFirst(2).first?["details"] as? [String: Any])?["changed"] as? [String: Any])
+            #expect(zoneChange.keys.sorted() == ["time_zone"])
             let latest = try #require(entries.first?["details"] as? [String: Any])
             let changed = try #require(latest["changed"] as? [String: Any])
             #expect(changed.keys.sorted() == ["field_mapping.visit_duration"])
             #expect(entries.first?["actor"] as? String == "api:team_a")
             // Refused changes are not recorded.
-            #expect(entries.count == 3)
+            #expect(entries.count == 4)
 
             let fields = try await admin.request(.get, "/api/v1/teams/team_a/task-fields", token: token)
             #expect(((fields.json["fields"] as? [[String: Any]]) ?? []).contains { $0["name"] as? String == "DocSend_Duration__c" })

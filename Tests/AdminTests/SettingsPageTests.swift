@@ -77,6 +77,36 @@ struct SettingsPageTests {
     }
 
     @Test
+    func theTimeZoneIsSetFromTheFormAndAnUnknownOneIsRefusedUnderItsField() async throws {
+        try await withAdmin { admin in
+            let session = try await admin.connect("team_a")
+            let shown = try await Self.get(admin, "/teams/team_a", cookie: session.cookie).text
+            #expect(shown.contains(#"<input type="text" name="time_zone" id="f-time_zone" value="UTC""#), "\(shown)")
+            try HTMLChecks.everyControlIsLabelled(shown)
+
+            let refused = try await Self.post(
+                admin, "/teams/team_a/settings", cookie: session.cookie,
+                "csrf_token=\(session.csrf)&settings_form=1&sync_visits=on&time_zone=Pacific+Time")
+            #expect(refused.status == 422)
+            #expect(refused.text.contains(##"href="#f-time_zone""##), "the summary links to the field")
+            #expect(refused.text.contains(#"<p class="error" id="f-time_zone-error">"#))
+            #expect(refused.text.contains(#"value="Pacific Time" aria-describedby="f-time_zone-help f-time_zone-error" aria-invalid="true""#))
+            #expect(try await admin.store.teamSettings(teamID: "team_a") == nil, "nothing saved")
+
+            let saved = try await Self.post(
+                admin, "/teams/team_a/settings", cookie: session.cookie,
+                "csrf_token=\(session.csrf)&settings_form=1&sync_visits=on&time_zone=America%2FLos_Angeles")
+            #expect(saved.status == 303)
+            let settings = try await admin.service.settings(teamID: "team_a", by: .api(team: "team_a"))
+            #expect(settings.timeZone == "America/Los_Angeles")
+            let audit = try #require(try await admin.store.auditEntries(teamID: "team_a", limit: 1).first)
+            #expect(audit.action == "settings.update")
+            let after = try await Self.get(admin, "/teams/team_a", cookie: session.cookie).text
+            #expect(after.contains(#"name="time_zone" id="f-time_zone" value="America/Los_Angeles""#))
+        }
+    }
+
+    @Test
     func aRefusedSettingsFormShowsItsProblemsPerFieldAndAValidOneIsSaved() async throws {
         try await withAdmin { admin in
             let session = try await admin.connect("team_a")

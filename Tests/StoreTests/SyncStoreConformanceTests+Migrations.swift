@@ -20,6 +20,37 @@ extension SyncStoreConformanceTests {
     }
 
     @Test(arguments: Backend.available)
+    func migrationSixRecordsTheConnectingUser(_ backend: Backend) async throws {
+        let database = try TestDatabase(backend)
+        defer { database.remove() }
+        // A connection stored at schema version 5, before the connecting user was recorded.
+        try await database.withStore(migratingThrough: 5) { old async throws in
+            let cipher = TokenCipher(key: database.key)
+            try await old.execute(
+                sql: backend.insertOldConnectionSQL(
+                    teamID: "team_1", sealed: try cipher.seal("refresh-v5", teamID: "team_1"),
+                    digest: cipher.digest("refresh-v5"), reason: "none"))
+        }
+        try await database.withStore { store async throws in
+            let migrated = try #require(try await store.connection(teamID: "team_1"))
+            #expect(migrated.refreshToken == "refresh-v5")
+            #expect(migrated.connectedUserID == nil, "unknown until the next login")
+            // A new login records it; the next one replaces it.
+            var connection = Self.connection("team_1")
+            connection.connectedUserID = "005000000000ADMIN"
+            try await store.saveConnection(connection)
+            #expect(try await store.connection(teamID: "team_1")?.connectedUserID == "005000000000ADMIN")
+            connection.connectedUserID = "005000000000OTHER"
+            try await store.saveConnection(connection)
+            #expect(try await store.connection(teamID: "team_1")?.connectedUserID == "005000000000OTHER")
+            // Token rotation and a refused refresh keep it.
+            #expect(try await store.rotateRefreshToken(teamID: "team_1", old: "refresh-1", new: "refresh-2"))
+            #expect(try await store.markNeedsReauthentication(teamID: "team_1", reason: "invalid_grant"))
+            #expect(try await store.connection(teamID: "team_1")?.connectedUserID == "005000000000OTHER")
+        }
+    }
+
+    @Test(arguments: Backend.available)
     func concurrentOpensOfANewDatabaseMigrateOnce(_ backend: Backend) async throws {
         let database = try TestDatabase(backend)
         defer { database.remove() }

@@ -62,6 +62,46 @@ struct LinkRulesTests {
         }
     }
 
+    @Test("document link sync turned off: no visitor refresh is written to the existing link Task",
+          arguments: WorldSetup.available)
+    func visitorRefreshHonoursToggle(setup: WorldSetup) async throws {
+        // The refresh's delay leaves ample time to turn the sync off between its scheduling and its coming back.
+        try await FleetHarness.with(setup, visitorRefreshDelay: .seconds(5)) { harness in
+            let event = Events.linkCreated(account: Events.acme)
+            guard case .linkCreated(let link) = event.payload else { return }
+            try await harness.runWorkers([.links]) {
+                try await harness.publish(event)
+                try await eventually("the link Task") { await harness.tasks("DocSend_Link_Id__c", link.linkID).count == 1 }
+                // A refresh on its way when the admin turns the sync off…
+                try await harness.publish(Events.started(email: "first@example.com", link: link.linkID))
+                try await eventually("the refresh scheduled") {
+                    try await harness.linkState(link.linkID)?.scheduledRefresh != nil
+                }
+                try await harness.saveSettings(TeamSettings(syncDocumentLinks: false))
+                try await eventually("the refresh come back") {
+                    try await harness.linkState(link.linkID)?.scheduledRefresh == nil
+                }
+                // …and a visitor while it is off: gathered, no refresh scheduled.
+                try await harness.publish(Events.started(email: "second@example.com", link: link.linkID))
+                try await eventually("the second visitor gathered") {
+                    try await harness.linkState(link.linkID)?.pending.count == 2
+                }
+                #expect(try await harness.linkState(link.linkID)?.scheduledRefresh == nil)
+                #expect(await harness.taskWrites("DocSend_Link_Id__c", link.linkID) == 1, "only the creation")
+                let comments = await harness.tasks("DocSend_Link_Id__c", link.linkID).first?["Description"]?.stringValue
+                #expect(comments?.contains("Visitors (0):") == true)
+                // On again: the next visitor's refresh lists everyone gathered meanwhile.
+                try await harness.saveSettings(TeamSettings())
+                try await harness.publish(Events.started(email: "third@example.com", link: link.linkID))
+                try await eventually("the visitors listed") {
+                    await harness.tasks("DocSend_Link_Id__c", link.linkID).first?["Description"]?.stringValue?
+                        .contains("Visitors (3):") == true
+                }
+            }
+            #expect(await harness.taskWrites("DocSend_Link_Id__c", link.linkID) == 2)
+        }
+    }
+
     @Test("a visitor seen before the link.created is listed when the Task is created", arguments: WorldSetup.available)
     func visitorBeforeLink(setup: WorldSetup) async throws {
         try await FleetHarness.with(setup) { harness in

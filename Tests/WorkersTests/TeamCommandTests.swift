@@ -126,4 +126,26 @@ struct TeamCommandTests {
         try await store.close()
         await world.close()
     }
+
+    @Test("set --time-zone: an IANA name is saved and shown; anything else is refused and changes nothing")
+    func timeZone() async throws {
+        let world = try await World()
+        _ = try await world.run(["team", "connect", "--team", "team_x", "--refresh-token-file", "-"], stdin: SandboxSeed.Demo.refreshToken)
+        let shownBefore = try await world.run(["team", "show", "--team", "team_x"])
+        #expect(shownBefore.output.contains("time zone (task dates):                  UTC"), "\(shownBefore.output)")
+        let set = try await world.run(["team", "set", "--team", "team_x", "--time-zone", "America/Los_Angeles"])
+        #expect(set.status == 0, "\(set.output)")
+        #expect(set.output.contains("time zone (task dates):                  America/Los_Angeles"), "\(set.output)")
+        for invalid in ["PST", "Mars/Olympus", "GMT+2"] {
+            let refused = try await world.run(["team", "set", "--team", "team_x", "--time-zone", invalid])
+            #expect(refused.status != 0)
+            #expect(refused.output.contains("IANA"), "\(refused.output)")
+        }
+        let store = try await world.store()
+        let settings = try JSONDecoder().decode(
+            TeamSettings.self, from: try #require(try await store.teamSettings(teamID: "team_x")).json)
+        #expect(settings.timeZone == "America/Los_Angeles")
+        try await store.close()
+        await world.close()
+    }
 }

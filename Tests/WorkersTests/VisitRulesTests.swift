@@ -1,4 +1,5 @@
 import Foundation
+import HTTP
 import SalesforceSandbox
 import Store
 import SyncCore
@@ -51,6 +52,30 @@ struct VisitRulesTests {
             #expect(state.taskID == task.id)
             let ledger = try await harness.store.ledgerEntry(teamID: FleetHarness.teamID, kind: .visit, objectID: visit.visitID)
             #expect(ledger?.salesforceID == task.id)
+        }
+    }
+
+    @Test("a Contact of another Account: WhatId is the Contact's own Account unless the DocSend account is linked",
+          arguments: WorldSetup.available)
+    func contactOwnAccount(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup) { harness in
+            // Alice is Acme's Contact; the visit is on the DocSend account "Globex" (found by name, not linked).
+            let byName = Events.started(email: "alice@acme.example", account: AccountInfo(id: "acct_globex", name: "Globex"))
+            let linked = Events.started(
+                email: "alice@acme.example",
+                account: AccountInfo(id: "acct_globex", name: "Globex", salesforceAccountID: SandboxSeed.Ids.globex))
+            guard case .visitStarted(let a) = byName.payload, case .visitStarted(let b) = linked.payload else { return }
+            try await sync(harness, [byName, linked], until: "both Tasks") {
+                let first = await harness.visitWrites(a.visitID) > 0
+                let second = await harness.visitWrites(b.visitID) > 0
+                return first && second
+            }
+            let own = try await onlyTask(harness, visit: a.visitID)
+            #expect(own["WhoId"]?.stringValue == SandboxSeed.Ids.alice)
+            #expect(own["WhatId"]?.stringValue == SandboxSeed.Ids.acme, "the Contact's own Account, not Globex by name")
+            let explicit = try await onlyTask(harness, visit: b.visitID)
+            #expect(explicit["WhoId"]?.stringValue == SandboxSeed.Ids.alice)
+            #expect(explicit["WhatId"]?.stringValue == SandboxSeed.Ids.globex, "the explicit link wins")
         }
     }
 
@@ -154,6 +179,69 @@ struct VisitRulesTests {
             #expect(task["IsClosed"]?.boolValue == false)
             #expect(task["OwnerId"]?.stringValue == SandboxSeed.Ids.rep)
             #expect(task["WhoId"] == nil || task["WhoId"] == .null)
+        }
+    }
+
+    @Test(
+        "option create open tasks, link owner no Salesforce User: the open Task goes to the admin who connected the org",
+        arguments: WorldSetup.available)
+    func openTaskFallbackOwner(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup, settings: TeamSettings(createOpenTasksForUnmatchedRecords: true)) { harness in
+            // Connected as `docsend-sync team connect` and the admin page do: the token's identity URL names the User.
+            let http = try HTTPClient(logger: FleetHarness.logger)
+            do {
+                let administration = TeamAdministration(
+                    store: harness.store, app: harness.app, http: http, logger: FleetHarness.logger)
+                _ = try await administration.connect(
+                    teamID: FleetHarness.teamID, loginURL: harness.sandbox.baseURL, clientID: SandboxSeed.Demo.clientId,
+                    refreshToken: SandboxSeed.Demo.refreshToken)
+            } catch {
+                await http.shutdown()
+                throw error
+            }
+            await http.shutdown()
+            let admin = SalesforceID.normalize("0055g00000Admin") ?? ""
+            let connection = try await harness.store.connection(teamID: FleetHarness.teamID)
+            #expect(connection?.connectedUserID == admin)
+
+            let event = Events.started(email: "stranger@nowhere.example", owner: "nobody@docsend.example")
+            guard case .visitStarted(let visit) = event.payload else { return }
+            try await sync(harness, [event], until: "the Task") { await harness.visitWrites(visit.visitID) > 0 }
+            let task = try await onlyTask(harness, visit: visit.visitID)
+            #expect(task["IsClosed"]?.boolValue == false)
+            #expect(task["OwnerId"]?.stringValue == admin)
+
+            // No recorded admin either (a connection stored before it was recorded): skipped, with its reason.
+            try await harness.connectTeam(settings: TeamSettings(createOpenTasksForUnmatchedRecords: true))
+            let orphan = Events.started(email: "stranger@nowhere.example", owner: "nobody@docsend.example")
+            guard case .visitStarted(let skipped) = orphan.payload else { return }
+            try await sync(harness, [orphan], until: "recorded") { try await harness.visitState(skipped.visitID)?.notSynced != nil }
+            #expect(try await harness.visitState(skipped.visitID)?.notSynced?.code == "no_follow_up_owner")
+        }
+    }
+
+    @Test("the team's time zone dates every Task: a Pacific evening visit and link are dated that day, not UTC's next",
+          arguments: WorldSetup.available)
+    func activityDateInTeamTimeZone(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup, settings: TeamSettings(timeZone: "America/Los_Angeles")) { harness in
+            let evening = Date(timeIntervalSince1970: 1_795_149_000)  // 2026-11-20T04:30Z, 20:30 on the 19th in California
+            let visitEvent = Events.started(email: "alice@acme.example", account: Events.acme, at: evening)
+            let linkEvent = Events.linkCreated(account: Events.acme, at: evening)
+            guard case .visitStarted(let visit) = visitEvent.payload, case .linkCreated(let link) = linkEvent.payload
+            else { return }
+            try await harness.runWorkers([.visits, .links, .leads]) {
+                try await harness.publish(visitEvent)
+                try await harness.publish(linkEvent)
+                try await eventually(timeout: .seconds(30), "both Tasks") {
+                    let visitDone = await harness.visitWrites(visit.visitID) > 0
+                    let linkDone = await harness.tasks("DocSend_Link_Id__c", link.linkID).count == 1
+                    return visitDone && linkDone
+                }
+            }
+            let visitTask = try await onlyTask(harness, visit: visit.visitID)
+            #expect(visitTask["ActivityDate"]?.stringValue == "2026-11-19")
+            let linkTask = await harness.tasks("DocSend_Link_Id__c", link.linkID).first
+            #expect(linkTask?["ActivityDate"]?.stringValue == "2026-11-19")
         }
     }
 

@@ -157,6 +157,15 @@ enum AdminPageTemplates {
         {{#syncs}}{{>toggle}}{{/syncs}}
         <h3 id="options-title">When a visit matches no lead or contact</h3>
         {{#options}}{{>toggle}}{{/options}}
+        <h3 id="dates-title">Task dates</h3>
+        {{#timeZone}}
+        <div class="field">
+        <label for="{{id}}">Time zone</label>
+        <p class="help" id="{{id}}-help">Each Task's date is the day of the activity in this time zone: an IANA name such as America/Los_Angeles or Europe/Paris. UTC unless you change it.</p>
+        <input type="text" name="time_zone" id="{{id}}" value="{{value}}" aria-describedby="{{id}}-help{{#error}} {{id}}-error{{/error}}"{{#error}} aria-invalid="true"{{/error}} autocomplete="off" spellcheck="false">
+        {{#error}}<p class="error" id="{{id}}-error">{{error}}</p>{{/error}}
+        </div>
+        {{/timeZone}}
         </section>
 
         <section id="mapping" aria-labelledby="mapping-title">

@@ -199,6 +199,8 @@ extension AdminPages {
             connectLegend: connection == nil ? "Connect Salesforce" : "Log in to Salesforce again (or to another org)",
             connectButton: connection == nil ? "Connect Salesforce" : "Reconnect Salesforce", hosts: hosts,
             myDomain: InputView(id: controlID("my_domain"), value: myDomain, error: problems["my_domain"]),
+            timeZone: InputView(
+                id: controlID("time_zone"), value: submitted?["time_zone"] ?? settings.timeZone, error: problems["time_zone"]),
             syncs: SettingsPageText.syncs.map(toggle), options: SettingsPageText.options.map(toggle),
             mappingReady: !custom.isEmpty, mappingUnavailable: mappingUnavailable, mapping: mapping,
             externalIDs: externalIDs, hasCurrentMapping: !currentMapping.isEmpty, currentMapping: currentMapping,

@@ -119,6 +119,8 @@ enum AdminPages {
         var connectButton: String
         var hosts: [HostView]
         var myDomain: InputView
+        /// The team's time zone (Task dates).
+        var timeZone: InputView
         var syncs: [ControlView]
         var options: [ControlView]
         var mappingReady: Bool

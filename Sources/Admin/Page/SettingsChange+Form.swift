@@ -5,7 +5,8 @@ extension SettingsChange {
     /// The change the settings page's form asks for, against the stored settings: the toggles when the form carries
     /// them (`settings_form=1`; an unchecked box is absent, so absent means off), and only the mapping and key fields
     /// that differ from `current` (a team that is not connected can still switch syncs on and off: an unchanged
-    /// mapping is not checked against an org). A mapping select left on "Not mapped" (empty) unmaps the property.
+    /// mapping is not checked against an org). A mapping select left on "Not mapped" (empty) unmaps the property. The
+    /// time zone changes when the form carries one that differs (trimmed; empty keeps the stored one).
     init(form: [String: String], current: TeamSettings) {
         self.init()
         if form["settings_form"] != nil {
@@ -26,6 +27,9 @@ extension SettingsChange {
                 !value.isEmpty, value != current.externalIDFields.field(for: kind)
             else { continue }
             externalIDFields[kind] = value
+        }
+        if let value = form["time_zone"]?.trimmingCharacters(in: .whitespaces), !value.isEmpty, value != current.timeZone {
+            timeZone = value
         }
     }
 }

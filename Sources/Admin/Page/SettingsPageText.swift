@@ -93,6 +93,7 @@ enum SettingsPageText {
         case "salesforce_account_id": return "Salesforce Account"
         case "account_search": return "Account name"
         case "my_domain": return "My Domain login URL"
+        case "time_zone": return "Time zone"
         default: return "Settings"
         }
     }

@@ -32,17 +32,18 @@ extension PostgresStore {
         let row = try await self.rows(
             """
             SELECT instance_url, login_url, client_id, refresh_token_sealed, needs_reauthentication,
-                   reauthentication_reason, updated_at, access_token_sealed, session_instance_url, session_updated_at
+                   reauthentication_reason, updated_at, access_token_sealed, session_instance_url, session_updated_at,
+                   connected_user_id
             FROM salesforce_connections WHERE team_id = \(teamID)
             """,
             "reading a Salesforce connection"
         ) { row in
-            try row.decode((String, String, String, Data?, Bool, String?, Date, Data?, String?, Date?).self)
+            try row.decode((String, String, String, Data?, Bool, String?, Date, Data?, String?, Date?, String?).self)
         }.first
         guard
             let (
                 instanceURL, loginURL, clientID, sealed, needsReauthentication, reason, updatedAt, sealedAccess,
-                sessionInstanceURL, sessionUpdatedAt
+                sessionInstanceURL, sessionUpdatedAt, connectedUserID
             ) = row
         else {
             return nil
@@ -63,7 +64,8 @@ extension PostgresStore {
             needsReauthentication: needsReauthentication,
             reauthenticationReason: reason,
             updatedAt: updatedAt,
-            session: session
+            session: session,
+            connectedUserID: connectedUserID
         )
     }
 
@@ -79,10 +81,11 @@ extension PostgresStore {
             """
             INSERT INTO salesforce_connections (team_id, instance_url, login_url, client_id, refresh_token_sealed,
                 refresh_token_digest, needs_reauthentication, reauthentication_reason, updated_at,
-                access_token_sealed, session_instance_url, session_updated_at)
+                access_token_sealed, session_instance_url, session_updated_at, connected_user_id)
             VALUES (\(connection.teamID), \(connection.instanceURL), \(connection.loginURL), \(connection.clientID),
                 \(sealed), \(digest), \(connection.needsReauthentication), \(connection.reauthenticationReason), now(),
-                \(sealedAccess), \(sessionInstanceURL), CASE WHEN \(sessionInstanceURL)::text IS NULL THEN NULL ELSE now() END)
+                \(sealedAccess), \(sessionInstanceURL), CASE WHEN \(sessionInstanceURL)::text IS NULL THEN NULL ELSE now() END,
+                \(connection.connectedUserID))
             ON CONFLICT (team_id) DO UPDATE SET instance_url = excluded.instance_url,
                 login_url = excluded.login_url, client_id = excluded.client_id,
                 refresh_token_sealed = excluded.refresh_token_sealed,
@@ -91,7 +94,8 @@ extension PostgresStore {
                 reauthentication_reason = excluded.reauthentication_reason, updated_at = excluded.updated_at,
                 access_token_sealed = excluded.access_token_sealed,
                 session_instance_url = excluded.session_instance_url,
-                session_updated_at = excluded.session_updated_at
+                session_updated_at = excluded.session_updated_at,
+                connected_user_id = excluded.connected_user_id
             """,
             "saving a Salesforce connection"
         )

@@ -34,7 +34,7 @@ extension SQLiteStore {
                 """
                 SELECT instance_url, login_url, client_id, refresh_token_sealed, needs_reauthentication,
                        reauthentication_reason, updated_at, access_token_sealed, session_instance_url,
-                       session_updated_at
+                       session_updated_at, connected_user_id
                 FROM salesforce_connections WHERE team_id = ?1
                 """,
                 [.text(teamID)]
@@ -57,7 +57,8 @@ extension SQLiteStore {
             needsReauthentication: (row[4].integer ?? 0) != 0,
             reauthenticationReason: row[5].text,
             updatedAt: Self.date(row[6]),
-            session: session
+            session: session,
+            connectedUserID: row[10].text
         )
     }
 
@@ -74,8 +75,8 @@ extension SQLiteStore {
                 """
                 INSERT INTO salesforce_connections (team_id, instance_url, login_url, client_id, refresh_token_sealed,
                     refresh_token_digest, needs_reauthentication, reauthentication_reason, updated_at,
-                    access_token_sealed, session_instance_url, session_updated_at)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                    access_token_sealed, session_instance_url, session_updated_at, connected_user_id)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
                 ON CONFLICT (team_id) DO UPDATE SET instance_url = excluded.instance_url,
                     login_url = excluded.login_url, client_id = excluded.client_id,
                     refresh_token_sealed = excluded.refresh_token_sealed,
@@ -84,7 +85,8 @@ extension SQLiteStore {
                     reauthentication_reason = excluded.reauthentication_reason, updated_at = excluded.updated_at,
                     access_token_sealed = excluded.access_token_sealed,
                     session_instance_url = excluded.session_instance_url,
-                    session_updated_at = excluded.session_updated_at
+                    session_updated_at = excluded.session_updated_at,
+                    connected_user_id = excluded.connected_user_id
                 """,
                 [
                     .text(connection.teamID), .text(connection.instanceURL), .text(connection.loginURL),
@@ -92,7 +94,7 @@ extension SQLiteStore {
                     .integer(connection.needsReauthentication ? 1 : 0),
                     connection.reauthenticationReason.map { .text($0) } ?? .null, .integer(now),
                     session.map { .blob($0.sealed) } ?? .null, session.map { .text($0.instanceURL) } ?? .null,
-                    session == nil ? .null : .integer(now),
+                    session == nil ? .null : .integer(now), connection.connectedUserID.map { .text($0) } ?? .null,
                 ]
             )
         }

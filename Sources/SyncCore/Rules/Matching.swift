@@ -156,6 +156,19 @@ public enum Matching {
         }
     }
 
+    /// The Account a Task on `contact` is related to (`WhatId`).
+    ///
+    /// Rule: **an explicit link wins** (the event's `salesforce_account_id`, or the link an admin stored for the
+    /// DocSend account): the team said where this DocSend account's activity belongs. Otherwise the Contact's own
+    /// Account: the DocSend account's name is only a guess at the company, the Contact's Account is what the org
+    /// says. A Contact with no Account (a private Contact) is related to the Account of that name, if one was
+    /// found; else nothing.
+    public static func contactAccount(_ contact: SalesforcePerson, visitAccount: AccountResolution) -> String? {
+        if case .linked(let id) = visitAccount { return id }
+        if let own = contact.accountID?.trimmingCharacters(in: .whitespaces), !own.isEmpty { return own }
+        return visitAccount.accountID
+    }
+
     /// The active Salesforce User a DocSend user's email designates, or `nil`.
     ///
     /// Exact case-insensitive email equality; inactive users are excluded (they cannot own Tasks); several

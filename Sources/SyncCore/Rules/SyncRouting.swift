@@ -26,7 +26,7 @@ public struct TaskRelations: Sendable, Hashable, Codable {
         self.whatID = whatID
     }
 
-    /// On a Contact, related to the visit's Account when one was resolved.
+    /// On a Contact, related to `account` (``Matching/contactAccount(_:visitAccount:)`` chooses it).
     public static func contact(_ id: String, account: String?) -> TaskRelations {
         TaskRelations(whoID: id, whatID: account)
     }
@@ -61,7 +61,8 @@ public enum NotSyncedReason: Sendable, Hashable, CustomStringConvertible {
     case ambiguousAccountName(name: String, count: Int)
     /// Nothing matched; the lead option is on but no Lead can be made from this visitor.
     case leadNotCreatable(LeadDraft.Failure)
-    /// Nothing matched; the open-task option is on but the link owner is no active Salesforce User.
+    /// Nothing matched; the open-task option is on but neither the link owner nor the admin who connected the org
+    /// is a Salesforce User to assign the Task to.
     case noFollowUpOwner
     /// A link on no DocSend account, or on one not associated with a Salesforce Account.
     case noSalesforceAccount
@@ -92,7 +93,8 @@ public enum NotSyncedReason: Sendable, Hashable, CustomStringConvertible {
             "nothing matched, and \(count) Salesforce Accounts are named \(quoted(name)); link the account in DocSend"
         case .leadNotCreatable(let failure): "nothing matched, and no Lead could be created: \(failure)"
         case .noFollowUpOwner:
-            "nothing matched, and the link owner is no active Salesforce User to assign a follow-up task to"
+            "nothing matched, and neither the link owner nor the admin who connected Salesforce is a Salesforce User "
+                + "to assign a follow-up task to"
         case .noSalesforceAccount: "the DocSend account is not associated with a Salesforce Account"
         }
     }
@@ -115,23 +117,27 @@ public enum VisitRouting {
     ///
     /// 1. Visit sync off → not synced.
     /// 2. **Contact or Lead match** (``Matching/person(forEmail:among:)``) → logged Task on it (a Contact's Task
-    ///    is related to the visit's resolved Account, if any).
+    ///    is related to the Contact's own Account unless the DocSend account is explicitly linked to one:
+    ///    ``Matching/contactAccount(_:visitAccount:)``).
     /// 3. **Unmatched email, option *Create new leads* on** → create the Lead, logged Task on it. This comes
     ///    before the account fallback: the option is named for *unmatched emails*, and an email is unmatched
     ///    whether or not its company is in Salesforce; the new Lead then carries the person, which an
     ///    Account-only Task cannot. A visitor no Lead can be made from (too long an email) falls through.
     /// 4. **Account match** (linked id, else exactly one Account of that name) → Task on the Account: open for
-    ///    follow-up when option *Create open tasks for unmatched records* is on and the link owner is a
-    ///    Salesforce User (the visit matched no Lead or Contact), logged otherwise.
-    /// 5. **Option *Create open tasks* on** and the link owner is a Salesforce User → open Task on no record,
-    ///    assigned to the link owner.
+    ///    follow-up when option *Create open tasks for unmatched records* is on and there is a follow-up owner
+    ///    (the visit matched no Lead or Contact), logged otherwise.
+    /// 5. **Option *Create open tasks* on** and there is a follow-up owner → open Task on no record, assigned to
+    ///    them.
     /// 6. Otherwise → not synced, with the most actionable reason (lead not creatable, then no follow-up owner,
     ///    then ambiguous account name, then unmatched/no email).
     ///
-    /// The owner of every Task is the link owner's Salesforce User when there is one.
+    /// The owner of every Task is the link owner's Salesforce User when there is one. The **follow-up owner** is
+    /// the link owner's User, else `fallbackOwnerID`, the User of the admin who connected the org (DocSend tells
+    /// them the Task is assigned to them); a logged Task never takes the fallback (`nil` leaves the integration
+    /// user).
     public static func route(
         _ visit: VisitStarted, settings: TeamSettings, people: [SalesforcePerson], accounts: [SalesforceAccount],
-        users: [SalesforceUser]
+        users: [SalesforceUser], fallbackOwnerID: String? = nil
     ) -> VisitRoute {
         guard settings.syncVisits else { return .notSynced(.syncDisabled(.visit)) }
         let owner = Matching.user(forEmail: visit.linkOwnerEmail, among: users)?.id
@@ -140,7 +146,7 @@ public enum VisitRouting {
         if let person = Matching.person(forEmail: visit.visitor.email, among: people) {
             let relations: TaskRelations =
                 switch person.kind {
-                case .contact: .contact(person.id, account: account.accountID)
+                case .contact: .contact(person.id, account: Matching.contactAccount(person, visitAccount: account))
                 case .lead: .lead(person.id)
                 }
             return .task(relations, .logged, ownerID: owner)
@@ -155,11 +161,13 @@ public enum VisitRouting {
             }
         }
 
-        let followUp = settings.createOpenTasksForUnmatchedRecords && owner != nil
+        let fallback = fallbackOwnerID.flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
+        let followUpOwner = settings.createOpenTasksForUnmatchedRecords ? owner ?? fallback : nil
         if let accountID = account.accountID {
-            return .task(.account(accountID), followUp ? .followUp : .logged, ownerID: owner)
+            if let followUpOwner { return .task(.account(accountID), .followUp, ownerID: followUpOwner) }
+            return .task(.account(accountID), .logged, ownerID: owner)
         }
-        if followUp { return .task(.unrelated, .followUp, ownerID: owner) }
+        if let followUpOwner { return .task(.unrelated, .followUp, ownerID: followUpOwner) }
 
         if let leadFailure { return .notSynced(.leadNotCreatable(leadFailure)) }
         if settings.createOpenTasksForUnmatchedRecords { return .notSynced(.noFollowUpOwner) }
@@ -187,6 +195,15 @@ public enum LinkRouting {
         _ link: LinkCreated, settings: TeamSettings, accounts: [SalesforceAccount], users: [SalesforceUser]
     ) -> LinkRoute {
         route(.documentLink, account: link.account, creator: link.creatorEmail, settings, accounts, users)
+    }
+
+    /// Why a document link's existing Task may not have its visitors list written now, or `nil` when it may.
+    ///
+    /// Rule: the document link sync's toggle governs every write to a link Task, not only its creation. While it
+    /// is off, visitors are still gathered (no Salesforce call) but no refresh is scheduled or written; once it is
+    /// on again, the next visitor's refresh lists everyone gathered meanwhile.
+    public static func visitorRefresh(settings: TeamSettings) -> NotSyncedReason? {
+        settings.isSyncEnabled(.documentLink) ? nil : .syncDisabled(.documentLink)
     }
 
     /// Where a space link's Task goes: as for document links, when space link sync is on.

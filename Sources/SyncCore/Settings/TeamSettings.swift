@@ -1,3 +1,5 @@
+import Foundation
+
 /// A team's Salesforce sync settings, as admins set them in DocSend's settings page.
 ///
 /// Every sync can be switched on or off (visits, document links, space links), as can the two options for
@@ -5,7 +7,7 @@
 /// *as well as* to the Task's Comments.
 ///
 /// Defaults (a team that just connected Salesforce): every sync on, both options off, no mapping, the
-/// default external-id fields. Decoding is forward compatible: a missing key takes its default, unknown keys
+/// default external-id fields, Task dates in UTC. Decoding is forward compatible: a missing key takes its default, unknown keys
 /// are ignored.
 public struct TeamSettings: Sendable, Hashable, Codable {
     /// Sync visits into Tasks.
@@ -22,12 +24,17 @@ public struct TeamSettings: Sendable, Hashable, Codable {
     public var fieldMapping: FieldMapping
     /// The custom Task fields holding the idempotency keys.
     public var externalIDFields: ExternalIDFields
+    /// The IANA time zone (e.g. `America/Los_Angeles`) whose calendar day is every Task's `ActivityDate`: an evening
+    /// visit in California is dated that evening's day, not tomorrow's UTC day. `UTC` by default.
+    /// ``timeZoneProblem(_:)`` says whether an identifier may be set.
+    public var timeZone: String
 
     /// Creates settings; every argument has the default a newly connected team gets.
     public init(
         syncVisits: Bool = true, syncDocumentLinks: Bool = true, syncSpaceLinks: Bool = true,
         createLeadsForUnmatchedEmails: Bool = false, createOpenTasksForUnmatchedRecords: Bool = false,
-        fieldMapping: FieldMapping = [:], externalIDFields: ExternalIDFields = .init()
+        fieldMapping: FieldMapping = [:], externalIDFields: ExternalIDFields = .init(),
+        timeZone: String = TeamSettings.defaultTimeZone
     ) {
         self.syncVisits = syncVisits
         self.syncDocumentLinks = syncDocumentLinks
@@ -36,6 +43,26 @@ public struct TeamSettings: Sendable, Hashable, Codable {
         self.createOpenTasksForUnmatchedRecords = createOpenTasksForUnmatchedRecords
         self.fieldMapping = fieldMapping
         self.externalIDFields = externalIDFields
+        self.timeZone = timeZone
+    }
+
+    /// The time zone of teams that set none: `UTC`.
+    public static let defaultTimeZone = "UTC"
+
+    /// The time zone Task dates are taken in: ``timeZone``, or UTC when it names none (settings are checked when
+    /// set, so only a hand-edited store gets there).
+    public var activityTimeZone: TimeZone { TimeZone(identifier: timeZone) ?? .gmt }
+
+    /// Why `identifier` cannot be a team's time zone, or `nil` when it can: it must be an IANA time zone name
+    /// (`America/Los_Angeles`, `Europe/Paris`, `Asia/Kolkata`, `UTC`), exactly as the tz database spells it (an
+    /// `Area/Location` the system knows, case included). Offsets (`GMT+2`) and abbreviations (`PST`) are refused:
+    /// they do not follow daylight saving time, or are ambiguous.
+    public static func timeZoneProblem(_ identifier: String) -> String? {
+        let iana = identifier == "UTC" || (identifier.contains("/") && TimeZone(identifier: identifier)?.identifier == identifier)
+        guard iana else {
+            return "not an IANA time zone name; use one such as America/Los_Angeles, Europe/Paris or UTC"
+        }
+        return nil
     }
 
     /// Whether the sync of `kind` is on.
@@ -55,6 +82,7 @@ public struct TeamSettings: Sendable, Hashable, Codable {
         case createOpenTasksForUnmatchedRecords = "create_open_tasks_for_unmatched_records"
         case fieldMapping = "field_mapping"
         case externalIDFields = "external_id_fields"
+        case timeZone = "time_zone"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -72,6 +100,7 @@ public struct TeamSettings: Sendable, Hashable, Codable {
         fieldMapping = try c.decodeIfPresent(FieldMapping.self, forKey: .fieldMapping) ?? defaults.fieldMapping
         externalIDFields =
             try c.decodeIfPresent(ExternalIDFields.self, forKey: .externalIDFields) ?? defaults.externalIDFields
+        timeZone = try c.decodeIfPresent(String.self, forKey: .timeZone) ?? defaults.timeZone
     }
 }
 

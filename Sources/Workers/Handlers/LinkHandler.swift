@@ -100,6 +100,11 @@ public struct LinkHandler: JobHandler {
                 let now = Date()
                 let lost = stored.refreshScheduledAt.map { now.timeIntervalSince($0) > refreshGrace } ?? true
                 if stored.taskID != nil, stored.scheduledRefresh == nil || lost, !stored.pending.isEmpty {
+                    // Document link sync off: gathered, but no refresh (every write to the Task honours the toggle).
+                    if let reason = LinkRouting.visitorRefresh(settings: try await orgs.settings(teamID: event.teamID)) {
+                        writes.context.report(.skipped(reason: reason.code))
+                        return
+                    }
                     if stored.scheduledRefresh != nil {
                         writes.logger.warning("the scheduled visitor refresh is lost (parked or purged); scheduling another")
                     }
@@ -141,11 +146,17 @@ public struct LinkHandler: JobHandler {
         }
     }
 
-    /// Writes the gathered visitors onto the link's Task, once, when they change its list.
+    /// Writes the gathered visitors onto the link's Task, once, when they change its list; nothing while document
+    /// link sync is off (the visitors stay gathered for when it is on again).
     private func writeVisitors(_ stored: inout StoredLink, linkID: String, _ writes: RepeatableWrites) async throws {
         guard stored.taskID != nil, !stored.pending.isEmpty, let creation = stored.creation,
             case .linkCreated(let link) = try Event.decode(from: creation).payload
         else { return }
+        if let reason = LinkRouting.visitorRefresh(settings: try await orgs.settings(teamID: writes.context.teamID)) {
+            writes.context.report(.skipped(reason: reason.code))
+            writes.logger.info("link Task visitors not written", metadata: ["docsend-reason": "\(reason.code)"])
+            return
+        }
         let refreshed = stored.visitors.refreshed(with: Self.visits(stored.pending, linkID: linkID), linkID: linkID)
         if refreshed.needsUpdate {
             let org = try await orgs.context(teamID: writes.context.teamID, logger: writes.logger)

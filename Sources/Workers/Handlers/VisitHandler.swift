@@ -147,7 +147,10 @@ public struct VisitHandler: JobHandler {
             if let hint, !people.contains(where: { $0.id == hint.id }) { people.append(hint) }
             let accounts = try await foundAccounts
             let users = try await org.users(email: visit.linkOwnerEmail, logger: logger)
-            switch VisitRouting.route(visit, settings: org.settings, people: people, accounts: accounts, users: users) {
+            switch VisitRouting.route(
+                visit, settings: org.settings, people: people, accounts: accounts, users: users,
+                fallbackOwnerID: org.connectedUserID)
+            {
             case .task(let relations, let disposition, let ownerID):
                 let task = try TaskRendering.visitTask(
                     visit, values: values, context: org.taskContext(relations, disposition, ownerID: ownerID))

@@ -14,6 +14,8 @@ struct OrgContext: Sendable {
     /// The team's settings as stored when the job began.
     let settings: TeamSettings
     let metadata: OrgMetadata
+    /// The Salesforce User who connected the org (``SalesforceConnection/connectedUserID``), when recorded.
+    let connectedUserID: String?
     fileprivate let client: SalesforceClient
     fileprivate let store: any SyncStore
     fileprivate let cache: OrgMetadataCache
@@ -21,7 +23,7 @@ struct OrgContext: Sendable {
 
     init(
         teamID: String, client: SalesforceClient, settings: TeamSettings, metadata: OrgMetadata, store: any SyncStore,
-        cache: OrgMetadataCache, batches: OrgBatches
+        cache: OrgMetadataCache, batches: OrgBatches, connectedUserID: String? = nil
     ) {
         self.teamID = teamID
         self.client = client
@@ -30,13 +32,14 @@ struct OrgContext: Sendable {
         self.store = store
         self.cache = cache
         self.batches = batches
+        self.connectedUserID = connectedUserID
     }
 
-    /// The Task context for a Task on `relations`.
+    /// The Task context for a Task on `relations`, dated in the team's time zone.
     func taskContext(_ relations: TaskRelations, _ disposition: TaskDisposition, ownerID: String?) -> TaskContext {
         TaskContext(
             relations: relations, disposition: disposition, ownerID: ownerID, statuses: metadata.statuses,
-            mapping: metadata.mapping, externalIDFields: settings.externalIDFields)
+            mapping: metadata.mapping, externalIDFields: settings.externalIDFields, timeZone: settings.activityTimeZone)
     }
 
     // MARK: Reads

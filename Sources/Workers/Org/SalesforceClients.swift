@@ -40,6 +40,11 @@ public final class SalesforceClients: Sendable {
 
     /// The team's client, made (or re-made) from its stored connection.
     func client(teamID: String) async throws -> SalesforceClient {
+        try await connected(teamID: teamID).client
+    }
+
+    /// The team's client (``client(teamID:)``) and the stored connection it was made from.
+    func connected(teamID: String) async throws -> (client: SalesforceClient, connection: SalesforceConnection) {
         guard let connection = try await store.connection(teamID: teamID) else {
             throw WorkFailure.teamNotConnected(teamID)
         }
@@ -47,7 +52,7 @@ public final class SalesforceClients: Sendable {
             throw WorkFailure.needsLogin(teamID, reason: connection.reauthenticationReason)
         }
         let key = [connection.instanceURL, connection.loginURL, connection.clientID].joined(separator: "\n")
-        return entries.withLock { entries in
+        let client = entries.withLock { entries in
             if let entry = entries[teamID], entry.connectionKey == key {
                 let known = entry.refreshToken.value.withLock { $0 }
                 if known != connection.refreshToken {
@@ -62,6 +67,7 @@ public final class SalesforceClients: Sendable {
             entries[teamID] = entry
             return entry.client
         }
+        return (client, connection)
     }
 
     private func makeEntry(_ connection: SalesforceConnection, key: String) -> Entry {

@@ -103,12 +103,12 @@ public final class TeamOrgs: Sendable {
     /// while the org is paused (``OrgGate``): the job waits without counting an attempt.
     func context(teamID: String, logger: Logger) async throws -> OrgContext {
         let settings = try await settings(teamID: teamID)
-        let client = try await clients.client(teamID: teamID)
+        let (client, connection) = try await clients.connected(teamID: teamID)
         try await gate(teamID: teamID).admit(client, teamID: teamID, logger: logger)
         let metadata = try await metadata.metadata(teamID: teamID, client: client, settings: settings, logger: logger)
         return OrgContext(
             teamID: teamID, client: client, settings: settings, metadata: metadata, store: store, cache: self.metadata,
-            batches: batches(teamID: teamID, client: client))
+            batches: batches(teamID: teamID, client: client), connectedUserID: connection.connectedUserID)
     }
 
     /// Throws ``WorkFailure/Disposition/skip`` when the team has no Salesforce connection: on DocSend's bus most

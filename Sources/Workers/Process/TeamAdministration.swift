@@ -34,7 +34,8 @@ public struct TeamAdministration: Sendable {
     }
 
     /// Signs in with `refreshToken` (or, when `nil`, the client-credentials flow), reads the org's Task fields,
-    /// and stores the connection (the token encrypted). Nothing is stored when signing in fails.
+    /// and stores the connection (the token encrypted) with the User the token was issued to (the admin who
+    /// logged in: the follow-up owner of last resort). Nothing is stored when signing in fails.
     public func connect(teamID: String, loginURL: String, clientID: String, refreshToken: String?) async throws
         -> ConnectionCheck
     {
@@ -51,7 +52,7 @@ public struct TeamAdministration: Sendable {
         try await store.saveConnection(
             SalesforceConnection(
                 teamID: teamID, instanceURL: instanceURL, loginURL: configuration.loginURL, clientID: clientID,
-                refreshToken: rotated.value.withLock { $0 }))
+                refreshToken: rotated.value.withLock { $0 }, connectedUserID: client.identityUserID))
         let settings = try await settings(teamID: teamID)
         return ConnectionCheck(instanceURL: instanceURL, problems: Self.problems(settings, fields))
     }

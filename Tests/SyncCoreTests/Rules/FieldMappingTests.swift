@@ -22,6 +22,28 @@ struct FieldMappingTests {
         #expect(sparse == TeamSettings(syncVisits: false))
     }
 
+    @Test("The team's time zone: UTC unless set, stored as time_zone, only IANA names accepted")
+    func timeZone() throws {
+        #expect(TeamSettings().timeZone == "UTC")
+        #expect(TeamSettings().activityTimeZone.secondsFromGMT() == 0)
+        // Teams stored before the setting existed keep UTC.
+        let old = try JSONDecoder().decode(TeamSettings.self, from: Data(#"{"sync_visits": true}"#.utf8))
+        #expect(old.timeZone == "UTC")
+        let pacific = TeamSettings(timeZone: "America/Los_Angeles")
+        let text = String(decoding: try JSONEncoder().encode(pacific), as: UTF8.self)
+        #expect(text.contains(#""time_zone":"America\/Los_Angeles""#) || text.contains(#""time_zone":"America/Los_Angeles""#))
+        #expect(try JSONDecoder().decode(TeamSettings.self, from: Data(text.utf8)) == pacific)
+        #expect(pacific.activityTimeZone.identifier == "America/Los_Angeles")
+        for valid in ["UTC", "America/Los_Angeles", "Europe/Paris", "Asia/Kolkata", "Etc/UTC"] {
+            #expect(TeamSettings.timeZoneProblem(valid) == nil, "\(valid)")
+        }
+        for invalid in ["", "Mars/Olympus", "america/los_angeles", "PST", "GMT+2", "+02:00", "Europe/Paris\n"] {
+            #expect(TeamSettings.timeZoneProblem(invalid) != nil, "\(invalid)")
+        }
+        // A stored name no longer known (hand-edited store): Task dates fall back to UTC rather than fail.
+        #expect(TeamSettings(timeZone: "Mars/Olympus").activityTimeZone.secondsFromGMT() == 0)
+    }
+
     @Test("A valid mapping resolves to the org's fields")
     func validMapping() throws {
         let mapping: FieldMapping = [

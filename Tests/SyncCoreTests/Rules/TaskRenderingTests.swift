@@ -231,6 +231,30 @@ struct TaskRenderingTests {
         #expect(json == #"{"ActivityDate":"2026-11-04","B__c":true,"N__c":3,"S__c":"a\"b","X__c":null}"#)
     }
 
+    @Test("Every Task's ActivityDate is its day in the team's time zone: a Pacific evening stays that day")
+    func activityDateInTeamTimeZone() throws {
+        // 2026-11-20T04:30Z is 20:30 on 2026-11-19 in Los Angeles.
+        let evening = Date(timeIntervalSince1970: 1_795_149_000)
+        let pacific = TeamSettings(timeZone: "America/Los_Angeles").activityTimeZone
+        let context = TaskContext(relations: .account("001A"), statuses: Fixture.statuses, timeZone: pacific)
+        let expected = FieldValue.date(SalesforceDate(year: 2026, month: 11, day: 19))
+        let visit = try TaskRendering.visitTask(
+            Fixture.visit(startedAt: evening), values: SyncedVisitValues(durationSeconds: 0, percentViewed: 0),
+            context: context)
+        #expect(visit.fields["ActivityDate"] == expected)
+        var link = Fixture.link()
+        link.createdAt = evening
+        #expect(try TaskRendering.linkTask(link, visitors: LinkVisitorList(), context: context).fields["ActivityDate"] == expected)
+        var space = Fixture.spaceLink()
+        space.createdAt = evening
+        #expect(try TaskRendering.spaceLinkTask(space, context: context).fields["ActivityDate"] == expected)
+        // UTC (the default) keeps the UTC day.
+        let utc = TaskContext(relations: .account("001A"), statuses: Fixture.statuses)
+        #expect(
+            try TaskRendering.spaceLinkTask(space, context: utc).fields["ActivityDate"]
+                == .date(SalesforceDate(year: 2026, month: 11, day: 20)))
+    }
+
     @Test("ActivityDate is the visit's calendar day in the given time zone")
     func activityDate() throws {
         let late = Date(timeIntervalSince1970: 1_795_046_400 - 60)  // 23:59 UTC the day before 2026-11-19T…

@@ -15,11 +15,33 @@ struct VisitRoutingTests {
         VisitRouting.route(visit, settings: settings, people: people, accounts: accounts, users: users)
     }
 
-    @Test("A visitor email matching a Contact logs a closed Task on the Contact, related to the account")
+    @Test("A visitor email matching a Contact logs a closed Task on the Contact, related to the Contact's own Account")
     func contactMatch() {
+        // The DocSend account's name finds 001ACME, but the Contact belongs to 001CONTACTACC: the org's word wins.
         let result = route(
             people: [Fixture.contact("003A")], accounts: [Fixture.account("001ACME")])
-        #expect(result == .task(.contact("003A", account: "001ACME"), .logged, ownerID: "005OWNER"))
+        #expect(result == .task(.contact("003A", account: "001CONTACTACC"), .logged, ownerID: "005OWNER"))
+    }
+
+    @Test("A Contact's Task: WhatId is its own Account unless the DocSend account is explicitly linked")
+    func contactWhatID() {
+        let own = Fixture.contact("003A", account: "001OWN")
+        let privateContact = Fixture.contact("003P", account: nil)
+        // An explicit link (event id or stored link) wins over the Contact's own Account.
+        #expect(Matching.contactAccount(own, visitAccount: .linked(id: "001LINKED")) == "001LINKED")
+        #expect(Matching.contactAccount(privateContact, visitAccount: .linked(id: "001LINKED")) == "001LINKED")
+        // Otherwise the Contact's own Account, whatever the name found.
+        #expect(Matching.contactAccount(own, visitAccount: .byName(id: "001ACME")) == "001OWN")
+        #expect(Matching.contactAccount(own, visitAccount: .none) == "001OWN")
+        #expect(Matching.contactAccount(own, visitAccount: .ambiguousName(name: "Acme", count: 2)) == "001OWN")
+        // A Contact with no Account: the Account of that name, else nothing.
+        #expect(Matching.contactAccount(privateContact, visitAccount: .byName(id: "001ACME")) == "001ACME")
+        #expect(Matching.contactAccount(privateContact, visitAccount: .none) == nil)
+        #expect(Matching.contactAccount(Fixture.contact("003E", account: " "), visitAccount: .none) == nil)
+        // Through the routing: a linked DocSend account keeps the link.
+        #expect(
+            route(Fixture.visit(account: Fixture.linkedAcme), people: [own])
+                == .task(.contact("003A", account: "001LINKED"), .logged, ownerID: "005OWNER"))
     }
 
     @Test("A visitor email matching a Lead logs a closed Task on the Lead, with no WhatId")
@@ -32,7 +54,7 @@ struct VisitRoutingTests {
     @Test("A Contact wins over a more recently modified Lead")
     func contactOverLead() {
         let result = route(people: [Fixture.lead("00QA", modified: 999), Fixture.contact("003A", modified: 1)])
-        #expect(result == .task(.contact("003A", account: nil), .logged, ownerID: "005OWNER"))
+        #expect(result == .task(.contact("003A", account: "001CONTACTACC"), .logged, ownerID: "005OWNER"))
     }
 
     @Test("A converted Lead is skipped")
@@ -127,11 +149,43 @@ struct VisitRoutingTests {
             route(Fixture.visit(account: nil), settings: settings, users: [inactive]) == .notSynced(.noFollowUpOwner))
     }
 
+    @Test("Option open tasks, the link owner no Salesforce User: the admin who connected the org gets the open Task")
+    func openTaskFallsBackToConnectingAdmin() {
+        let settings = TeamSettings(createOpenTasksForUnmatchedRecords: true)
+        func fallback(_ visit: VisitStarted, _ settings: TeamSettings, users: [SalesforceUser] = [], _ admin: String?)
+            -> VisitRoute
+        {
+            VisitRouting.route(visit, settings: settings, people: [], accounts: [], users: users, fallbackOwnerID: admin)
+        }
+        #expect(
+            fallback(Fixture.visit(account: nil), settings, "005ADMIN") == .task(.unrelated, .followUp, ownerID: "005ADMIN"))
+        #expect(
+            fallback(Fixture.visit(account: Fixture.linkedAcme), settings, "005ADMIN")
+                == .task(.account("001LINKED"), .followUp, ownerID: "005ADMIN"))
+        // The link owner's User, when there is one, comes first.
+        #expect(
+            fallback(Fixture.visit(account: nil), settings, users: [Fixture.owner], "005ADMIN")
+                == .task(.unrelated, .followUp, ownerID: "005OWNER"))
+        // No fallback either (or a blank one): skipped with its reason.
+        #expect(fallback(Fixture.visit(account: nil), settings, nil) == .notSynced(.noFollowUpOwner))
+        #expect(fallback(Fixture.visit(account: nil), settings, " ") == .notSynced(.noFollowUpOwner))
+        // Only follow-up Tasks take the fallback: with the option off, a logged Task keeps the integration user.
+        #expect(
+            fallback(Fixture.visit(account: Fixture.linkedAcme), TeamSettings(), "005ADMIN")
+                == .task(.account("001LINKED"), .logged, ownerID: nil))
+        #expect(fallback(Fixture.visit(account: nil), TeamSettings(), "005ADMIN") == .notSynced(.unmatchedEmailAndNoAccount))
+        #expect(
+            VisitRouting.route(
+                Fixture.visit(), settings: settings, people: [Fixture.contact("003A")], accounts: [], users: [],
+                fallbackOwnerID: "005ADMIN")
+                == .task(.contact("003A", account: "001CONTACTACC"), .logged, ownerID: nil))
+    }
+
     @Test("Matched visits stay closed Tasks even with the open-task option on")
     func matchedStaysLogged() {
         #expect(
             route(settings: both, people: [Fixture.contact("003A")])
-                == .task(.contact("003A", account: nil), .logged, ownerID: "005OWNER"))
+                == .task(.contact("003A", account: "001CONTACTACC"), .logged, ownerID: "005OWNER"))
     }
 
     @Test("Nothing matched and no option applies: not synced, with a reason")
@@ -164,7 +218,7 @@ struct VisitRoutingTests {
     func ownerWhenExists() {
         #expect(
             route(people: [Fixture.contact("003A")], users: [])
-                == .task(.contact("003A", account: nil), .logged, ownerID: nil))
+                == .task(.contact("003A", account: "001CONTACTACC"), .logged, ownerID: nil))
     }
 }
 
@@ -204,5 +258,14 @@ struct LinkRoutingTests {
         #expect(
             LinkRouting.route(Fixture.spaceLink(), settings: noSpaces, accounts: [], users: [])
                 == .notSynced(.syncDisabled(.spaceLink)))
+    }
+
+    @Test("An existing link Task's visitors are written only while document link sync is on")
+    func visitorRefreshHonoursToggle() {
+        #expect(LinkRouting.visitorRefresh(settings: .init()) == nil)
+        #expect(LinkRouting.visitorRefresh(settings: TeamSettings(syncSpaceLinks: false)) == nil)
+        #expect(
+            LinkRouting.visitorRefresh(settings: TeamSettings(syncDocumentLinks: false))
+                == .syncDisabled(.documentLink))
     }
 }
