@@ -172,12 +172,15 @@ struct StatusCheck {
         let key = (try? WorkerConfiguration.encryptionKey(config: config)) ?? .random()
         let timeout = (try? WorkerConfiguration.storeTimeout(config: config)) ?? defaultStoreTimeout
         do {
-            let teams = try await FleetProcess.withResources(.init(store: (url, key, timeout)), logger: logger) {
-                try await $0.requiredStore.teamsNeedingLogin()
+            let (teams, pauses) = try await FleetProcess.withResources(.init(store: (url, key, timeout)), logger: logger) {
+                (try await $0.requiredStore.teamsNeedingLogin(), try await $0.requiredStore.orgPauses())
             }
             report.store = .init(state: "checked", detail: described)
             report.teamsNeedingLogin = teams.map {
                 .init(teamID: $0.teamID, reason: $0.reason, since: $0.since.formatted(.iso8601))
+            }
+            report.orgPauses = pauses.map {
+                .init(teamID: $0.teamID, process: $0.process, reason: $0.reason, until: $0.until.formatted(.iso8601))
             }
         } catch {
             report.store = .init(state: "unavailable", detail: "\(described): \(error)")

@@ -7,18 +7,19 @@ import HTTP
 extension DocsendSync {
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check the fleet: queues, retry tiers, parking lot, teams needing a login; exit 1 when something needs attention.",
+            abstract: "Check the fleet: queues, retry tiers, parking lot, teams needing a login, paused orgs; exit 1 when something needs attention.",
             discussion: """
                 Per queue: ready messages and consumers (AMQP), and with the management API (--management-url) \
                 unacknowledged messages and rates in (published) and out (delivered, acknowledged); without it \
                 those are unknown (-, null in JSON). The parking lot is counted by failure code from a read of at \
                 most \(StatusCheck.parkingReadLimit) messages, which stay parked. With a store (--store-url, or the \
                 SQLite store of --data-dir when it exists), the teams whose Salesforce connection needs a new login \
-                are listed.
+                are listed, and the orgs a worker process paused (API budget spent to its reserve, or Salesforce \
+                failing) with the process and until when.
 
                 Needs attention (exit 1), each with a stable code: queue_missing (a queue of the topology does not \
                 exist), no_consumers (a work queue without consumers), parking_growing (a message parked within \
-                --parking-window), team_needs_login.
+                --parking-window), team_needs_login, org_paused.
 
                 Exit status: 0 all clear; 1 something needs attention; 2 the check could not run in full (broker \
                 unreachable, management API refused or answering garbage, parking lot or configured store \
@@ -103,7 +104,7 @@ extension DocsendSync {
             }
             await check.inspectStore(config: config, into: &report)
             report.attention = StatusReport.attention(
-                queues: report.queues, parking: report.parking, teams: report.teamsNeedingLogin)
+                queues: report.queues, parking: report.parking, teams: report.teamsNeedingLogin, pauses: report.orgPauses)
             return (report, report.managementAPI ? managementRoot : nil)
         }
     }

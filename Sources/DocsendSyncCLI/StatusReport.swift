@@ -142,6 +142,8 @@ struct StatusReport: Encodable {
     var parking: Parking?
     /// `nil` when no store was checked (see ``store``).
     var teamsNeedingLogin: [Team]?
+    /// Orgs a worker process paused (API budget, circuit), one per team and process; `nil` when no store was checked.
+    var orgPauses: [OrgPause]?
     var store = Store(state: "not_configured", detail: "")
     /// What needs an operator: exit 1.
     var attention: [Finding] = []
@@ -155,6 +157,7 @@ struct StatusReport: Encodable {
         try container.encode(retryTiers, forKey: .retryTiers)
         try container.encode(parking, forKey: .parking)
         try container.encode(teamsNeedingLogin, forKey: .teamsNeedingLogin)
+        try container.encode(orgPauses, forKey: .orgPauses)
         try container.encode(store, forKey: .store)
         try container.encode(attention, forKey: .attention)
         try container.encode(errors, forKey: .errors)
@@ -162,7 +165,7 @@ struct StatusReport: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case managementAPI, queues, retryTiers, parking, teamsNeedingLogin, store, attention, errors, exitCode
+        case managementAPI, queues, retryTiers, parking, teamsNeedingLogin, orgPauses, store, attention, errors, exitCode
     }
 
     /// 0: all clear; 1: something needs attention; 2: the check could not run in full (which hides what it missed).
@@ -180,8 +183,8 @@ struct StatusReport: Encodable {
 
 extension StatusReport {
     /// The findings for the queues, parking lot and teams this report holds, in a stable order: missing queues,
-    /// work queues without consumers, recent parking, teams needing a login.
-    static func attention(queues: [Queue], parking: Parking?, teams: [Team]?) -> [Finding] {
+    /// work queues without consumers, recent parking, teams needing a login, paused orgs (one per team).
+    static func attention(queues: [Queue], parking: Parking?, teams: [Team]?, pauses: [OrgPause]? = nil) -> [Finding] {
         var findings: [Finding] = []
         for queue in queues where !queue.exists {
             findings.append(
@@ -205,6 +208,17 @@ extension StatusReport {
                     code: "team_needs_login",
                     message: "team \(id) needs a new Salesforce login since \(team.since)"
                         + " (an admin logs in again: docsend-sync team connect --team \(id))"))
+        }
+        let byTeam = Dictionary(grouping: pauses ?? [], by: \.teamID)
+        for teamID in byTeam.keys.sorted() {
+            let team = byTeam[teamID] ?? []
+            let reasons = Set(team.map(\.reason)).sorted().map { OrgPause.explanation($0) }.joined(separator: "; ")
+            let until = team.map(\.until).max() ?? ""
+            findings.append(
+                Finding(
+                    code: "org_paused",
+                    message: "team \(StatusText.printable(teamID, limit: 100))'s org is paused in \(team.count) worker process(es) "
+                        + "until \(until): \(reasons); its messages wait in the retry tiers, none is parked"))
         }
         return findings
     }
@@ -231,5 +245,26 @@ extension StatusReport.Parking {
     /// A failure code as the report keeps it: cut to ``codeLimit`` characters.
     static func boundedCode(_ code: String) -> String {
         code.count > codeLimit ? String(code.prefix(codeLimit)) + "…" : code
+    }
+}
+
+extension StatusReport {
+    /// An org paused by one worker process, as the store recorded it.
+    struct OrgPause: Encodable, Equatable {
+        var teamID: String
+        var process: String
+        /// `api_budget` or `circuit_open`.
+        var reason: String
+        /// ISO 8601.
+        var until: String
+
+        /// What `reason` means, for people.
+        static func explanation(_ reason: String) -> String {
+            switch reason {
+            case "api_budget": "its daily API calls are spent down to the reserve kept for its other integrations (api_budget)"
+            case "circuit_open": "its Salesforce keeps failing (circuit_open)"
+            default: StatusText.printable(reason, limit: 100)
+            }
+        }
     }
 }

@@ -60,6 +60,14 @@ enum StatusText {
         case .none:
             lines.append("teams needing a new Salesforce login: not checked (\(report.store.detail))")
         }
+        if let pauses = report.orgPauses {
+            lines.append("orgs paused by worker processes: \(Set(pauses.map(\.teamID)).count)")
+            for pause in pauses {
+                lines.append(
+                    "  " + printable(pause.teamID, limit: 100) + "  " + pause.reason + "  until " + pause.until + "  in "
+                        + printable(pause.process, limit: 100))
+            }
+        }
 
         lines.append("")
         if report.attention.isEmpty && report.errors.isEmpty {

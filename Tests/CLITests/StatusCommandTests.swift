@@ -289,6 +289,35 @@ struct StatusCommandTests {
         }
     }
 
+    @Test("orgs paused by worker processes: exit 1, one org_paused per team with its reasons, lapsed pauses not listed")
+    func orgPaused() async throws {
+        try await withTopology { connection in
+            _ = try await attachConsumers(connection)
+            let path = directory.appendingPathComponent("sync.db").path
+            let store = try await openStore(url: "sqlite://" + path, encryptionKey: .random(), logger: TestBroker.logger)
+            let later = Date().addingTimeInterval(300)
+            try await store.saveOrgPause(OrgPause(teamID: "team_spent", process: "w-1:10", reason: "api_budget", until: later))
+            try await store.saveOrgPause(OrgPause(teamID: "team_spent", process: "w-2:11", reason: "circuit_open", until: later))
+            try await store.saveOrgPause(
+                OrgPause(teamID: "team_over", process: "w-1:10", reason: "circuit_open", until: Date().addingTimeInterval(-5)))
+            try await store.close()
+
+            let result = try await status()
+            #expect(result.exitCode == 1)
+            #expect(result.report.attention.map(\.code) == ["org_paused"])
+            let message = try #require(result.report.attention.first?.message)
+            #expect(message.contains("team_spent") && message.contains("2 worker process(es)"), "\(message)")
+            #expect(message.contains("(api_budget)") && message.contains("(circuit_open)"), "\(message)")
+            let pauses = try #require(result.report.orgPauses)
+            #expect(pauses.map(\.process) == ["w-1:10", "w-2:11"])
+            #expect(pauses.allSatisfy { $0.teamID == "team_spent" })
+
+            let text = try await runCapturingExit(["status"] + flags)
+            #expect(text.output.contains("orgs paused by worker processes: 1"), "\(text.output)")
+            #expect(text.output.contains("  team_spent  api_budget  until "))
+        }
+    }
+
     static let postgresURL = ProcessInfo.processInfo.environment["DOCSEND_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
 
     @Test("a team needing a login in a PostgreSQL store: the same, and the store named without its password",
@@ -525,11 +554,19 @@ struct StatusJSON: Decodable {
         var detail: String
     }
 
+    struct OrgPause: Decodable {
+        var teamID: String
+        var process: String
+        var reason: String
+        var until: String
+    }
+
     var managementAPI: Bool
     var queues: [Queue]
     var retryTiers: [Tier]
     var parking: Parking?
     var teamsNeedingLogin: [Team]?
+    var orgPauses: [OrgPause]?
     var store: Store
     var attention: [Finding]
     var errors: [Finding]

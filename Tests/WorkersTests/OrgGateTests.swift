@@ -172,10 +172,14 @@ struct OrgBudgetTests {
                     #expect(aTasks == 0)
                     try await Task.sleep(for: .seconds(3))
                     #expect(try await harness.parkedCount() == 0, "A's visits wait, they are not parked")
+                    // The pause is in the store for `docsend-sync status`: A's only, with its reason.
+                    let pauses = try await harness.store.orgPauses()
+                    #expect(pauses.map(\.teamID) == ["team_a"] && pauses.first?.reason == "circuit_open", "\(pauses)")
                     await orgA.org.setFaults(FaultSettings())
                     try await eventually(timeout: .seconds(90), "org A's 20 Tasks once it recovers") {
                         await orgA.org.records("Task").filter { !$0.isDeleted }.count == 20
                     }
+                    try await eventually("A's pause removed once it resumed") { try await harness.store.orgPauses().isEmpty }
                 }
                 #expect(try await harness.parkedCount() == 0)
                 // While A was down, its jobs waited: the org saw spaced probes, not a retry storm.
