@@ -49,6 +49,11 @@ extension DocsendSync {
         @Option(help: "Messages in work at once per role (DOCSEND_SYNC_WORKER_CONCURRENCY).")
         var concurrency: Int?
 
+        @Option(
+            name: .customLong("team-concurrency"),
+            help: "Messages of one team in work at once per role, default half the concurrency; beyond it and as many waiting, a team's messages go to the role's overflow queue (DOCSEND_SYNC_WORKER_TEAM_CONCURRENCY).")
+        var teamConcurrency: Int?
+
         @Option(help: "Unacknowledged deliveries per role (DOCSEND_SYNC_WORKER_PREFETCH).")
         var prefetch: Int?
 
@@ -60,6 +65,7 @@ extension DocsendSync {
         func run() async throws {
             var overrides = store.overrides
             overrides["worker.concurrency"] = concurrency.map(String.init)
+            overrides["worker.teamConcurrency"] = teamConcurrency.map(String.init)
             overrides["worker.prefetch"] = prefetch.map(String.init)
             overrides["metrics.port"] = metricsPort.map(String.init)
             let config = broker.config(adding: overrides)

@@ -221,7 +221,7 @@ public struct JobProcessor: Service {
             return
         }
         if failure.disposition == .wait,
-            let delay = configuration.retry.delay(atLeast: failure.retryAfter ?? .zero)
+            let delay = configuration.retry.delay(forWaiting: failure.retryAfter ?? .zero)
         {
             do {
                 // The attempt does not count: the same number of failures goes with the copy.

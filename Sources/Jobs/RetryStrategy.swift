@@ -20,9 +20,11 @@ public struct RetryStrategy: Sendable, Hashable {
         return delays[failures - 1]
     }
 
-    /// The delay a waiting job takes to sleep at least `wanted`: the shortest tier as long, else the longest;
-    /// `nil` without tiers.
-    public func delay(atLeast wanted: Duration) -> Duration? {
-        delays.first { $0 >= wanted } ?? delays.last
+    /// The delay of a job that waits `wanted` (its org's pause): the longest tier no longer than that, else the
+    /// shortest; `nil` without tiers. Never longer than the pause where a tier allows, so that the jobs are back
+    /// when the org is probed (a job back early waits again, at no cost to the org): with tiers of 5 s, 1 min and
+    /// 10 min, a 2-minute pause sends them for a minute, not ten.
+    public func delay(forWaiting wanted: Duration) -> Duration? {
+        delays.last { $0 <= wanted } ?? delays.first
     }
 }

@@ -13,8 +13,8 @@ public struct WorkFailure: Error, Sendable, CustomStringConvertible {
         /// connected Salesforce). Parking these would flood the parking lot with messages nobody replays.
         case skip
         /// Wait, then try again, without counting an attempt: the message did nothing wrong, its team's org is
-        /// paused (its API budget is spent, or its Salesforce keeps failing). It goes through the retry tier nearest
-        /// ``WorkFailure/retryAfter`` as often as it takes and is never parked for it.
+        /// paused (its API budget is spent, or its Salesforce keeps failing). It goes through the longest retry
+        /// tier no longer than ``WorkFailure/retryAfter`` as often as it takes and is never parked for it.
         case wait
     }
 

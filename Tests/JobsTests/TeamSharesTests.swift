@@ -65,6 +65,16 @@ struct TeamSharesTests {
         #expect(shares.offer(4, team: "a", lane: .main) == .waiting, "nothing counted for a after the removal")
     }
 
+    @Test("a waiting job takes the longest retry tier no longer than its org's pause, else the shortest")
+    func waitingTier() {
+        let tiers = RetryStrategy.tiers([.seconds(600), .seconds(5), .seconds(60)])
+        #expect(tiers.delay(forWaiting: .seconds(1)) == .seconds(5))
+        #expect(tiers.delay(forWaiting: .seconds(8)) == .seconds(5))
+        #expect(tiers.delay(forWaiting: .seconds(120)) == .seconds(60))
+        #expect(tiers.delay(forWaiting: .seconds(3600)) == .seconds(600))
+        #expect(RetryStrategy.tiers([]).delay(forWaiting: .seconds(1)) == nil)
+    }
+
     /// Holds team_a's jobs until opened; every other team's job returns at once.
     final class Gate: JobHandler, Sendable {
         let open = Mutex(false)
