@@ -79,7 +79,7 @@ public final class TeamOrgs: Sendable {
         gates.withLock { gates in
             if let kept = gates[teamID] { return kept }
             let made = OrgGate(policy: app.gatePolicy) { [pauses] pause, length in
-                pauses.yield((teamID, pause, Date().addingTimeInterval(Double(length.components.seconds) + Double(length.components.attoseconds) / 1e18)))
+                pauses.yield((teamID, pause, Date().addingTimeInterval(length / .seconds(1))))
             }
             gates[teamID] = made
             return made
