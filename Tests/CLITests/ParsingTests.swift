@@ -37,10 +37,11 @@ struct ParsingTests {
                 "--topology-prefix", "pfx", "--exchange", "events", "--retry-intervals", "1s,2m",
                 "--resync-interval", "3m", "--store-url", "sqlite:///tmp/s.db", "--data-dir", "/d",
                 "--salesforce-login-url", "https://login.example", "--salesforce-client-id", "cid",
-                "--concurrency", "3", "--prefetch", "7",
+                "--concurrency", "3", "--team-concurrency", "2", "--prefetch", "7",
             ], as: DocsendSync.Worker.self)
         #expect(worker.role == .one(.links))
         #expect(worker.concurrency == 3)
+        #expect(worker.teamConcurrency == 2)
         #expect(worker.prefetch == 7)
         #expect(worker.store.overrides == [
             "store.url": "sqlite:///tmp/s.db", "data.directory": "/d",

@@ -85,6 +85,7 @@ struct WorkersUnitTests {
             ]))
         #expect(defaults.storeURL == "sqlite:///var/lib/docsend-sync/sync.db")
         #expect(defaults.concurrency == 3 && defaults.prefetch == 6)
+        #expect(defaults.teamConcurrency == 1, "half the concurrency, at least one")
         #expect(defaults.drainTimeout == .seconds(30))
         #expect(defaults.salesforce.loginURL == "https://login.salesforce.com")
         let flags = try WorkerConfiguration(
@@ -92,6 +93,13 @@ struct WorkersUnitTests {
                 overrides: ["worker.prefetch": "50", "salesforce.requestTimeout": "5s"],
                 environment: ["DOCSEND_SYNC_STORE_ENCRYPTION_KEY": key, "DOCSEND_SYNC_WORKER_PREFETCH": "7"]))
         #expect(flags.prefetch == 50, "a flag wins over the environment")
+        #expect(flags.concurrency == 400 && flags.teamConcurrency == 200, "the defaults: one team, one full Collections call")
+        let capped = try WorkerConfiguration(
+            config: FleetConfiguration.reader(environment: [
+                "DOCSEND_SYNC_STORE_ENCRYPTION_KEY": key, "DOCSEND_SYNC_WORKER_CONCURRENCY": "10",
+                "DOCSEND_SYNC_WORKER_TEAM_CONCURRENCY": "50",
+            ]))
+        #expect(capped.teamConcurrency == 10, "a team's share is at most the concurrency")
         #expect(flags.salesforce.requestTimeout == .seconds(5))
     }
 

@@ -31,8 +31,9 @@ import Store
 ///   it (doubling while it stays unwell, up to ten times).
 /// - `salesforce.caFile` (string, optional): a PEM bundle of extra CAs to trust for Salesforce (a TLS front of the
 ///   sandbox, a proxy).
-/// - `worker.concurrency` (integer, optional, default 200): messages in work at once, per role and process; many
-///   in work let one org's lookups and Task writes share calls (``OrgBatches``).
+/// - `worker.concurrency` (integer, optional, default 400): messages in work at once, per role and process; many
+///   in work let one org's lookups and Task writes share calls (``OrgBatches``). One team takes at most half by
+///   default (`worker.teamConcurrency`): 200, one full sObject Collections call.
 /// - `worker.teamConcurrency` (integer, optional, default half the concurrency): messages of one team in work at
 ///   once, per role and process; a team's messages beyond it go to the role's overflow queue and come back as its
 ///   places free, so that one team's burst never holds the others' (``TeamShares``).
@@ -74,7 +75,7 @@ public struct WorkerConfiguration: Sendable {
         storeTimeout = try Self.storeTimeout(config: config)
         salesforce = try Self.salesforce(config: config)
         salesforceCAFile = config.string(forKey: "salesforce.caFile")
-        concurrency = try Self.positive(config, "worker.concurrency", default: 200)
+        concurrency = try Self.positive(config, "worker.concurrency", default: 400)
         teamConcurrency = min(concurrency, try Self.positive(config, "worker.teamConcurrency", default: max(1, concurrency / 2)))
         prefetch = try Self.positive(config, "worker.prefetch", default: concurrency * 2)
         drainTimeout = try Self.interval(config, "worker.drainTimeout", default: .seconds(30))
