@@ -181,7 +181,7 @@ public struct JobProcessor: Service {
         switch received.job {
         case .success(let decoded): job = decoded
         case .failure(let failure):
-            await settle(received, failure: failure, event: event, logger: logger)
+            await settle(received, failure: parkedOnce(failure, received), event: event, logger: logger)
             return
         }
         logger[metadataKey: "docsend-team"] = .string(job.teamID)
@@ -208,6 +208,16 @@ public struct JobProcessor: Service {
             }
             await settle(received, failure: classify(error, job.teamID), event: event, logger: logger)
         }
+    }
+
+    /// `failure` of a message that did not reach a handler, or, when it is a public event another role also received
+    /// and parks (``WorkerRole/parkingRole(forEventRoutedBy:)``), a skip saying so: each bad event is parked once.
+    func parkedOnce(_ failure: WorkFailure, _ received: ReceivedJob) -> WorkFailure {
+        guard failure.disposition == .park, let key = received.publicRoutingKey,
+            let owner = WorkerRole.parkingRole(forEventRoutedBy: key), owner != role
+        else { return failure }
+        return .skipped(
+            code: "parked_by_\(owner.rawValue)", "\(failure.code): the \(owner.rawValue) role, which receives it too, parks it")
     }
 
     /// Retries, parks, skips or drops a failed job; hands it back when the queue refuses the copy.

@@ -54,6 +54,10 @@ public struct ReceivedJob: Sendable {
     public let name: String?
     /// When a delayed job was due (sent, plus its delay), for the re-sync lag; `nil` when not known.
     public let dueAt: Date?
+    /// The routing key of a message that came through the public exchange (producers' events); `nil` for the fleet's
+    /// own messages. A bad event that several roles receive is parked by one of them only
+    /// (``WorkerRole/parkingRole(forEventRoutedBy:)``).
+    public let publicRoutingKey: String?
     /// How the queue settles it.
     public let settlement: any JobSettlement
 
@@ -62,13 +66,14 @@ public struct ReceivedJob: Sendable {
 
     public init(
         job: Result<Job, WorkFailure>, failedAttempts: Int, messageID: String?, name: String?, dueAt: Date? = nil,
-        settlement: any JobSettlement
+        publicRoutingKey: String? = nil, settlement: any JobSettlement
     ) {
         self.job = job
         self.failedAttempts = failedAttempts
         self.messageID = messageID
         self.name = name
         self.dueAt = dueAt
+        self.publicRoutingKey = publicRoutingKey
         self.settlement = settlement
     }
 }

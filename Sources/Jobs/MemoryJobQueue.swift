@@ -37,6 +37,8 @@ public final class MemoryJobQueue: JobQueueDriver {
         var body: Data
         var failedAttempts: Int
         var id: String?
+        /// The routing key of a raw public event (``pushRawEvent(routingKey:name:body:)``).
+        var routingKey: String? = nil
     }
 
     final class Receiver: Sendable {
@@ -109,6 +111,14 @@ public final class MemoryJobQueue: JobQueueDriver {
     /// Puts a raw message (any name, any body: a hostile producer's) on `role`'s queue.
     public func pushRaw(name: String?, body: Data, to role: WorkerRole) {
         enqueue(Message(name: name, body: body, failedAttempts: 0, id: nil), role: role)
+    }
+
+    /// Publishes a raw public event (any name, any body) with `routingKey`, as a producer would: it reaches every
+    /// role bound to the key.
+    public func pushRawEvent(routingKey: String, name: String?, body: Data) {
+        for role in WorkerRole.allCases where role.consumes(eventType: routingKey) {
+            enqueue(Message(name: name, body: body, failedAttempts: 0, id: nil, routingKey: routingKey), role: role)
+        }
     }
 
     /// What failed for good, oldest first.
@@ -192,7 +202,7 @@ public final class MemoryJobQueue: JobQueueDriver {
             }
             let received = ReceivedJob(
                 job: job, failedAttempts: message.failedAttempts, messageID: message.id, name: message.name,
-                settlement: Settlement(queue: self, receiver: receiver, message: message))
+                publicRoutingKey: message.routingKey, settlement: Settlement(queue: self, receiver: receiver, message: message))
             if case .terminated = receiver.continuation.yield(received) {
                 // Its reader went away without stopping: it receives nothing more, and the job goes back.
                 state.withLock { state in

@@ -18,6 +18,13 @@ public enum WorkerRole: String, Sendable, CaseIterable, Codable {
         eventBindings.contains { Self.topic($0, matches: type) }
     }
 
+    /// The role that parks a public event that is not one a handler may see (bad JSON, a contract violation), when
+    /// several roles receive it (`visit.started` reaches visits and links): the first role consuming it, so that an
+    /// operator sees each bad event parked once. `nil` when no role consumes it.
+    public static func parkingRole(forEventRoutedBy key: String) -> WorkerRole? {
+        allCases.first { $0.consumes(eventType: key) }
+    }
+
     /// AMQP topic matching for the patterns above: `*` stands for exactly one dot-separated word.
     static func topic(_ pattern: String, matches key: String) -> Bool {
         let words = pattern.split(separator: ".", omittingEmptySubsequences: false)

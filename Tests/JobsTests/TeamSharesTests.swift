@@ -75,6 +75,40 @@ struct TeamSharesTests {
         #expect(RetryStrategy.tiers([]).delay(forWaiting: .seconds(1)) == nil)
     }
 
+    @Test("a bad public event several roles receive is parked by the first role consuming it")
+    func parkingRole() {
+        #expect(WorkerRole.parkingRole(forEventRoutedBy: "visit.started") == .visits)
+        #expect(WorkerRole.parkingRole(forEventRoutedBy: "visit.updated") == .visits)
+        #expect(WorkerRole.parkingRole(forEventRoutedBy: "link.created") == .links)
+        #expect(WorkerRole.parkingRole(forEventRoutedBy: "space_link.created") == .links)
+        #expect(WorkerRole.parkingRole(forEventRoutedBy: "lead.request") == nil)
+    }
+
+    @Test("a malformed visit.started reaches visits and links and is parked once, by visits; links completes its copy")
+    func badEventParkedOnce() async throws {
+        let queue = JobProcessingTests.queue()
+        let handler = JobProcessingTests.Recorder()
+        try await JobProcessingTests.processing(.visits, queue, handler) {
+            try await JobProcessingTests.processing(.links, queue, handler) {
+                queue.pushRawEvent(routingKey: "visit.started", name: "visit.started", body: Data("{not json".utf8))
+                queue.pushRawEvent(routingKey: "visit.started", name: "visit.started", body: Data("{\"id\": 1}".utf8))
+                try await JobProcessingTests.eventually("both copies settled") {
+                    queue.counts.ready == 0 && queue.counts.unsettled == 0 && queue.parked.count == 2
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        #expect(queue.parked.map(\.role) == [.visits, .visits])
+        #expect(queue.parked.allSatisfy { $0.failureCode.hasPrefix("contract_violation") }, "\(queue.parked.map(\.failureCode))")
+        #expect(handler.count == 0)
+        // The fleet's own copies (a replay) are parked by whichever role gets them.
+        queue.pushRaw(name: "visit.started", body: Data("{not json".utf8), to: .links)
+        try await JobProcessingTests.processing(.links, queue, handler) {
+            try await JobProcessingTests.eventually("the links copy parked") { queue.parked.count == 3 }
+        }
+        #expect(queue.parked.last?.role == .links)
+    }
+
     /// Holds team_a's jobs until opened; every other team's job returns at once.
     final class Gate: JobHandler, Sendable {
         let open = Mutex(false)

@@ -136,6 +136,34 @@ struct HostileInputTests {
         }
     }
 
+    @Test("a malformed visit.started, which the visits and links queues both receive, is parked once (by visits); the links copy is completed and counted")
+    func badVisitStartedParkedOnce() async throws {
+        try await FleetHarness.with(.sqlite) { harness in
+            let worker = try harness.spawnWorker("all")
+            try await eventually("consuming") {
+                try await harness.broker.queueStatus(harness.topology.queue(.links)).consumers == 1
+            }
+            for body in ["{not json", "{\"id\": \"evt_1\", \"type\": \"visit.started\"}"] {
+                try await harness.broker.publish(
+                    Self.raw(harness, key: "visit.started", body: Data(body.utf8),
+                             properties: AMQPProperties(contentType: "application/json", messageID: "evt_bad", type: "visit.started")))
+            }
+            try await eventually("both settled on both queues") {
+                let visits = try await harness.broker.queueStatus(harness.topology.queue(.visits)).messages
+                let links = try await harness.broker.queueStatus(harness.topology.queue(.links)).messages
+                return visits == 0 && links == 0
+                    && worker.output.components(separatedBy: "acknowledged without syncing").count - 1 == 2
+            }
+            try await eventually("parked") { try await harness.broker.queueStatus(harness.topology.parkingQueue).messages == 2 }
+            try await Task.sleep(for: .seconds(1))
+            let parked = try await harness.parked()
+            #expect(parked.count == 2, "each bad event parked once, not once per queue")
+            #expect(parked.allSatisfy { $0.properties.headers[WorkHeaders.originQueue]?.stringValue == harness.topology.queue(.visits) })
+            #expect(worker.output.contains("parked_by_visits"))
+            #expect(await worker.terminate() == 0)
+        }
+    }
+
     @Test("a seeded corpus of 300 malformed bodies and 50 hostile property sets: each parked with a reason, the worker up, a valid visit after them synced")
     func corpus() async throws {
         try await FleetHarness.with(.sqlite) { harness in

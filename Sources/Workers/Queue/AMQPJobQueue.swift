@@ -89,7 +89,7 @@ public struct AMQPJobQueue: JobQueueDriver {
         return ReceivedJob(
             job: job, failedAttempts: WorkHeaders.attempts(in: delivery.properties.headers),
             messageID: delivery.properties.messageID, name: delivery.properties.type, dueAt: dueAt(job, delivery),
-            settlement: Settlement(delivery: delivery, role: role, publisher: publisher, topology: topology))
+            publicRoutingKey: delivery.exchange == topology.activityExchange ? delivery.routingKey : nil, settlement: Settlement(delivery: delivery, role: role, publisher: publisher, topology: topology))
     }
 
     /// When a delayed job was due: its send time (the `timestamp` property, whole seconds) plus its delay; for a
