@@ -165,6 +165,34 @@ struct VisitReliabilityTests {
         }
     }
 
+    @Test("the space-link external-id field missing from the org: visits and document links sync, a space link is parked with the field named",
+          arguments: WorldSetup.available)
+    func spaceLinkFieldMissing(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup, settings: TeamSettings(createLeadsForUnmatchedEmails: false)) { harness in
+            var seed = SandboxSeed.workerTests
+            seed.customTaskFields?.removeAll { $0.name == "DocSend_Space_Link_Id__c" }
+            try await harness.sandbox.org.reset(to: seed)
+            let visit = Events.started(email: "alice@acme.example")
+            let link = Events.linkCreated(account: Events.acme)
+            guard case .visitStarted(let started) = visit.payload, case .linkCreated(let created) = link.payload else { return }
+            try await harness.runWorkers([.visits, .links]) {
+                try await harness.publish(visit)
+                try await harness.publish(link)
+                try await harness.publish(Events.spaceLinkCreated(account: Events.acme))
+                try await eventually("the visit and link Tasks, the space link parked") {
+                    let visitTask = await harness.tasks("DocSend_Visit_Id__c", started.visitID).count == 1
+                    let linkTask = await harness.tasks("DocSend_Link_Id__c", created.linkID).count == 1
+                    let parked = try await harness.parkedCount()
+                    return visitTask && linkTask && parked == 1
+                }
+            }
+            let parked = try #require(try await harness.parkedSummaries().first)
+            #expect(parked.code == "field_mapping_invalid")
+            #expect(parked.reason?.contains("DocSend_Space_Link_Id__c") == true, "\(parked.reason ?? "")")
+            #expect(parked.reason?.contains("space link Tasks") == true, "\(parked.reason ?? "")")
+        }
+    }
+
     @Test("a mapped field deleted in Salesforce: parked at once with Salesforce's error", arguments: WorldSetup.available)
     func mappedFieldDeleted(setup: WorldSetup) async throws {
         let settings = TeamSettings(fieldMapping: [.visitDuration: "DocSend_Duration__c"])

@@ -164,18 +164,49 @@ extension FieldMapping {
 }
 
 extension ExternalIDFields {
-    /// Every problem of the external-id fields against the org's Task fields; empty when they are usable.
+    /// Every problem of the external-id fields of `kinds` (all by default) against the org's Task fields; empty
+    /// when they are usable.
     ///
     /// Each must exist, be custom, createable and a text (`string`) field. Uniqueness and the External ID flag
     /// are not part of a describe's field list: an upsert on a field without them fails, and says so.
-    public func problems(against taskFields: [TaskFieldDescription]) -> [FieldMappingProblem] {
+    public func problems(
+        against taskFields: [TaskFieldDescription], kinds: [ActivityKind] = ActivityKind.allCases
+    ) -> [FieldMappingProblem] {
         var problems: [FieldMappingProblem] = []
-        for kind in ActivityKind.allCases {
+        for kind in kinds {
             _ = checkField(
                 subject: "External id (\(kind))", name: field(for: kind), accepting: ["string"],
                 among: taskFields, problems: &problems, needsUpdate: false)
         }
         return problems
+    }
+}
+
+/// The team's settings checked against the org's Task fields once per kind of Task: a sync checks only the fields
+/// its Task uses (its external id, the mapped properties it carries). A missing space-link field does not stop
+/// visits; a visit-only property mapped to a wrong field does not stop links.
+public struct TaskFieldFit: Sendable, Hashable {
+    /// Per kind of Task: the mapping its Tasks write, or every problem of the fields they need.
+    public var kinds: [ActivityKind: Result<ResolvedFieldMapping, FieldMappingValidationError>]
+
+    /// `settings`' external ids and mapping against `taskFields`.
+    public init(_ settings: TeamSettings, against taskFields: [TaskFieldDescription]) {
+        var kinds: [ActivityKind: Result<ResolvedFieldMapping, FieldMappingValidationError>] = [:]
+        for kind in ActivityKind.allCases {
+            let mapping = FieldMapping(settings.fieldMapping.fields.filter { $0.key.activities.contains(kind) })
+            let idProblems = settings.externalIDFields.problems(against: taskFields, kinds: [kind])
+            switch mapping.resolve(against: taskFields) {
+            case .success(let resolved) where idProblems.isEmpty: kinds[kind] = .success(resolved)
+            case .success: kinds[kind] = .failure(FieldMappingValidationError(problems: idProblems))
+            case .failure(let error): kinds[kind] = .failure(FieldMappingValidationError(problems: idProblems + error.problems))
+            }
+        }
+        self.kinds = kinds
+    }
+
+    /// The mapping Tasks of `kind` write, or the problems of the fields they need.
+    public func mapping(for kind: ActivityKind) -> Result<ResolvedFieldMapping, FieldMappingValidationError> {
+        kinds[kind] ?? .success(.none)
     }
 }
 

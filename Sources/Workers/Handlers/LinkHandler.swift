@@ -137,7 +137,7 @@ public struct LinkHandler: JobHandler {
             let refreshed = stored.visitors.refreshed(
                 with: Self.visits(stored.pending, linkID: activity.id), linkID: activity.id)
             let task = try activity.task(
-                visitors: refreshed.list, context: org.taskContext(.account(accountID), .logged, ownerID: ownerID))
+                visitors: refreshed.list, context: try org.taskContext(activity.activityKind, .account(accountID), .logged, ownerID: ownerID))
             stored.taskID = try await writes.upsertTask(task, kind: activity.kind, in: org)
             stored.visitors = refreshed.list
             stored.pending = []
@@ -161,7 +161,7 @@ public struct LinkHandler: JobHandler {
         if refreshed.needsUpdate {
             let org = try await orgs.context(teamID: writes.context.teamID, logger: writes.logger)
             let task = try TaskRendering.linkTask(
-                link, visitors: refreshed.list, context: org.taskContext(.unrelated, .logged, ownerID: nil))
+                link, visitors: refreshed.list, context: try org.taskContext(.documentLink, .unrelated, .logged, ownerID: nil))
             try await writes.updateTask(task, in: org)
             writes.logger.info(
                 "link Task visitors updated", metadata: ["docsend-visitors": "\(refreshed.list.visitors.count)"])
@@ -218,6 +218,14 @@ enum LinkActivity: Sendable {
     var kind: SyncObjectKind {
         switch self {
         case .document: .link
+        case .space: .spaceLink
+        }
+    }
+
+    /// The kind of its Task (which fields it needs).
+    var activityKind: ActivityKind {
+        switch self {
+        case .document: .documentLink
         case .space: .spaceLink
         }
     }

@@ -132,7 +132,7 @@ public struct VisitHandler: JobHandler {
         if stored.sync.hasTask {
             // A re-sync: only the changing content; a rep may have edited status, owner or subject.
             let task = try TaskRendering.visitTask(
-                started, values: values, context: org.taskContext(.unrelated, .logged, ownerID: nil))
+                started, values: values, context: try org.taskContext(.visit, .unrelated, .logged, ownerID: nil))
             try await writes.updateTask(task, in: org)
             logger.debug("visit Task updated", metadata: ["docsend-sync": "\(stored.sync.syncCount + 1)"])
         } else {
@@ -153,7 +153,7 @@ public struct VisitHandler: JobHandler {
             {
             case .task(let relations, let disposition, let ownerID):
                 let task = try TaskRendering.visitTask(
-                    visit, values: values, context: org.taskContext(relations, disposition, ownerID: ownerID))
+                    visit, values: values, context: try org.taskContext(.visit, relations, disposition, ownerID: ownerID))
                 stored.taskID = try await writes.upsertTask(task, kind: .visit, in: org)
                 stored.notSynced = nil
                 logger.info(

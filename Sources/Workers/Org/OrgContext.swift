@@ -35,11 +35,17 @@ struct OrgContext: Sendable {
         self.connectedUserID = connectedUserID
     }
 
-    /// The Task context for a Task on `relations`, dated in the team's time zone.
-    func taskContext(_ relations: TaskRelations, _ disposition: TaskDisposition, ownerID: String?) -> TaskContext {
+    /// The Task context for a Task of `kind` on `relations`, dated in the team's time zone.
+    ///
+    /// - Throws: ``WorkFailure`` `field_mapping_invalid` when the fields Tasks of `kind` need do not fit the org
+    ///   (``OrgMetadata/mapping(for:teamID:)``).
+    func taskContext(
+        _ kind: ActivityKind, _ relations: TaskRelations, _ disposition: TaskDisposition, ownerID: String?
+    ) throws(WorkFailure) -> TaskContext {
         TaskContext(
             relations: relations, disposition: disposition, ownerID: ownerID, statuses: metadata.statuses,
-            mapping: metadata.mapping, externalIDFields: settings.externalIDFields, timeZone: settings.activityTimeZone)
+            mapping: try metadata.mapping(for: kind, teamID: teamID), externalIDFields: settings.externalIDFields,
+            timeZone: settings.activityTimeZone)
     }
 
     // MARK: Reads

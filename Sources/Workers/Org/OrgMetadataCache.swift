@@ -3,11 +3,26 @@ import Logging
 import Salesforce
 import SyncCore
 
-/// What the workers need to know of an org's set-up: Task statuses and the field mapping checked against the
-/// Task's fields.
+/// What the workers need to know of an org's set-up: Task statuses and the settings checked against the Task's
+/// fields, per kind of Task.
 struct OrgMetadata: Sendable {
     var statuses: [TaskStatusRecord]
-    var mapping: ResolvedFieldMapping
+    var fit: TaskFieldFit
+
+    /// The mapping Tasks of `kind` write.
+    ///
+    /// - Throws: ``WorkFailure`` `field_mapping_invalid` (parked) listing every problem of the fields Tasks of `kind`
+    ///   need (their external id, the properties they carry); the other kinds' fields do not matter.
+    func mapping(for kind: ActivityKind, teamID: String) throws(WorkFailure) -> ResolvedFieldMapping {
+        switch fit.mapping(for: kind) {
+        case .success(let mapping): return mapping
+        case .failure(let error):
+            throw WorkFailure.permanent(
+                code: "field_mapping_invalid",
+                "team \(teamID)'s Task fields do not fit its settings for \(kind) Tasks: "
+                    + error.problems.map(\.description).joined(separator: "; "))
+        }
+    }
 }
 
 /// Each team's org metadata (Task statuses, the Task's fields as `describe` gives them, Users by email), read from
@@ -36,10 +51,8 @@ final class OrgMetadataCache: Sendable {
         users.forget { $0.teamID == teamID }
     }
 
-    /// The org's Task statuses and the team's mapping resolved against the Task's fields.
-    ///
-    /// - Throws: ``WorkFailure`` `field_mapping_invalid` (parked) listing every problem of the settings against
-    ///   the org's fields.
+    /// The org's Task statuses and the team's settings checked against the Task's fields, per kind of Task
+    /// (``OrgMetadata/mapping(for:teamID:)`` says what a sync of one kind may write).
     func metadata(teamID: String, client: SalesforceClient, settings: TeamSettings, logger: Logger)
         async throws -> OrgMetadata
     {
@@ -59,19 +72,7 @@ final class OrgMetadataCache: Sendable {
                 isClosed: row["IsClosed"]?.boolValue ?? false, isDefault: row["IsDefault"]?.boolValue ?? false)
         }
         let fields = try await client.taskFields(logger: logger)
-        var problems = settings.externalIDFields.problems(against: fields)
-        var mapping = ResolvedFieldMapping.none
-        switch settings.fieldMapping.resolve(against: fields) {
-        case .success(let resolved): mapping = resolved
-        case .failure(let error): problems += error.problems
-        }
-        if !problems.isEmpty {
-            throw WorkFailure.permanent(
-                code: "field_mapping_invalid",
-                "team \(teamID)'s Task fields do not fit its settings: "
-                    + problems.map(\.description).joined(separator: "; "))
-        }
-        return OrgMetadata(statuses: statuses, mapping: mapping)
+        return OrgMetadata(statuses: statuses, fit: TaskFieldFit(settings, against: fields))
     }
 
     /// The active User with `email`: one or none.

@@ -95,11 +95,35 @@ struct FieldMappingTests {
         #expect(error.problems == problems)
     }
 
+    @Test("each kind of Task is checked against the fields it needs only: its external id and the properties it carries")
+    func fitPerKind() throws {
+        var settings = TeamSettings(externalIDFields: ExternalIDFields(spaceLink: "Missing__c"))
+        settings.fieldMapping = [.visitDuration: "DocSend_Document__c", .documentName: "DocSend_Document__c"]
+        let fit = TaskFieldFit(settings, against: Fixture.taskFields)
+        // Visits: the duration mapped to a text field is wrong; the missing space-link field does not matter.
+        let visit = try #require(fit.mapping(for: .visit).failure)
+        #expect(visit.problems.map(\.subject) == ["Visit duration"], "\(visit)")
+        // Document links carry the document name (fine) and not the duration.
+        #expect(try fit.mapping(for: .documentLink).get().fields.keys.sorted { $0.rawValue < $1.rawValue } == [.documentName])
+        // Space links: their own external id only.
+        let space = try #require(fit.mapping(for: .spaceLink).failure)
+        #expect(space.problems.map(\.subject) == ["External id (space link)"])
+        #expect(TaskFieldFit(TeamSettings(), against: Fixture.taskFields).kinds.values.allSatisfy { (try? $0.get()) != nil })
+    }
+
     @Test("External-id fields must exist as custom text fields")
     func externalIDs() {
         #expect(ExternalIDFields().problems(against: Fixture.taskFields).isEmpty)
         let problems = ExternalIDFields(visit: "DocSend_Duration__c", spaceLink: "Missing__c")
             .problems(against: Fixture.taskFields)
         #expect(problems.map(\.subject) == ["External id (visit)", "External id (space link)"])
+    }
+}
+
+extension Result {
+    /// The error of a failure, `nil` for a success.
+    var failure: Failure? {
+        if case .failure(let error) = self { return error }
+        return nil
     }
 }
