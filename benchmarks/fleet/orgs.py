@@ -57,7 +57,7 @@ class Stream:
             connection = pika.BlockingConnection(pika.URLParameters(self.url))
             channel = connection.channel()
             channel.confirm_delivery()
-            rng = random.Random(hash((self.team, self.run, self.first)))
+            rng = random.Random(f"{self.team}:{self.run}:{self.first}")  # the same stream every run
             start, i = time.time(), 0
             while not self.stop.is_set() and (self.count is None or i < self.count):
                 if self.rate:
