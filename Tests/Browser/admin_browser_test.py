@@ -30,7 +30,7 @@ import urllib.parse
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
@@ -185,7 +185,12 @@ class Run:
 
     def wait(self, condition, what):
         try:
-            return WebDriverWait(self.driver, PAGE_TIMEOUT, poll_frequency=0.1).until(lambda d: condition(d))
+            # A form post navigates: an element read while the old page goes away is stale, and the next poll reads
+            # the new page.
+            return WebDriverWait(
+                self.driver, PAGE_TIMEOUT, poll_frequency=0.1,
+                ignored_exceptions=(NoSuchElementException, StaleElementReferenceException),
+            ).until(lambda d: condition(d))
         except Exception as error:
             raise Failure(f"{what} (at {self.driver.current_url}): {error.__class__.__name__}") from error
 
