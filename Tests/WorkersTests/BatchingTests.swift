@@ -208,9 +208,10 @@ struct BatchingTests {
         var app = harness.app
         app.batchWindow = .milliseconds(100)
         app.batchMaxWait = .seconds(2)
-        // Two worker sets, as two processes: each gathers its own share; no visit gets two Tasks. The default
-        // concurrency (400): one team's share of a process is 200 in work, one full Collections call.
-        try await harness.runWorkers([.visits], instances: 2, concurrency: 400, app: app) {
+        // Two worker sets, as two processes: each gathers its own share; no visit gets two Tasks. The team shares
+        // are off (one team may take every place): this counts the batching alone. With them, a team's burst beyond
+        // its share comes back from the overflow queue in smaller groups (FairnessTests; bench-fleet's figures).
+        try await harness.runWorkers([.visits], instances: 2, concurrency: 200, teamConcurrency: 200, app: app) {
             try await eventually(timeout: .seconds(240), "499 Tasks and one parked") {
                 let parked = try await harness.parkedCount()
                 let tasks = await harness.tasks().count
