@@ -115,9 +115,18 @@ public struct FieldDescription: Sendable, Hashable, Decodable {
     public var picklistValues: [PicklistValue]
     /// For reference fields, the objects it may point to.
     public var referenceTo: [String]
+    /// Flagged *External ID*: usable in an upsert URL.
+    public var externalId: Bool
+    /// Values are unique among the object's records.
+    public var unique: Bool
+    /// Values compare case-sensitively (`abc` and `ABC` are two values of a unique field).
+    public var caseSensitive: Bool
+    /// A restricted picklist refuses values it does not list (`INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST`).
+    public var restrictedPicklist: Bool
 
     enum CodingKeys: String, CodingKey {
         case name, label, type, length, custom, updateable, createable, nillable, picklistValues, referenceTo
+        case externalId, unique, caseSensitive, restrictedPicklist
     }
 
     public init(from decoder: any Decoder) throws {
@@ -132,6 +141,10 @@ public struct FieldDescription: Sendable, Hashable, Decodable {
         nillable = try c.decodeIfPresent(Bool.self, forKey: .nillable) ?? false
         picklistValues = try c.decodeIfPresent([PicklistValue].self, forKey: .picklistValues) ?? []
         referenceTo = try c.decodeIfPresent([String].self, forKey: .referenceTo) ?? []
+        externalId = try c.decodeIfPresent(Bool.self, forKey: .externalId) ?? false
+        unique = try c.decodeIfPresent(Bool.self, forKey: .unique) ?? false
+        caseSensitive = try c.decodeIfPresent(Bool.self, forKey: .caseSensitive) ?? false
+        restrictedPicklist = try c.decodeIfPresent(Bool.self, forKey: .restrictedPicklist) ?? false
     }
 }
 

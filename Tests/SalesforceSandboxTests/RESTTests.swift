@@ -101,6 +101,47 @@ struct RESTTests {
         }
     }
 
+    @Test("A unique, case-sensitive external id: abc and ABC are two Tasks, and describe says caseSensitive")
+    func caseSensitiveExternalId() async throws {
+        var seed = SandboxSeed.demo
+        seed.customTaskFields = [
+            CustomFieldSeed(name: "Exact_Id__c", externalId: true, unique: true, caseSensitive: true),
+            CustomFieldSeed(name: "Loose_Id__c", externalId: true, unique: true),
+        ]
+        try await withSandbox(seed) { h in
+            #expect(try await h.call(.patch, "sobjects/Task/Exact_Id__c/abc", json: #"{"Subject":"lower"}"#).status == 201)
+            #expect(try await h.call(.patch, "sobjects/Task/Exact_Id__c/ABC", json: #"{"Subject":"upper"}"#).status == 201)
+            #expect(try await h.call(.patch, "sobjects/Task/Exact_Id__c/abc", json: #"{"Subject":"lower 2"}"#).status == 200)
+            #expect(await h.org.records("Task").count == 2)
+            // Case-insensitive unique: ABC is abc.
+            #expect(try await h.call(.patch, "sobjects/Task/Loose_Id__c/xyz", json: #"{"Subject":"x"}"#).status == 201)
+            #expect(try await h.call(.patch, "sobjects/Task/Loose_Id__c/XYZ", json: #"{"Subject":"y"}"#).status == 200)
+            #expect(await h.org.records("Task").count == 3)
+            let fields = try json(try await h.call(.get, "sobjects/Task/describe"))["fields"]?.arrayValue ?? []
+            func described(_ name: String) -> JSONValue? { fields.first { $0["name"]?.stringValue == name } }
+            #expect(described("Exact_Id__c")?["caseSensitive"] == true && described("Exact_Id__c")?["unique"] == true)
+            #expect(described("Loose_Id__c")?["caseSensitive"] == false)
+        }
+    }
+
+    @Test("A seeded picklist replaces a standard field's values; restricted, it refuses the others")
+    func seededRestrictedPicklist() async throws {
+        var seed = SandboxSeed.demo
+        seed.picklists = ["Lead.LeadSource": PicklistSeed(values: ["Web", "Partner"], restricted: true)]
+        try await withSandbox(seed) { h in
+            let fields = try json(try await h.call(.get, "sobjects/Lead/describe"))["fields"]?.arrayValue ?? []
+            let source = try #require(fields.first { $0["name"]?.stringValue == "LeadSource" })
+            #expect(source["restrictedPicklist"] == true)
+            #expect(source["picklistValues"]?.arrayValue?.compactMap { $0["value"]?.stringValue } == ["Web", "Partner"])
+            try expectError(
+                try await h.call(.post, "sobjects/Lead", json: #"{"LastName":"l","Company":"c","LeadSource":"DocSend"}"#),
+                status: 400, code: "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST")
+            #expect(try await h.call(.post, "sobjects/Lead", json: #"{"LastName":"l","Company":"c","LeadSource":"Web"}"#).status == 201)
+        }
+        seed.picklists = ["Lead.Nope": PicklistSeed(values: [])]
+        await #expect(throws: (any Error).self) { try await withSandbox(seed) { _ in } }
+    }
+
     @Test("An external id holding an encoded slash is one path segment, as in Salesforce")
     func upsertExternalIdWithSlash() async throws {
         try await withSandbox { h in

@@ -8,9 +8,12 @@ extension SandboxSeed {
     static var workerTests: SandboxSeed {
         var seed = SandboxSeed.demo
         seed.customTaskFields = [
-            CustomFieldSeed(name: "DocSend_Visit_Id__c", type: .string, length: 255, externalId: true, unique: true),
-            CustomFieldSeed(name: "DocSend_Link_Id__c", type: .string, length: 255, externalId: true, unique: true),
-            CustomFieldSeed(name: "DocSend_Space_Link_Id__c", type: .string, length: 255, externalId: true, unique: true),
+            CustomFieldSeed(name: "DocSend_Visit_Id__c", type: .string, length: 255, externalId: true, unique: true,
+                caseSensitive: true),
+            CustomFieldSeed(name: "DocSend_Link_Id__c", type: .string, length: 255, externalId: true, unique: true,
+                caseSensitive: true),
+            CustomFieldSeed(name: "DocSend_Space_Link_Id__c", type: .string, length: 255, externalId: true, unique: true,
+                caseSensitive: true),
             CustomFieldSeed(name: "DocSend_Duration__c", type: .double),
             CustomFieldSeed(name: "DocSend_Percent_Viewed__c", type: .double),
             CustomFieldSeed(name: "DocSend_Document__c", type: .string, length: 80),

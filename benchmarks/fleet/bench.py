@@ -57,9 +57,9 @@ def seed(path):
         ],
         "records": records,
         "customTaskFields": [
-            {"name": "DocSend_Visit_Id__c", "type": "string", "length": 255, "externalId": True, "unique": True},
-            {"name": "DocSend_Link_Id__c", "type": "string", "length": 255, "externalId": True, "unique": True},
-            {"name": "DocSend_Space_Link_Id__c", "type": "string", "length": 255, "externalId": True, "unique": True},
+            {"name": "DocSend_Visit_Id__c", "type": "string", "length": 255, "externalId": True, "unique": True, "caseSensitive": True},
+            {"name": "DocSend_Link_Id__c", "type": "string", "length": 255, "externalId": True, "unique": True, "caseSensitive": True},
+            {"name": "DocSend_Space_Link_Id__c", "type": "string", "length": 255, "externalId": True, "unique": True, "caseSensitive": True},
             {"name": "DocSend_Duration__c", "type": "double"},
             {"name": "DocSend_Percent_Viewed__c", "type": "double"},
         ],

@@ -26,7 +26,7 @@ struct RecordStore: Sendable {
     private var order: [String: [String]] = [:]
     private var prefixes: [String: String] = [:]
     private var serial = 0
-    /// The ids holding each value (lowercased) of each external-id or unique field, by object: upserts and the
+    /// The ids holding each value (``FieldDescription/comparable(_:)``) of each external-id or unique field, by object: upserts and the
     /// uniqueness rule find their records without reading every record of the object.
     private var valueIndex: [String: [String: [String: Set<String>]]] = [:]
 
@@ -62,14 +62,14 @@ struct RecordStore: Sendable {
     private mutating func index(_ record: SandboxRecord, schema: ObjectSchema) {
         for field in schema.fields where Self.indexed(field) {
             guard let value = record.fields[field.name]?.stringValue else { continue }
-            valueIndex[schema.name, default: [:]][field.name, default: [:]][value.lowercased(), default: []].insert(record.id)
+            valueIndex[schema.name, default: [:]][field.name, default: [:]][field.comparable(value), default: []].insert(record.id)
         }
     }
 
     private mutating func unindex(_ record: SandboxRecord, schema: ObjectSchema) {
         for field in schema.fields where Self.indexed(field) {
             guard let value = record.fields[field.name]?.stringValue else { continue }
-            valueIndex[schema.name]?[field.name]?[value.lowercased()]?.remove(record.id)
+            valueIndex[schema.name]?[field.name]?[field.comparable(value)]?.remove(record.id)
         }
     }
 
@@ -270,17 +270,19 @@ struct RecordStore: Sendable {
         return r
     }
 
-    /// Live records of `schema` whose `field` equals `value` (case-insensitive text match).
+    /// Live records of `schema` whose `field` equals `value` (a text match, case-insensitive unless the field is
+    /// case-sensitive).
     func matching(schema: ObjectSchema, field: FieldDescription, value: String) -> [SandboxRecord] {
+        let key = field.comparable(value)
+        func matches(_ r: SandboxRecord) -> Bool {
+            !r.isDeleted && r.fields[field.name]?.stringValue.map { field.comparable($0) == key } == true
+        }
         if Self.indexed(field) {
-            let ids = valueIndex[schema.name]?[field.name]?[value.lowercased()] ?? []
-            return ids.compactMap { records[schema.name]?[$0] }.filter { r in
-                !r.isDeleted && r.fields[field.name]?.stringValue.map { $0.caseInsensitiveCompare(value) == .orderedSame } == true
-            }.sorted { (order[schema.name]?.firstIndex(of: $0.id) ?? 0) < (order[schema.name]?.firstIndex(of: $1.id) ?? 0) }
+            let ids = valueIndex[schema.name]?[field.name]?[key] ?? []
+            return ids.compactMap { records[schema.name]?[$0] }.filter(matches)
+                .sorted { (order[schema.name]?.firstIndex(of: $0.id) ?? 0) < (order[schema.name]?.firstIndex(of: $1.id) ?? 0) }
         }
-        return all(schema.name).filter { r in
-            !r.isDeleted && r.fields[field.name]?.stringValue.map { $0.caseInsensitiveCompare(value) == .orderedSame } == true
-        }
+        return all(schema.name).filter(matches)
     }
 
     // MARK: Validation

@@ -64,8 +64,11 @@ public struct FieldDescription: Sendable, Equatable {
     public var custom: Bool
     /// Usable in upsert URLs (`sobjects/{type}/{field}/{value}`).
     public var externalId: Bool
-    /// Values must be unique (case-insensitive) among live records.
+    /// Values must be unique among live records.
     public var unique: Bool
+    /// Values compare case-sensitively (*Unique, case sensitive*; upserts match the exact value). Otherwise they
+    /// compare case-insensitively, Salesforce's default for text.
+    public var caseSensitive: Bool
     /// Object names a reference field may point to.
     public var referenceTo: [String]
     /// Computed by the org (formula-like); never written by a request.
@@ -76,7 +79,7 @@ public struct FieldDescription: Sendable, Equatable {
         _ name: String, _ type: FieldType, length: Int = 0, label: String? = nil, nillable: Bool = true,
         createable: Bool = true, updateable: Bool = true, picklist: [String] = [], restricted: Bool = false,
         defaultValue: JSONValue? = nil, custom: Bool = false, externalId: Bool = false, unique: Bool = false,
-        referenceTo: [String] = [], calculated: Bool = false
+        caseSensitive: Bool = false, referenceTo: [String] = [], calculated: Bool = false
     ) {
         self.name = name
         self.label = label ?? name
@@ -91,9 +94,13 @@ public struct FieldDescription: Sendable, Equatable {
         self.custom = custom
         self.externalId = externalId
         self.unique = unique
+        self.caseSensitive = caseSensitive
         self.referenceTo = referenceTo
         self.calculated = calculated
     }
+
+    /// The form a value is compared in: itself for a case-sensitive field, lowercased otherwise.
+    func comparable(_ value: String) -> String { caseSensitive ? value : value.lowercased() }
 
     /// Required on create: not nillable, writable, and without a default.
     var isRequiredOnCreate: Bool { !nillable && createable && defaultValue == nil && type != .boolean }
@@ -110,6 +117,7 @@ public struct FieldDescription: Sendable, Equatable {
         o["custom"] = .bool(custom)
         o["externalId"] = .bool(externalId)
         o["unique"] = .bool(unique)
+        o["caseSensitive"] = .bool(caseSensitive)
         o["calculated"] = .bool(calculated)
         o["defaultedOnCreate"] = .bool(defaultValue != nil || type == .boolean || !createable)
         o["defaultValue"] = defaultValue ?? .null
@@ -172,10 +180,11 @@ public struct ObjectSchema: Sendable {
         }
     }
 
-    mutating func setPicklist(_ field: String, values: [String], defaultValue: String?) {
+    mutating func setPicklist(_ field: String, values: [String], defaultValue: String?, restricted: Bool? = nil) {
         guard var f = self.field(field) else { return }
         f.picklistValues = values
         f.defaultValue = defaultValue.map { .string($0) }
+        if let restricted { f.restrictedPicklist = restricted }
         add(f)
     }
 }

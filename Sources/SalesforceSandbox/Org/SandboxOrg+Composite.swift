@@ -294,7 +294,8 @@ extension SandboxOrg {
         }
         let allOrNone = request["allOrNone"]?.boolValue ?? false
         let values = items.map { item in
-            item.objectValue?.first { $0.key.caseInsensitiveCompare(field.name) == .orderedSame }?.value.stringValue?.lowercased()
+            item.objectValue?.first { $0.key.caseInsensitiveCompare(field.name) == .orderedSame }?.value.stringValue
+                .map(field.comparable)
         }
         var seen: [String: Int] = [:]
         for case let value? in values { seen[value, default: 0] += 1 }

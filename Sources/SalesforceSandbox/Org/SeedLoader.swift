@@ -23,6 +23,14 @@ struct SeedLoader {
             guard store.schema(object) != nil else { throw SalesforceError("INVALID_TYPE", "sObject type '\(object)' is not supported.") }
             for f in fields { store.addField(f.fieldDescription, to: object) }
         }
+        for (key, picklist) in (seed.picklists ?? [:]).sorted(by: { $0.key < $1.key }) {
+            let parts = key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 2, var schema = store.schema(parts[0]), schema.field(parts[1])?.type == .picklist else {
+                throw SalesforceError("INVALID_FIELD", "picklists: \(key) is not a picklist field (Object.Field)")
+            }
+            schema.setPicklist(parts[1], values: picklist.values, defaultValue: picklist.defaultValue, restricted: picklist.restricted)
+            store.setSchema(schema)
+        }
         let statuses = seed.taskStatuses ?? (replacing ? TaskStatusSeed.standard : nil)
         if let statuses {
             let start = store.all("TaskStatus").count

@@ -107,9 +107,9 @@ extension SandboxSeed {
             {"apiName": "Deferred", "isDefault": false, "isClosed": false}
           ],
           "customTaskFields": [
-            {"name": "DocSend_Visit_Id__c", "type": "string", "length": 255, "externalId": true, "unique": true},
-            {"name": "DocSend_Link_Id__c", "type": "string", "length": 255, "externalId": true, "unique": true},
-            {"name": "DocSend_Space_Link_Id__c", "type": "string", "length": 255, "externalId": true, "unique": true},
+            {"name": "DocSend_Visit_Id__c", "type": "string", "length": 255, "externalId": true, "unique": true, "caseSensitive": true},
+            {"name": "DocSend_Link_Id__c", "type": "string", "length": 255, "externalId": true, "unique": true, "caseSensitive": true},
+            {"name": "DocSend_Space_Link_Id__c", "type": "string", "length": 255, "externalId": true, "unique": true, "caseSensitive": true},
             {"name": "DocSend_Duration__c", "type": "double", "label": "DocSend Duration (s)"},
             {"name": "DocSend_Percent_Viewed__c", "type": "double", "label": "DocSend Percent Viewed"},
             {"name": "DocSend_Document__c", "type": "string", "length": 255, "label": "DocSend Document"},

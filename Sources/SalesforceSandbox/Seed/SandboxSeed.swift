@@ -14,6 +14,9 @@ public struct SandboxSeed: Sendable, Codable, Equatable {
     public var customFields: [String: [CustomFieldSeed]]?
     /// Custom Task fields (same as `customFields["Task"]`).
     public var customTaskFields: [CustomFieldSeed]?
+    /// Picklist fields' values, replaced, by `Object.Field` (e.g. `Lead.LeadSource` restricted to a list without
+    /// `DocSend`).
+    public var picklists: [String: PicklistSeed]?
     /// Connected apps.
     public var oauthClients: [OAuthClientSeed]?
     /// Access tokens valid from the start.
@@ -31,9 +34,10 @@ public struct SandboxSeed: Sendable, Codable, Equatable {
     public init(
         orgId: String? = nil, users: [JSONValue]? = nil, records: [String: [JSONValue]]? = nil,
         taskStatuses: [TaskStatusSeed]? = nil, customFields: [String: [CustomFieldSeed]]? = nil,
-        customTaskFields: [CustomFieldSeed]? = nil, oauthClients: [OAuthClientSeed]? = nil,
-        accessTokens: [AccessTokenSeed]? = nil, limits: LimitsSeed? = nil, faults: FaultSettings? = nil,
-        accessTokenLifetimeSeconds: Double? = nil, duplicateRules: [DuplicateRuleSeed]? = nil
+        customTaskFields: [CustomFieldSeed]? = nil, picklists: [String: PicklistSeed]? = nil,
+        oauthClients: [OAuthClientSeed]? = nil, accessTokens: [AccessTokenSeed]? = nil, limits: LimitsSeed? = nil,
+        faults: FaultSettings? = nil, accessTokenLifetimeSeconds: Double? = nil,
+        duplicateRules: [DuplicateRuleSeed]? = nil
     ) {
         self.orgId = orgId
         self.users = users
@@ -41,6 +45,7 @@ public struct SandboxSeed: Sendable, Codable, Equatable {
         self.taskStatuses = taskStatuses
         self.customFields = customFields
         self.customTaskFields = customTaskFields
+        self.picklists = picklists
         self.oauthClients = oauthClients
         self.accessTokens = accessTokens
         self.limits = limits
@@ -85,6 +90,23 @@ public struct TaskStatusSeed: Sendable, Codable, Equatable {
     ]
 }
 
+/// A picklist field's values (``SandboxSeed/picklists``).
+public struct PicklistSeed: Sendable, Codable, Equatable {
+    /// The active values, in order.
+    public var values: [String]
+    /// Reject unlisted values (`INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST`); unchanged when absent.
+    public var restricted: Bool?
+    /// The value a create without one gets.
+    public var defaultValue: String?
+
+    /// Creates a value.
+    public init(values: [String], restricted: Bool? = nil, defaultValue: String? = nil) {
+        self.values = values
+        self.restricted = restricted
+        self.defaultValue = defaultValue
+    }
+}
+
 /// A custom field declaration.
 public struct CustomFieldSeed: Sendable, Codable, Equatable {
     /// API name; `__c` is appended when missing.
@@ -99,6 +121,8 @@ public struct CustomFieldSeed: Sendable, Codable, Equatable {
     public var externalId: Bool?
     /// Unique among live records.
     public var unique: Bool?
+    /// Values compare case-sensitively (*Unique, case sensitive*); default case-insensitive.
+    public var caseSensitive: Bool?
     /// Required on create.
     public var required: Bool?
     /// Picklist values.
@@ -109,7 +133,8 @@ public struct CustomFieldSeed: Sendable, Codable, Equatable {
     /// Creates a value.
     public init(
         name: String, type: FieldType? = nil, length: Int? = nil, label: String? = nil, externalId: Bool? = nil,
-        unique: Bool? = nil, required: Bool? = nil, picklistValues: [String]? = nil, restricted: Bool? = nil
+        unique: Bool? = nil, caseSensitive: Bool? = nil, required: Bool? = nil, picklistValues: [String]? = nil,
+        restricted: Bool? = nil
     ) {
         self.name = name
         self.type = type
@@ -117,6 +142,7 @@ public struct CustomFieldSeed: Sendable, Codable, Equatable {
         self.label = label
         self.externalId = externalId
         self.unique = unique
+        self.caseSensitive = caseSensitive
         self.required = required
         self.picklistValues = picklistValues
         self.restricted = restricted
@@ -129,7 +155,7 @@ public struct CustomFieldSeed: Sendable, Codable, Equatable {
         return FieldDescription(
             apiName, t, length: length ?? defaultLength, label: label ?? name, nillable: !(required ?? false),
             picklist: picklistValues ?? [], restricted: restricted ?? false, custom: true,
-            externalId: externalId ?? false, unique: unique ?? false)
+            externalId: externalId ?? false, unique: unique ?? false, caseSensitive: caseSensitive ?? false)
     }
 }
 

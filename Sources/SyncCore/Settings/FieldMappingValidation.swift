@@ -14,11 +14,17 @@ public struct TaskFieldDescription: Sendable, Hashable, Codable {
     public var createable: Bool
     /// Whether it can be set on update.
     public var updateable: Bool
+    /// Whether it is flagged *External ID* (usable in an upsert URL).
+    public var externalId: Bool
+    /// Whether its values are unique among the object's records.
+    public var unique: Bool
+    /// Whether its values compare case-sensitively (for a unique field: `abc` and `ABC` are two values).
+    public var caseSensitive: Bool
 
     /// Creates a field description.
     public init(
         name: String, type: String, length: Int = 0, custom: Bool = true, createable: Bool = true,
-        updateable: Bool = true
+        updateable: Bool = true, externalId: Bool = false, unique: Bool = false, caseSensitive: Bool = false
     ) {
         self.name = name
         self.type = type
@@ -26,6 +32,9 @@ public struct TaskFieldDescription: Sendable, Hashable, Codable {
         self.custom = custom
         self.createable = createable
         self.updateable = updateable
+        self.externalId = externalId
+        self.unique = unique
+        self.caseSensitive = caseSensitive
     }
 }
 
@@ -76,6 +85,14 @@ public struct FieldMappingProblem: Sendable, Hashable, CustomStringConvertible {
         case mappedTwice(with: SyncedProperty)
         /// The field name is empty or not a custom field API name.
         case invalidName
+        /// An external-id field without the *External ID* flag: Salesforce refuses to upsert on it.
+        case notExternalID
+        /// An external-id field without *Unique*: two Tasks could hold one DocSend id, and an upsert on it then
+        /// fails with 300 Multiple Choices instead of updating.
+        case notUnique
+        /// An external-id field that is unique case-insensitively: two DocSend ids differing only in case would
+        /// name one Task.
+        case notCaseSensitive
     }
 
     /// What is mapped: a property's label, or `External id (visit)`.
@@ -105,6 +122,10 @@ public struct FieldMappingProblem: Sendable, Hashable, CustomStringConvertible {
             reason = "\(name) is a \(found) field; expected one of: \(expected.joined(separator: ", "))"
         case .mappedTwice(let other): reason = "\(name) is also mapped to \(other.label)"
         case .invalidName: reason = "\(name) is not a custom field API name"
+        case .notExternalID: reason = "\(name) is not marked External ID (upserts need it)"
+        case .notUnique: reason = "\(name) is not marked Unique (one DocSend id must name one Task)"
+        case .notCaseSensitive:
+            reason = "\(name) is unique case-insensitively; make it \"Unique, case sensitive\" (DocSend ids differ in case)"
         }
         return "\(subject) → \(quoted(field)): \(reason)"
     }
@@ -167,16 +188,27 @@ extension ExternalIDFields {
     /// Every problem of the external-id fields of `kinds` (all by default) against the org's Task fields; empty
     /// when they are usable.
     ///
-    /// Each must exist, be custom, createable and a text (`string`) field. Uniqueness and the External ID flag
-    /// are not part of a describe's field list: an upsert on a field without them fails, and says so.
+    /// Each must exist, be custom, createable, a text (`string`) field, and flagged *External ID* and *Unique,
+    /// case sensitive* (describe's `externalId`, `unique`, `caseSensitive`): an upsert is idempotent only when one
+    /// DocSend id names one Task, whatever its case.
     public func problems(
         against taskFields: [TaskFieldDescription], kinds: [ActivityKind] = ActivityKind.allCases
     ) -> [FieldMappingProblem] {
         var problems: [FieldMappingProblem] = []
         for kind in kinds {
-            _ = checkField(
-                subject: "External id (\(kind))", name: field(for: kind), accepting: ["string"],
-                among: taskFields, problems: &problems, needsUpdate: false)
+            let subject = "External id (\(kind))"
+            let name = field(for: kind)
+            guard
+                let found = checkField(
+                    subject: subject, name: name, accepting: ["string"], among: taskFields, problems: &problems,
+                    needsUpdate: false)
+            else { continue }
+            if !found.externalId { problems.append(.init(subject: subject, field: name, kind: .notExternalID)) }
+            if !found.unique {
+                problems.append(.init(subject: subject, field: name, kind: .notUnique))
+            } else if !found.caseSensitive {
+                problems.append(.init(subject: subject, field: name, kind: .notCaseSensitive))
+            }
         }
         return problems
     }

@@ -98,7 +98,7 @@ extension SalesforceClient {
         try await describe("Task", logger: logger).fields.map {
             TaskFieldDescription(
                 name: $0.name, type: $0.type, length: $0.length, custom: $0.custom, createable: $0.createable,
-                updateable: $0.updateable)
+                updateable: $0.updateable, externalId: $0.externalId, unique: $0.unique, caseSensitive: $0.caseSensitive)
         }
     }
 }

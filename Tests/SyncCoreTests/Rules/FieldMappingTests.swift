@@ -118,6 +118,34 @@ struct FieldMappingTests {
             .problems(against: Fixture.taskFields)
         #expect(problems.map(\.subject) == ["External id (visit)", "External id (space link)"])
     }
+
+    @Test("External-id fields must be flagged External ID and Unique, case sensitive")
+    func externalIDAttributes() {
+        func fields(externalId: Bool = true, unique: Bool = true, caseSensitive: Bool = true) -> [TaskFieldDescription] {
+            Fixture.taskFields.map { field in
+                guard field.name == "DocSend_Visit_Id__c" else { return field }
+                var changed = field
+                changed.externalId = externalId
+                changed.unique = unique
+                changed.caseSensitive = caseSensitive
+                return changed
+            }
+        }
+        func kinds(_ taskFields: [TaskFieldDescription]) -> [FieldMappingProblem.Kind] {
+            ExternalIDFields().problems(against: taskFields).map(\.kind)
+        }
+        #expect(kinds(fields()).isEmpty)
+        #expect(kinds(fields(externalId: false)) == [.notExternalID])
+        #expect(kinds(fields(unique: false, caseSensitive: false)) == [.notUnique])
+        #expect(kinds(fields(caseSensitive: false)) == [.notCaseSensitive])
+        #expect(kinds(fields(externalId: false, unique: false)) == [.notExternalID, .notUnique])
+        let problem = FieldMappingProblem(subject: "External id (visit)", field: "DocSend_Visit_Id__c", kind: .notCaseSensitive)
+        #expect(problem.description.contains("case sensitive"), "\(problem)")
+        // A visit's fit fails on its own key; links and space links keep theirs.
+        let fit = TaskFieldFit(TeamSettings(), against: fields(caseSensitive: false))
+        #expect(fit.mapping(for: .visit).failure?.problems.map(\.kind) == [.notCaseSensitive])
+        #expect((try? fit.mapping(for: .documentLink).get()) != nil)
+    }
 }
 
 extension Result {

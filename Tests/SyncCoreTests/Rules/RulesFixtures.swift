@@ -91,8 +91,14 @@ enum Fixture {
             name: "DocSend_Formula__c", type: "string", length: 255, createable: false, updateable: false),
         TaskFieldDescription(name: "DocSend_Locked__c", type: "string", length: 255, updateable: false),
         TaskFieldDescription(name: "DocSend_Flag__c", type: "boolean"),
-        TaskFieldDescription(name: "DocSend_Visit_Id__c", type: "string", length: 255, updateable: false),
-        TaskFieldDescription(name: "DocSend_Link_Id__c", type: "string", length: 255, updateable: false),
-        TaskFieldDescription(name: "DocSend_Space_Link_Id__c", type: "string", length: 255, updateable: false),
+        TaskFieldDescription(
+            name: "DocSend_Visit_Id__c", type: "string", length: 255, updateable: false, externalId: true, unique: true,
+            caseSensitive: true),
+        TaskFieldDescription(
+            name: "DocSend_Link_Id__c", type: "string", length: 255, updateable: false, externalId: true, unique: true,
+            caseSensitive: true),
+        TaskFieldDescription(
+            name: "DocSend_Space_Link_Id__c", type: "string", length: 255, updateable: false, externalId: true, unique: true,
+            caseSensitive: true),
     ]
 }
