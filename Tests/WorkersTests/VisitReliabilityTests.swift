@@ -193,6 +193,37 @@ struct VisitReliabilityTests {
         }
     }
 
+    @Test("the visit external-id field unique but case-insensitive: visits are parked saying so, links sync",
+          arguments: WorldSetup.available)
+    func visitFieldNotCaseSensitive(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup, settings: TeamSettings(createLeadsForUnmatchedEmails: false)) { harness in
+            var seed = SandboxSeed.workerTests
+            seed.customTaskFields = seed.customTaskFields?.map { field in
+                var field = field
+                if field.name == "DocSend_Visit_Id__c" { field.caseSensitive = false }
+                return field
+            }
+            try await harness.sandbox.org.reset(to: seed)
+            let visit = Events.started(email: "alice@acme.example")
+            let link = Events.linkCreated(account: Events.acme)
+            guard case .visitStarted(let started) = visit.payload, case .linkCreated(let created) = link.payload else { return }
+            try await harness.runWorkers([.visits, .links]) {
+                try await harness.publish(visit)
+                try await harness.publish(link)
+                try await eventually("the link Task, the visit parked") {
+                    let linkTask = await harness.tasks("DocSend_Link_Id__c", created.linkID).count == 1
+                    let parked = try await harness.parkedCount()
+                    return linkTask && parked == 1
+                }
+            }
+            #expect(await harness.tasks("DocSend_Visit_Id__c", started.visitID).isEmpty)
+            let parked = try #require(try await harness.parkedSummaries().first)
+            #expect(parked.code == "field_mapping_invalid")
+            #expect(parked.reason?.contains("DocSend_Visit_Id__c") == true, "\(parked.reason ?? "")")
+            #expect(parked.reason?.contains("case sensitive") == true, "\(parked.reason ?? "")")
+        }
+    }
+
     @Test("a mapped field deleted in Salesforce: parked at once with Salesforce's error", arguments: WorldSetup.available)
     func mappedFieldDeleted(setup: WorldSetup) async throws {
         let settings = TeamSettings(fieldMapping: [.visitDuration: "DocSend_Duration__c"])

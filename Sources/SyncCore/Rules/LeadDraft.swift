@@ -9,8 +9,8 @@ public struct LeadDraft: Sendable, Hashable {
     public var company: String
     /// `Email` (at most 80; never cut: a cut email is another address).
     public var email: String
-    /// `LeadSource`.
-    public var leadSource: String
+    /// `LeadSource`; `nil` leaves it to the org (its default value, else blank): see ``LeadSourceChoice``.
+    public var leadSource: String?
 
     /// Salesforce's limits on the Lead fields written.
     public enum Limit {
@@ -24,7 +24,7 @@ public struct LeadDraft: Sendable, Hashable {
         public static let email = 80
     }
 
-    /// The `LeadSource` value written: `DocSend`.
+    /// The `LeadSource` value written when the org accepts it: `DocSend`.
     public static let leadSource = "DocSend"
 
     /// The record to POST to `/sobjects/Lead`.
@@ -33,8 +33,8 @@ public struct LeadDraft: Sendable, Hashable {
             "LastName": .string(lastName),
             "Company": .string(company),
             "Email": .string(email),
-            "LeadSource": .string(leadSource),
         ]
+        if let leadSource { fields["LeadSource"] = .string(leadSource) }
         if let firstName { fields["FirstName"] = .string(firstName) }
         return fields
     }
@@ -66,8 +66,10 @@ public struct LeadDraft: Sendable, Hashable {
     /// (`Jean de La Fontaine` → `Jean` / `de La Fontaine`); a one-word name is the `LastName`; without a name,
     /// `LastName` is the email's local part. `Company` is the DocSend account's name, else the email's domain.
     /// Names are put on one line (control characters and line breaks become spaces) and every field is cut
-    /// to its limit on a grapheme boundary. `LeadSource` is `DocSend`.
-    public static func make(visitor: VisitorInfo, accountName: String?) -> Result<LeadDraft, Failure> {
+    /// to its limit on a grapheme boundary. `LeadSource` is what `leadSource` chose (`DocSend` by default).
+    public static func make(
+        visitor: VisitorInfo, accountName: String?, leadSource: LeadSourceChoice = .value(LeadDraft.leadSource)
+    ) -> Result<LeadDraft, Failure> {
         guard let email = Matching.normalizedEmail(visitor.email) else { return .failure(.noEmail) }
         let length = SalesforceText.length(email)
         guard length <= Limit.email else { return .failure(.emailTooLong(length: length)) }
@@ -93,6 +95,71 @@ public struct LeadDraft: Sendable, Hashable {
                 firstName: firstName.map { SalesforceText.cut($0, to: Limit.firstName) },
                 company: SalesforceText.cut(company.isEmpty ? domain : company, to: Limit.company),
                 email: email,
-                leadSource: leadSource))
+                leadSource: leadSource.value))
+    }
+}
+
+/// The Lead's `LeadSource` field as the org describes it: the parts ``LeadSourceChoice`` needs.
+public struct PicklistFieldDescription: Sendable, Hashable, Codable {
+    /// Whether the integration user can set it on create (field-level security).
+    public var createable: Bool
+    /// A restricted picklist refuses values it does not list.
+    public var restricted: Bool
+    /// The active values.
+    public var values: [String]
+
+    /// Creates a description.
+    public init(createable: Bool = true, restricted: Bool = false, values: [String] = []) {
+        self.createable = createable
+        self.restricted = restricted
+        self.values = values
+    }
+}
+
+/// The `LeadSource` a new Lead gets: `DocSend` when the org takes it, else none (the org's default value applies,
+/// or the field stays blank). A restricted picklist without `DocSend` would otherwise refuse every Lead
+/// (`INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST`) and park every visit waiting for one.
+public enum LeadSourceChoice: Sendable, Hashable {
+    /// Write this value (the org's own spelling of it).
+    case value(String)
+    /// Write none, for this reason.
+    case omitted(Reason)
+
+    /// Why no `LeadSource` is written.
+    public enum Reason: Sendable, Hashable, CustomStringConvertible {
+        /// The Lead has no `LeadSource` field the integration user can see.
+        case fieldMissing
+        /// Field-level security keeps the integration user from setting it.
+        case notCreateable
+        /// The picklist is restricted and has no such active value.
+        case notInRestrictedPicklist(wanted: String, values: [String])
+
+        public var description: String {
+            switch self {
+            case .fieldMissing: "the Lead object has no LeadSource field the integration user can see"
+            case .notCreateable: "the integration user cannot set Lead.LeadSource (field-level security)"
+            case .notInRestrictedPicklist(let wanted, let values):
+                "Lead.LeadSource is a restricted picklist without \"\(wanted)\" (it has: "
+                    + (values.isEmpty ? "no values" : values.joined(separator: ", ")) + ")"
+            }
+        }
+    }
+
+    /// The value written, if any.
+    public var value: String? {
+        if case .value(let value) = self { return value }
+        return nil
+    }
+
+    /// Chooses `wanted` against the org's `LeadSource` field (`nil` when the describe has none): the picklist's
+    /// own spelling of it when listed (case-insensitively), `wanted` itself on an unrestricted picklist, nothing
+    /// when the field is missing, not createable, or restricted without it.
+    public static func choose(_ wanted: String = LeadDraft.leadSource, field: PicklistFieldDescription?) -> LeadSourceChoice {
+        guard let field else { return .omitted(.fieldMissing) }
+        guard field.createable else { return .omitted(.notCreateable) }
+        if let listed = field.values.first(where: { $0.caseInsensitiveCompare(wanted) == .orderedSame }) {
+            return .value(listed)
+        }
+        return field.restricted ? .omitted(.notInRestrictedPicklist(wanted: wanted, values: field.values)) : .value(wanted)
     }
 }
