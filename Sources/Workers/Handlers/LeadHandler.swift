@@ -15,8 +15,8 @@ import Timing
 /// 1. the worker takes the store's lease `lead:<team>:<email>` (other workers wait for it);
 /// 2. under the lease, a Lead already made for the email (the ledger), or a Lead or Contact that exists in
 ///    Salesforce by now (a fresh query), is used as it is;
-/// 3. otherwise it creates the Lead (LastName, FirstName, Company, Email, LeadSource `DocSend`) and records
-///    it in the ledger before giving the lease up.
+/// 3. otherwise it creates the Lead (LastName, FirstName, Company, Email, LeadSource `DocSend` unless the org's
+///    restricted picklist refuses it: ``LeadSourceChoice``) and records it in the ledger before giving the lease up.
 ///
 /// Salesforce's duplicate rules: when a create is refused with `DUPLICATES_DETECTED`, the worker looks for
 /// the duplicate by email and uses it; when there is none by email (a rule on other fields, with an *alert*
@@ -79,15 +79,30 @@ public struct LeadHandler: JobHandler {
             logger.info("the visitor is in Salesforce by now", metadata: ["docsend-person": "\(existing.id)"])
             return existing
         }
-        let draft: LeadDraft
-        switch LeadDraft.make(visitor: request.visitor, accountName: request.accountName) {
-        case .success(let made): draft = made
-        case .failure(let failure):
-            throw WorkFailure.permanent(code: "lead_not_creatable", "no Lead can be made from this visitor: \(failure)")
+        func makeDraft() async throws -> LeadDraft {
+            let source = try await org.leadSource(logger: logger)
+            switch LeadDraft.make(visitor: request.visitor, accountName: request.accountName, leadSource: source) {
+            case .success(let made): return made
+            case .failure(let failure):
+                throw WorkFailure.permanent(code: "lead_not_creatable", "no Lead can be made from this visitor: \(failure)")
+            }
         }
+        var draft = try await makeDraft()
         let id: String
         do {
-            id = try await org.createLead(fields: draft.fields, allowingDuplicates: false, logger: logger)
+            do {
+                id = try await org.createLead(fields: draft.fields, allowingDuplicates: false, logger: logger)
+            } catch let error as SalesforceError
+                where error.code == .invalidOrNullForRestrictedPicklist && draft.leadSource != nil
+            {
+                // The LeadSource picklist changed since it was read: read it again and create with what it takes now.
+                logger.info("Salesforce refused the LeadSource; reading the Lead's picklist again")
+                org.forgetMetadata()
+                let fresh = try await makeDraft()
+                guard fresh.leadSource != draft.leadSource else { throw error }
+                draft = fresh
+                id = try await org.createLead(fields: draft.fields, allowingDuplicates: false, logger: logger)
+            }
         } catch let error as SalesforceError where error.code == .duplicatesDetected {
             if let duplicate = Matching.person(forEmail: email, among: try await org.people(email: email, fresh: true)) {
                 logger.info("Salesforce's duplicate rule points at an existing record", metadata: ["docsend-person": "\(duplicate.id)"])

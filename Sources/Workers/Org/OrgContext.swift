@@ -77,6 +77,22 @@ struct OrgContext: Sendable {
         try await cache.users(teamID: teamID, email: email, client: client, logger: logger)
     }
 
+    /// The owner of a follow-up Task whose link owner has no User: the User who connected the org, while active
+    /// (an inactive owner would fail the write); `nil` otherwise.
+    func followUpFallbackOwner(logger: Logger) async throws -> String? {
+        guard let connectedUserID else { return nil }
+        return try await cache.isActiveUser(teamID: teamID, id: connectedUserID, client: client, logger: logger)
+            ? connectedUserID : nil
+    }
+
+    /// The `LeadSource` new Leads get (``LeadSourceChoice``).
+    func leadSource(logger: Logger) async throws -> LeadSourceChoice {
+        try await cache.leadSource(teamID: teamID, client: client, logger: logger)
+    }
+
+    /// Forgets the org's cached set-up (a write found it changed), for the next read to load it again.
+    func forgetMetadata() { cache.forget(teamID: teamID) }
+
     // MARK: The one write that is not repeatable
 
     /// Creates a Lead and returns its id. Not repeatable: the lead worker calls it only under the email's lease,

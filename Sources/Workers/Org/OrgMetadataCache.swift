@@ -29,26 +29,55 @@ struct OrgMetadata: Sendable {
 /// Salesforce once per org and process (single-flight: jobs in flight on a cold process wait for one load) and kept
 /// for ``lifetime``; a team's entries are forgotten when Salesforce says a field is gone.
 final class OrgMetadataCache: Sendable {
+    /// A User looked up in a team's org: by email (``users(teamID:email:client:logger:)``) or by id
+    /// (``isActiveUser(teamID:id:client:logger:)``), each in its own cache.
     struct UserKey: Hashable, Sendable {
         var teamID: String
-        var email: String
+        var lookup: String
     }
 
     let lifetime: Duration
     /// Keyed by team, loaded for the settings it was checked against (the mapping and the external-id fields).
     private let metadata: SingleFlightCache<String, TeamSettings, OrgMetadata>
     private let users: SingleFlightCache<UserKey, Bool, SalesforceUser?>
+    /// Keyed by team and User id: whether the User is active (the follow-up owner of last resort).
+    private let activeUsers: SingleFlightCache<UserKey, Bool, Bool>
+    /// Keyed by team: the `LeadSource` new Leads get.
+    private let leadSources: SingleFlightCache<String, Bool, LeadSourceChoice>
 
     init(lifetime: Duration) {
         self.lifetime = lifetime
         metadata = SingleFlightCache(lifetime: lifetime)
         users = SingleFlightCache(lifetime: lifetime)
+        activeUsers = SingleFlightCache(lifetime: lifetime)
+        leadSources = SingleFlightCache(lifetime: lifetime)
     }
 
     /// Forgets what is known of the team's org (a field the mapping uses is gone, a picklist changed).
     func forget(teamID: String) {
         metadata.forget { $0 == teamID }
         users.forget { $0.teamID == teamID }
+        activeUsers.forget { $0.teamID == teamID }
+        leadSources.forget { $0 == teamID }
+    }
+
+    /// The `LeadSource` the team's new Leads get (``LeadSourceChoice``), from the Lead's describe; logged once per
+    /// load when the org refuses `DocSend`.
+    func leadSource(teamID: String, client: SalesforceClient, logger: Logger) async throws -> LeadSourceChoice {
+        try await leadSources.value(teamID, version: true) {
+            let choice = LeadSourceChoice.choose(field: try await client.leadSourceField(logger: logger))
+            if case .omitted(let reason) = choice {
+                logger.warning("new Leads are created without a LeadSource", metadata: ["docsend-reason": "\(reason)"])
+            }
+            return choice
+        }
+    }
+
+    /// Whether the User `id` is active (an unknown id is not).
+    func isActiveUser(teamID: String, id: String, client: SalesforceClient, logger: Logger) async throws -> Bool {
+        try await activeUsers.value(UserKey(teamID: teamID, lookup: id), version: true) {
+            try await client.isActiveUser(id: id, logger: logger)
+        }
     }
 
     /// The org's Task statuses and the team's settings checked against the Task's fields, per kind of Task
@@ -78,7 +107,7 @@ final class OrgMetadataCache: Sendable {
     /// The active User with `email`: one or none.
     func users(teamID: String, email: String?, client: SalesforceClient, logger: Logger) async throws -> [SalesforceUser] {
         guard let email = Matching.normalizedEmail(email)?.lowercased() else { return [] }
-        let user = try await users.value(UserKey(teamID: teamID, email: email), version: true) {
+        let user = try await users.value(UserKey(teamID: teamID, lookup: email), version: true) {
             let rows = try await client.query(
                 .select(["Id", "Email", "IsActive"], from: "User").where(.equals("Email", .string(email))), logger: logger)
             let users = rows.compactMap { row -> SalesforceUser? in
@@ -93,6 +122,21 @@ final class OrgMetadataCache: Sendable {
 }
 
 extension SalesforceClient {
+    /// Whether the User `id` exists and is active.
+    func isActiveUser(id: String, logger: Logger) async throws -> Bool {
+        let rows = try await query(
+            .select(["Id", "IsActive"], from: "User").where(.equals("Id", .string(id))), logger: logger)
+        return rows.first?["IsActive"]?.boolValue ?? false
+    }
+
+    /// `Lead.LeadSource` as ``LeadSourceChoice`` judges it; `nil` when the Lead has no such field.
+    func leadSourceField(logger: Logger) async throws -> PicklistFieldDescription? {
+        guard let field = try await describe("Lead", logger: logger).field("LeadSource") else { return nil }
+        return PicklistFieldDescription(
+            createable: field.createable, restricted: field.restrictedPicklist,
+            values: field.picklistValues.filter(\.active).map(\.value))
+    }
+
     /// The org's Task fields as the mapping checks see them (`describe`).
     func taskFields(logger: Logger) async throws -> [TaskFieldDescription] {
         try await describe("Task", logger: logger).fields.map {
