@@ -74,7 +74,6 @@ public struct PersonErasure: Sendable {
             throw PersonErasureError(message: "\(email) is not an email address")
         }
         var outcome = Outcome()
-        var visits: [String] = []
         var cursor: StateKey?
         while true {
             let page = try await store.statesContaining(teamID: teamID, text: email, after: cursor, limit: Self.pageSize)
@@ -84,7 +83,10 @@ public struct PersonErasure: Sendable {
                     switch try await eraseVisit(teamID: teamID, found, email: email) {
                     case .removed:
                         outcome.visitStates += 1
-                        visits.append(found.key.objectID)
+                        // At once, so that a run cut short leaves at most one visit's entry behind.
+                        if try await store.deleteLedgerEntry(teamID: teamID, kind: .visit, objectID: found.key.objectID) {
+                            outcome.ledgerEntries += 1
+                        }
                     case .unreadable: outcome.unreadableStates += 1
                     case .untouched: break
                     }
@@ -102,9 +104,6 @@ public struct PersonErasure: Sendable {
             }
             guard let last = page.last, page.count == Self.pageSize else { break }
             cursor = last.key
-        }
-        for visitID in visits where try await store.deleteLedgerEntry(teamID: teamID, kind: .visit, objectID: visitID) {
-            outcome.ledgerEntries += 1
         }
         if try await store.deleteLedgerEntry(teamID: teamID, kind: .lead, objectID: email) { outcome.ledgerEntries += 1 }
         if try await store.deleteClaim(key: "lead:\(teamID):\(email)") { outcome.leases += 1 }
