@@ -12,7 +12,7 @@ extension DocsendSync {
     struct Team: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Connect a team's Salesforce org and manage its sync settings.",
-            subcommands: [Connect.self, Set.self, Show.self])
+            subcommands: [Connect.self, Set.self, Show.self, Forget.self])
     }
 }
 
@@ -220,4 +220,78 @@ private func describe(_ settings: TeamSettings) -> String {
         "  external id fields: visit \(settings.externalIDFields.visit), document link "
             + "\(settings.externalIDFields.documentLink), space link \(settings.externalIDFields.spaceLink)")
     return lines.joined(separator: "\n")
+}
+
+extension DocsendSync.Team {
+    struct Forget: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Erase what the store keeps about a person of a team (an erasure request).",
+            discussion: """
+                Removes the states of the visits whose visitor has this email, the person from the visitors lists \
+                of the team's link states, the ledger entries of those visits and of the Lead made for the email, \
+                and any lease on the email; safe while workers run. Salesforce records are the customer's and stay. \
+                Running workers keep what Salesforce answered for an email in memory for a few minutes at most \
+                (the output says how long): nothing of it is written anywhere. Recorded in the team's audit trail \
+                (counts only, never the email). See docs/operations.md, "Erasing a person".
+                """)
+
+        @OptionGroup var options: TeamOptions
+
+        @Option(help: "The person's email (compared ignoring case).")
+        var email: String
+
+        @Flag(help: "Print one JSON object instead of text.") var json = false
+
+        func validate() throws {
+            guard Matching.normalizedEmail(email)?.contains("@") == true else {
+                throw ValidationError("--email expects an email address, got \(email)")
+            }
+        }
+
+        func run() async throws {
+            try await options.withStore { store, config in
+                let erasure = PersonErasure(store: store, logger: CommandLogging.logger("team"))
+                let outcome = try await erasure.forget(teamID: options.team, email: email)
+                let lookups = try WorkerConfiguration.salesforce(config: config).lookupLifetime
+                let memory = PersonErasure.inMemoryBound(lookupLifetime: lookups)
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                let actor = "cli:" + (ProcessInfo.processInfo.environment["USER"] ?? "unknown")
+                try await store.recordAudit(
+                    AuditEntry(teamID: options.team, actor: actor, action: "person.forget", details: try encoder.encode(outcome)))
+                if json {
+                    var object = try JSONSerialization.jsonObject(with: try encoder.encode(outcome)) as? [String: Any] ?? [:]
+                    object["team"] = options.team
+                    object["in_memory_lookups_expire_within_seconds"] = Int(memory.components.seconds)
+                    say(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+                    return
+                }
+                say("forgot the person in \(options.team):")
+                say("  visit states removed:              \(outcome.visitStates)")
+                say("  link states rewritten without them: \(outcome.linkStates) (\(outcome.linkVisitorEntries) visitor entries)")
+                say("  ledger entries removed:            \(outcome.ledgerEntries)")
+                say("  leases removed:                    \(outcome.leases)")
+                if outcome.unreadableStates > 0 {
+                    say("  warning: \(outcome.unreadableStates) states mention the email but do not decode; left as they are")
+                }
+                say("running workers forget their in-memory lookups of this email within \(IntervalFormat.format(memory))")
+                say("Salesforce records (Tasks, Leads, Contacts) are the customer's and were not changed")
+            }
+        }
+    }
+}
+
+extension TeamOptions {
+    /// Runs `body` with the configured store alone (no Salesforce), closed afterwards.
+    func withStore<Result>(_ body: (any SyncStore, ConfigReader) async throws -> Result) async throws -> Result {
+        let config = self.config
+        let needs = FleetResources.Needs(
+            store: (
+                try WorkerConfiguration.storeURL(config: config), try WorkerConfiguration.encryptionKey(config: config),
+                try WorkerConfiguration.storeTimeout(config: config)
+            ))
+        return try await FleetProcess.withResources(needs, logger: CommandLogging.logger("team")) { resources in
+            try await body(try resources.requiredStore, config)
+        }
+    }
 }

@@ -62,12 +62,40 @@ extension DocsendSync {
             help: "Port of /metrics, /healthz and /readyz, default 9400; 0 picks a free one (DOCSEND_SYNC_METRICS_PORT).")
         var metricsPort: Int?
 
+        @Option(
+            name: .customLong("visit-state-age"),
+            help: "Remove visit states unchanged this long, e.g. 30d; 0 or off keeps them (DOCSEND_SYNC_RETENTION_VISIT_STATE_AGE).")
+        var visitStateAge: String?
+
+        @Option(
+            name: .customLong("link-state-age"),
+            help: "Remove link and space link states unchanged this long, e.g. 180d; 0 or off keeps them (DOCSEND_SYNC_RETENTION_LINK_STATE_AGE).")
+        var linkStateAge: String?
+
+        @Option(
+            name: .customLong("ledger-age"),
+            help: "Remove ledger entries this old, e.g. 90d; 0 or off keeps them (DOCSEND_SYNC_RETENTION_LEDGER_AGE).")
+        var ledgerAge: String?
+
+        @Option(
+            name: .customLong("retention-batch"), help: "Rows one pruning pass removes at most per table (DOCSEND_SYNC_RETENTION_BATCH).")
+        var retentionBatch: Int?
+
+        @Option(
+            name: .customLong("retention-interval"), help: "Between two pruning passes, e.g. 5m (DOCSEND_SYNC_RETENTION_INTERVAL).")
+        var retentionInterval: String?
+
         func run() async throws {
             var overrides = store.overrides
             overrides["worker.concurrency"] = concurrency.map(String.init)
             overrides["worker.teamConcurrency"] = teamConcurrency.map(String.init)
             overrides["worker.prefetch"] = prefetch.map(String.init)
             overrides["metrics.port"] = metricsPort.map(String.init)
+            overrides["retention.visitStateAge"] = visitStateAge
+            overrides["retention.linkStateAge"] = linkStateAge
+            overrides["retention.ledgerAge"] = ledgerAge
+            overrides["retention.batch"] = retentionBatch.map(String.init)
+            overrides["retention.interval"] = retentionInterval
             let config = broker.config(adding: overrides)
             let name = "docsend-sync worker \(role.argument) (pid \(ProcessInfo.processInfo.processIdentifier))"
             try await WorkerProcess.run(

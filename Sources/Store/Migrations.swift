@@ -362,4 +362,21 @@ let migrations: [Migration] = [
             """
         ]
     ),
+    // Retention (issue 16): the workers' pruning passes look for the oldest rows of every team, by kind and age; these
+    // indexes let each bounded pass read only what it removes. Existing rows need nothing: their `updated_at` and
+    // `created_at` are already what the passes compare.
+    Migration(
+        version: 8,
+        name: "retention indexes",
+        sqlite: [
+            "CREATE INDEX sync_state_kind_updated ON sync_state (object_kind, updated_at)",
+            "CREATE INDEX ledger_created ON ledger (created_at)",
+            "CREATE INDEX claims_expires ON claims (expires_at)",
+        ],
+        postgres: [
+            "CREATE INDEX sync_state_kind_updated ON sync_state (object_kind, updated_at)",
+            "CREATE INDEX ledger_created ON ledger (created_at)",
+            "CREATE INDEX claims_expires ON claims (expires_at)",
+        ]
+    ),
 ]

@@ -137,6 +137,36 @@ public protocol SyncStore: Service {
     /// The pauses not yet over, by team.
     func orgPauses() async throws -> [OrgPause]
 
+    // MARK: Retention (the workers' pruning passes)
+
+    /// Removes at most `limit` sync states of `kinds` (any team) not saved for `age` or longer, oldest first, and
+    /// returns how many it removed. Several processes pruning at once neither wait for one another nor remove a row
+    /// twice (PostgreSQL skips rows another pass has locked; SQLite writes one at a time), and a state saved again
+    /// meanwhile is kept.
+    func pruneStates(kinds: [SyncObjectKind], unchangedFor age: Duration, limit: Int) async throws -> Int
+    /// Removes at most `limit` ledger entries (any team, any kind) recorded `age` ago or earlier, oldest first;
+    /// returns how many. Concurrent passes as for ``pruneStates(kinds:unchangedFor:limit:)``.
+    func pruneLedger(olderThan age: Duration, limit: Int) async throws -> Int
+    /// Removes at most `limit` leases that expired `age` ago or earlier (a lease left by a process that died holding
+    /// it); returns how many. An expired lease already counts as free, so removing it changes no outcome.
+    func pruneClaims(expiredFor age: Duration, limit: Int) async throws -> Int
+
+    // MARK: Erasure (`docsend-sync team forget`)
+
+    /// The team's sync states whose JSON text contains `text` (ASCII letters compared ignoring case; characters a
+    /// JSON encoder may escape, and any non-ASCII character, match anything: the caller checks each state it gets),
+    /// ordered by kind then object id, at most `limit` of them after `cursor` (`nil`: from the start).
+    func statesContaining(teamID: String, text: String, after cursor: StateKey?, limit: Int) async throws -> [ObjectState]
+    /// Removes an object's sync state while its version is still `expectedVersion`; returns whether it did
+    /// (`false`: it is gone, or a worker saved it meanwhile: reload and decide again).
+    func deleteState(teamID: String, kind: SyncObjectKind, objectID: String, expectedVersion: Int64) async throws -> Bool
+    /// Removes a ledger entry; returns whether there was one.
+    @discardableResult
+    func deleteLedgerEntry(teamID: String, kind: SyncObjectKind, objectID: String) async throws -> Bool
+    /// Removes a lease whoever holds it (its key names a person); returns whether there was one.
+    @discardableResult
+    func deleteClaim(key: String) async throws -> Bool
+
     // MARK: Claims
 
     /// Takes (or renews) a lease on `key` for `owner` for `ttl`; `true` when `owner` holds it now. A lease held by

@@ -124,6 +124,44 @@ public struct TimeLimitedStore: SyncStore {
         }
     }
 
+    public func pruneStates(kinds: [SyncObjectKind], unchangedFor age: Duration, limit: Int) async throws -> Int {
+        try await limited("pruning sync states") { try await $0.pruneStates(kinds: kinds, unchangedFor: age, limit: limit) }
+    }
+
+    public func pruneLedger(olderThan age: Duration, limit: Int) async throws -> Int {
+        try await limited("pruning the ledger") { try await $0.pruneLedger(olderThan: age, limit: limit) }
+    }
+
+    public func pruneClaims(expiredFor age: Duration, limit: Int) async throws -> Int {
+        try await limited("pruning expired leases") { try await $0.pruneClaims(expiredFor: age, limit: limit) }
+    }
+
+    public func statesContaining(teamID: String, text: String, after cursor: StateKey?, limit: Int) async throws
+        -> [ObjectState]
+    {
+        try await limited("searching sync states") {
+            try await $0.statesContaining(teamID: teamID, text: text, after: cursor, limit: limit)
+        }
+    }
+
+    public func deleteState(teamID: String, kind: SyncObjectKind, objectID: String, expectedVersion: Int64) async throws
+        -> Bool
+    {
+        try await limited("deleting a sync state") {
+            try await $0.deleteState(teamID: teamID, kind: kind, objectID: objectID, expectedVersion: expectedVersion)
+        }
+    }
+
+    public func deleteLedgerEntry(teamID: String, kind: SyncObjectKind, objectID: String) async throws -> Bool {
+        try await limited("deleting a ledger entry") {
+            try await $0.deleteLedgerEntry(teamID: teamID, kind: kind, objectID: objectID)
+        }
+    }
+
+    public func deleteClaim(key: String) async throws -> Bool {
+        try await limited("deleting a lease") { try await $0.deleteClaim(key: key) }
+    }
+
     public func claim(key: String, owner: String, ttl: Duration) async throws -> Bool {
         try await limited("claiming a lease") { try await $0.claim(key: key, owner: owner, ttl: ttl) }
     }

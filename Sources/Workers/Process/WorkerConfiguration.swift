@@ -44,6 +44,8 @@ import Store
 /// - `metrics.host` (string, optional, default `0.0.0.0`) and `metrics.port` (integer, optional, default 9400; 0
 ///   picks a free port, logged): where the process serves `/metrics`, `/healthz` and `/readyz`
 ///   (``MonitoringServer``).
+/// - `retention.*`: how long the store keeps visit and link states and ledger entries, and how the process prunes
+///   them (``RetentionConfiguration``).
 public struct WorkerConfiguration: Sendable {
     /// The store URL.
     public var storeURL: String
@@ -67,6 +69,8 @@ public struct WorkerConfiguration: Sendable {
     public var loginHoldLimit: Int
     /// Where `/metrics`, `/healthz` and `/readyz` are served.
     public var monitoring: MonitoringServer.Configuration
+    /// What the process prunes from the store, and how often.
+    public var retention: RetentionConfiguration
 
     /// Reads the keys above.
     public init(config: ConfigReader) throws {
@@ -82,6 +86,7 @@ public struct WorkerConfiguration: Sendable {
         loginHoldLimit = try Self.positive(config, "worker.loginHoldLimit", default: 10_000)
         monitoring = MonitoringServer.Configuration(
             host: config.string(forKey: "metrics.host") ?? "0.0.0.0", port: try Self.port(config, "metrics.port", default: 9400))
+        retention = try RetentionConfiguration(config: config)
     }
 
     package static func port(_ config: ConfigReader, _ key: String, default value: Int) throws -> Int {

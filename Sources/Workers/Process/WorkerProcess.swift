@@ -49,7 +49,9 @@ public enum WorkerProcess {
                 configuration: configuration.monitoring, metrics: metrics,
                 readiness: readiness(connections: [connection, resources.publisher].compactMap { $0 }, workers, watch),
                 logger: logger)
-            services = [monitoring, watch] + workers
+            // Before the workers: graceful shutdown stops them first, then the pruning (which stops at once).
+            let retention = RetentionService(store: store, configuration: configuration.retention, logger: logger)
+            services = [monitoring, watch, retention] + workers
         } catch {
             await resources.close()
             throw error
@@ -84,6 +86,7 @@ public enum WorkerProcess {
         AMQPMetrics.prepare()
         SalesforceMetrics.prepare()
         JobMetrics.prepare(roles: roles)
+        RetentionService.prepareMetrics()
     }
 
     /// One job processor per role, each with its role's handler, on `queue`. `topology` gives the delays the
