@@ -12,7 +12,7 @@ extension DocsendSync {
     struct Team: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Connect a team's Salesforce org and manage its sync settings.",
-            subcommands: [Connect.self, Set.self, Show.self, Forget.self])
+            subcommands: [Connect.self, Set.self, Show.self, Check.self, Forget.self])
     }
 }
 
@@ -84,9 +84,9 @@ extension DocsendSync.Team {
                 let check = try await admin.connect(
                     teamID: options.team, loginURL: app.loginURL, clientID: clientID, refreshToken: refreshToken)
                 say("connected \(options.team) to \(check.instanceURL)")
-                for problem in check.problems { say("warning: \(problem)") }
+                for finding in check.problems { say("\(finding)") }
                 if !check.problems.isEmpty {
-                    say("fix the org's Task fields or the team's settings (docsend-sync team set) before syncing")
+                    say("see docs/salesforce-setup.md, then run docsend-sync team check --team \(options.team)")
                 }
             }
         }
@@ -196,6 +196,63 @@ extension DocsendSync.Team {
                 }
                 say(describe(try await admin.settings(teamID: options.team)))
             }
+        }
+    }
+}
+
+extension DocsendSync.Team {
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check that a team's Salesforce org is set up for its settings, and say what is missing.",
+            discussion: """
+                Reads the org with the team's connection, as the workers do: the custom Task fields (the external-id \
+                fields must be External ID and Unique, case sensitive; mapped fields must fit their properties), \
+                the integration user's access to Task, Lead, Contact, Account and User, the Task statuses, Lead \
+                Source when the team creates Leads, and the follow-up owner when it creates open Tasks. Exits 1 when \
+                a problem would park syncs, 0 otherwise (warnings included). See docs/salesforce-setup.md.
+                """)
+
+        @OptionGroup var options: TeamOptions
+
+        @Flag(help: "Print one JSON object instead of text.") var json = false
+
+        func run() async throws {
+            let check = try await options.withAdministration { admin, _ in try await admin.check(teamID: options.team) }
+            let worst = OrgCheck.worst(check.findings)
+            if json {
+                struct Report: Encodable {
+                    var team: String
+                    var instanceURL: String
+                    var result: OrgCheck.Severity
+                    var findings: [OrgCheck.Finding]
+                    enum CodingKeys: String, CodingKey {
+                        case team, result, findings
+                        case instanceURL = "instance_url"
+                    }
+                }
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                let report = Report(team: options.team, instanceURL: check.instanceURL, result: worst, findings: check.findings)
+                say(String(decoding: try encoder.encode(report), as: UTF8.self))
+            } else {
+                say("\(options.team) at \(check.instanceURL):")
+                let width = check.findings.map(\.subject.count).max() ?? 0
+                for finding in check.findings {
+                    let mark = switch finding.severity {
+                    case .ok: "ok     "
+                    case .warning: "WARNING"
+                    case .problem: "PROBLEM"
+                    }
+                    say("  \(mark)  \(finding.subject.padding(toLength: width, withPad: " ", startingAt: 0))  \(finding.detail)")
+                }
+                let problems = check.findings.filter { $0.severity == .problem }.count
+                let warnings = check.findings.filter { $0.severity == .warning }.count
+                say(
+                    problems + warnings == 0
+                        ? "the org is ready"
+                        : "\(problems) problem\(problems == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s"): see docs/salesforce-setup.md")
+            }
+            if worst == .problem { throw ExitCode(1) }
         }
     }
 }

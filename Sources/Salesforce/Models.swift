@@ -174,18 +174,20 @@ public struct SObjectDescription: Sendable, Hashable, Decodable {
     public var name: String
     public var label: String?
     public var custom: Bool
+    public var queryable: Bool
     public var createable: Bool
     public var updateable: Bool
     /// Every field of the object.
     public var fields: [FieldDescription]
 
-    enum CodingKeys: String, CodingKey { case name, label, custom, createable, updateable, fields }
+    enum CodingKeys: String, CodingKey { case name, label, custom, queryable, createable, updateable, fields }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.decode(String.self, forKey: .name)
         label = try c.decodeIfPresent(String.self, forKey: .label)
         custom = try c.decodeIfPresent(Bool.self, forKey: .custom) ?? false
+        queryable = try c.decodeIfPresent(Bool.self, forKey: .queryable) ?? false
         createable = try c.decodeIfPresent(Bool.self, forKey: .createable) ?? false
         updateable = try c.decodeIfPresent(Bool.self, forKey: .updateable) ?? false
         fields = try c.decodeIfPresent([FieldDescription].self, forKey: .fields) ?? []

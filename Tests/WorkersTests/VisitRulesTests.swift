@@ -168,6 +168,24 @@ struct VisitRulesTests {
         }
     }
 
+    @Test(
+        "option create new leads, LeadSource a restricted picklist without DocSend: the Lead is made without it, nothing parks",
+        arguments: WorldSetup.available)
+    func leadSourceRefused(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup, settings: TeamSettings(createLeadsForUnmatchedEmails: true)) { harness in
+            var seed = SandboxSeed.workerTests
+            seed.picklists = ["Lead.LeadSource": PicklistSeed(values: ["Web", "Partner"], restricted: true)]
+            try await harness.sandbox.org.reset(to: seed)
+            let event = Events.started(email: "yara@newco.example", name: "Yara Young", account: AccountInfo(id: "acct_n", name: "Newco"))
+            guard case .visitStarted(let visit) = event.payload else { return }
+            try await sync(harness, [event], until: "the Task on the new Lead") { await harness.visitWrites(visit.visitID) > 0 }
+            let lead = try #require(await harness.leads(email: "yara@newco.example").first)
+            #expect(lead["LeadSource"] == nil || lead["LeadSource"] == .null, "\(lead)")
+            #expect(try await onlyTask(harness, visit: visit.visitID)["WhoId"]?.stringValue == lead.id)
+            #expect(try await harness.parkedCount() == 0)
+        }
+    }
+
     @Test("option create open tasks: an open Task assigned to the link owner", arguments: WorldSetup.available)
     func openTaskForUnmatched(setup: WorldSetup) async throws {
         try await FleetHarness.with(setup, settings: TeamSettings(createOpenTasksForUnmatchedRecords: true)) { harness in

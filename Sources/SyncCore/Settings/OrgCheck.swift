@@ -176,11 +176,11 @@ public enum OrgCheck {
         // Leads.
         if settings.createLeadsForUnmatchedEmails {
             if facts.objects["Lead"]?.createable == true {
-                findings.append(Finding("Lead object", .ok, "the integration user can create Leads"))
+                findings.append(Finding("Lead creation", .ok, "the integration user can create Leads"))
             } else {
                 findings.append(
                     Finding(
-                        "Lead object", .problem,
+                        "Lead creation", .problem,
                         "the integration user cannot create Leads, and the team creates Leads for unmatched emails: grant Create on Lead"))
             }
             switch LeadSourceChoice.choose(field: facts.leadSource) {

@@ -93,13 +93,7 @@ final class OrgMetadataCache: Sendable {
     private static func load(teamID: String, client: SalesforceClient, settings: TeamSettings, logger: Logger)
         async throws -> OrgMetadata
     {
-        let statusRows = try await client.query(
-            .select(["ApiName", "MasterLabel", "IsClosed", "IsDefault"], from: "TaskStatus"), logger: logger)
-        let statuses = statusRows.map { row in
-            TaskStatusRecord(
-                apiName: row["ApiName"]?.stringValue, masterLabel: row["MasterLabel"]?.stringValue ?? "",
-                isClosed: row["IsClosed"]?.boolValue ?? false, isDefault: row["IsDefault"]?.boolValue ?? false)
-        }
+        let statuses = try await client.taskStatuses(logger: logger)
         let fields = try await client.taskFields(logger: logger)
         return OrgMetadata(statuses: statuses, fit: TaskFieldFit(settings, against: fields))
     }
@@ -122,6 +116,17 @@ final class OrgMetadataCache: Sendable {
 }
 
 extension SalesforceClient {
+    /// The org's Task statuses.
+    func taskStatuses(logger: Logger) async throws -> [TaskStatusRecord] {
+        let rows = try await query(
+            .select(["ApiName", "MasterLabel", "IsClosed", "IsDefault"], from: "TaskStatus"), logger: logger)
+        return rows.map { row in
+            TaskStatusRecord(
+                apiName: row["ApiName"]?.stringValue, masterLabel: row["MasterLabel"]?.stringValue ?? "",
+                isClosed: row["IsClosed"]?.boolValue ?? false, isDefault: row["IsDefault"]?.boolValue ?? false)
+        }
+    }
+
     /// Whether the User `id` exists and is active.
     func isActiveUser(id: String, logger: Logger) async throws -> Bool {
         let rows = try await query(
@@ -131,18 +136,31 @@ extension SalesforceClient {
 
     /// `Lead.LeadSource` as ``LeadSourceChoice`` judges it; `nil` when the Lead has no such field.
     func leadSourceField(logger: Logger) async throws -> PicklistFieldDescription? {
-        guard let field = try await describe("Lead", logger: logger).field("LeadSource") else { return nil }
-        return PicklistFieldDescription(
-            createable: field.createable, restricted: field.restrictedPicklist,
-            values: field.picklistValues.filter(\.active).map(\.value))
+        try await describe("Lead", logger: logger).field("LeadSource").map(PicklistFieldDescription.init)
     }
 
     /// The org's Task fields as the mapping checks see them (`describe`).
     func taskFields(logger: Logger) async throws -> [TaskFieldDescription] {
-        try await describe("Task", logger: logger).fields.map {
+        TaskFieldDescription.all(in: try await describe("Task", logger: logger))
+    }
+}
+
+extension TaskFieldDescription {
+    /// A Task describe's fields, as the mapping checks see them.
+    static func all(in task: SObjectDescription) -> [TaskFieldDescription] {
+        task.fields.map {
             TaskFieldDescription(
                 name: $0.name, type: $0.type, length: $0.length, custom: $0.custom, createable: $0.createable,
                 updateable: $0.updateable, externalId: $0.externalId, unique: $0.unique, caseSensitive: $0.caseSensitive)
         }
+    }
+}
+
+extension PicklistFieldDescription {
+    /// A picklist field as ``LeadSourceChoice`` judges it: its active values.
+    init(_ field: FieldDescription) {
+        self.init(
+            createable: field.createable, restricted: field.restrictedPicklist,
+            values: field.picklistValues.filter(\.active).map(\.value))
     }
 }

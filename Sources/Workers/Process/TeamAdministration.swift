@@ -29,8 +29,11 @@ public struct TeamAdministration: Sendable {
     public struct ConnectionCheck: Sendable {
         /// Where the org's REST API is.
         public var instanceURL: String
-        /// Problems of the team's settings against the org's Task fields (external ids, mapping); empty when fine.
-        public var problems: [FieldMappingProblem]
+        /// Every finding of ``OrgCheck`` for the team's settings against the org.
+        public var findings: [OrgCheck.Finding]
+
+        /// The findings that are not ok: problems and warnings.
+        public var problems: [OrgCheck.Finding] { findings.filter { $0.severity != .ok } }
     }
 
     /// Signs in with `refreshToken` (or, when `nil`, the client-credentials flow), reads the org's Task fields,
@@ -45,16 +48,63 @@ public struct TeamAdministration: Sendable {
             configuration: configuration, credentials: refreshToken.map { .refreshToken($0) } ?? .clientCredentials,
             httpClient: http, backgroundActivityLogger: logger,
             onRefreshTokenRotated: { new in rotated.value.withLock { $0 = new } })
-        let fields = try await client.taskFields(logger: logger)
+        let facts = try await Self.facts(client: client, connectedUserID: nil, logger: logger)
         guard let instanceURL = client.instanceURL else {
             throw WorkFailure.permanent(code: "no_instance_url", "Salesforce's token response named no instance URL")
         }
+        let connectedUserID = client.identityUserID
         try await store.saveConnection(
             SalesforceConnection(
                 teamID: teamID, instanceURL: instanceURL, loginURL: configuration.loginURL, clientID: clientID,
-                refreshToken: rotated.value.withLock { $0 }, connectedUserID: client.identityUserID))
+                refreshToken: rotated.value.withLock { $0 }, connectedUserID: connectedUserID))
+        var withUser = facts
+        if let connectedUserID {
+            withUser.connectedUser = .init(
+                id: connectedUserID, isActive: try? await client.isActiveUser(id: connectedUserID, logger: logger))
+        }
         let settings = try await settings(teamID: teamID)
-        return ConnectionCheck(instanceURL: instanceURL, problems: Self.problems(settings, fields))
+        return ConnectionCheck(instanceURL: instanceURL, findings: OrgCheck.findings(settings, withUser))
+    }
+
+    /// Checks the team's org against its settings (``OrgCheck``): `docsend-sync team check`. The team must be
+    /// connected; the checks read the org as the workers do, with the team's stored connection.
+    public func check(teamID: String) async throws -> ConnectionCheck {
+        guard let connection = try await store.connection(teamID: teamID) else {
+            throw WorkFailure.permanent(code: "not_connected", "team \(teamID) has no Salesforce connection: run team connect first")
+        }
+        let client = try await orgs.client(teamID: teamID)
+        let facts = try await Self.facts(client: client, connectedUserID: connection.connectedUserID, logger: logger)
+        return ConnectionCheck(
+            instanceURL: connection.instanceURL, findings: OrgCheck.findings(try await settings(teamID: teamID), facts))
+    }
+
+    /// What ``OrgCheck`` judges, read from the org: describes of the objects the workers use (an object the
+    /// integration user cannot see has no entry), the Task statuses, the connecting User.
+    static func facts(client: SalesforceClient, connectedUserID: String?, logger: Logger) async throws -> OrgFacts {
+        var objects: [String: OrgFacts.ObjectAccess] = [:]
+        var task: SObjectDescription?
+        var lead: SObjectDescription?
+        for name in ["Task", "Lead", "Contact", "Account", "User"] {
+            let description: SObjectDescription
+            do {
+                description = try await client.describe(name, logger: logger)
+            } catch let error as SalesforceError where error.httpStatus == 404 || error.httpStatus == 403 {
+                continue
+            }
+            objects[name] = .init(
+                queryable: description.queryable, createable: description.createable, updateable: description.updateable)
+            if name == "Task" { task = description }
+            if name == "Lead" { lead = description }
+        }
+        let statuses = try await client.taskStatuses(logger: logger)
+        let leadSource = lead?.field("LeadSource").map(PicklistFieldDescription.init)
+        var user: OrgFacts.ConnectedUser?
+        if let connectedUserID {
+            user = .init(id: connectedUserID, isActive: try? await client.isActiveUser(id: connectedUserID, logger: logger))
+        }
+        return OrgFacts(
+            objects: objects, taskFields: task.map { TaskFieldDescription.all(in: $0) } ?? [], statuses: statuses,
+            leadSource: leadSource, connectedUser: user)
     }
 
     /// The team's settings (the defaults when it has none yet).

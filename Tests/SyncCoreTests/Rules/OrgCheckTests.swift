@@ -75,7 +75,7 @@ struct OrgCheckTests {
         #expect(mapped?.severity == .problem)
         let source = worst("Lead.LeadSource") { $0.leadSource = PicklistFieldDescription(restricted: true, values: ["Web"]) }
         #expect(source?.severity == .warning && source?.detail.contains("without it") == true)
-        #expect(worst("Lead object") { $0.objects["Lead"]?.createable = false }?.severity == .problem)
+        #expect(worst("Lead creation") { $0.objects["Lead"]?.createable = false }?.severity == .problem)
         #expect(worst("Task object") { $0.objects["Task"]?.updateable = false }?.severity == .problem)
         #expect(worst("Contact object") { $0.objects["Contact"] = nil }?.severity == .problem)
         #expect(worst("Task status (logged)") { $0.statuses.removeAll(where: \.isClosed) }?.severity == .problem)
