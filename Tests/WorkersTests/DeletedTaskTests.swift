@@ -100,6 +100,42 @@ struct DeletedTaskTests {
         }
     }
 
+    @Test("a state saved before the Task's id was kept: the upsert's created Task is completed, or deleted when left",
+          arguments: [DeletedTaskPolicy.recreate, .leave])
+    func stateWithoutTaskID(policy: DeletedTaskPolicy) async throws {
+        let setup = WorldSetup(backend: .sqlite, transport: .memory)
+        try await FleetHarness.with(setup, settings: TeamSettings(deletedTasks: policy), resyncInterval: .seconds(3)) { harness in
+            let visitID = Events.id("visit")
+            try await harness.runWorkers([.visits, .leads]) {
+                try await harness.publish(Events.started(visitID, email: "alice@acme.example", name: "Alice Anders", account: Events.acme))
+                let first = try await eventually("the first sync") { await harness.tasks("DocSend_Visit_Id__c", visitID).first }
+                try await eventually("the state saved") { try await harness.visitState(visitID)?.taskID == first.id }
+                // The state as an older version saved it: no Task id.
+                let record = try #require(try await harness.store.loadState(teamID: FleetHarness.teamID, kind: .visit, objectID: visitID))
+                var old = try JSONDecoder().decode(StoredVisit.self, from: record.state)
+                old.taskID = nil
+                _ = try await harness.store.saveState(
+                    teamID: FleetHarness.teamID, kind: .visit, objectID: visitID, state: try JSONEncoder().encode(old),
+                    expectedVersion: record.version)
+                try await Self.deleteTask(harness, first.id)
+                try await harness.publish(Events.updated(visitID, duration: 30, percent: 40))
+                try await eventually(timeout: .seconds(30), "the deleted Task handled") {
+                    guard let state = try await harness.visitState(visitID) else { return false }
+                    return policy == .recreate ? state.taskID != nil : state.notSynced != nil
+                }
+            }
+            let live = await harness.tasks("DocSend_Visit_Id__c", visitID)
+            switch policy {
+            case .recreate:
+                #expect(live.count == 1)
+                Self.expectWhole(try #require(live.first), percent: "40%")
+                #expect(try await harness.visitState(visitID)?.taskID == live.first?.id)
+            case .leave:
+                #expect(live.isEmpty, "the half Task the upsert made is deleted")
+            }
+        }
+    }
+
     @Test("a link Task a rep deleted: the visitor refresh writes it again whole with every visitor",
           arguments: WorldSetup.available)
     func linkRecreated(setup: WorldSetup) async throws {
