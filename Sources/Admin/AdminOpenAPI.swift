@@ -114,6 +114,14 @@ public enum AdminOpenAPI {
               "America/Los_Angeles"
             ]
           },
+          "deleted_tasks": {
+            "type": "string",
+            "enum": [
+              "recreate",
+              "leave"
+            ],
+            "description": "What a later write (a visit re-sync, a link's visitor refresh) does when a sales rep deleted the Task in Salesforce: recreate writes it again whole as the first sync did (the default), leave writes nothing and stops updating it. Never a partial Task."
+          },
           "field_mapping": {
             "type": "object",
             "description": "Synced property (document_name, account_name, visit_duration, percent_viewed, analytics_link, document_url, internal_link_url, external_link_url, visitors, space_name, space_url, internal_space_url) to a custom Task field API name.",
@@ -163,6 +171,14 @@ public enum AdminOpenAPI {
             "examples": [
               "America/Los_Angeles"
             ]
+          },
+          "deleted_tasks": {
+            "type": "string",
+            "enum": [
+              "recreate",
+              "leave"
+            ],
+            "description": "What a later write (a visit re-sync, a link's visitor refresh) does when a sales rep deleted the Task in Salesforce: recreate writes it again whole as the first sync did (the default), leave writes nothing and stops updating it. Never a partial Task."
           },
           "field_mapping": {
             "type": "object",
@@ -1579,6 +1595,13 @@ public enum AdminOpenAPI {
                   },
                   "time_zone": {
                     "type": "string"
+                  },
+                  "deleted_tasks": {
+                    "type": "string",
+                    "enum": [
+                      "recreate",
+                      "leave"
+                    ]
                   }
                 },
                 "required": [

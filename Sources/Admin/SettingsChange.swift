@@ -16,13 +16,15 @@ public struct SettingsChange: Sendable, Hashable {
     public var externalIDFields: [ActivityKind: String]
     /// The IANA time zone of Task dates (checked by ``AdminService/updateSettings(teamID:_:by:)``).
     public var timeZone: String?
+    /// What a later write does with a Task a rep deleted in Salesforce.
+    public var deletedTasks: DeletedTaskPolicy?
 
     /// An empty change.
     public init(
         syncVisits: Bool? = nil, syncDocumentLinks: Bool? = nil, syncSpaceLinks: Bool? = nil,
         createLeadsForUnmatchedEmails: Bool? = nil, createOpenTasksForUnmatchedRecords: Bool? = nil,
         fieldMapping: [SyncedProperty: String?] = [:], externalIDFields: [ActivityKind: String] = [:],
-        timeZone: String? = nil
+        timeZone: String? = nil, deletedTasks: DeletedTaskPolicy? = nil
     ) {
         self.syncVisits = syncVisits
         self.syncDocumentLinks = syncDocumentLinks
@@ -32,6 +34,7 @@ public struct SettingsChange: Sendable, Hashable {
         self.fieldMapping = fieldMapping
         self.externalIDFields = externalIDFields
         self.timeZone = timeZone
+        self.deletedTasks = deletedTasks
     }
 
     /// Reads a change from a JSON object such as
@@ -87,6 +90,13 @@ public struct SettingsChange: Sendable, Hashable {
                     }
                     externalIDFields[kind] = text
                 }
+            } else if key == "deleted_tasks" {
+                if case .string(let name) = value, let policy = DeletedTaskPolicy(rawValue: name) {
+                    deletedTasks = policy
+                } else {
+                    let names = DeletedTaskPolicy.allCases.map(\.rawValue).joined(separator: " or ")
+                    problems.append(.init(field: key, message: "expected \(names)"))
+                }
             } else if key == "time_zone" {
                 if case .string(let name) = value {
                     timeZone = name
@@ -126,6 +136,7 @@ public struct SettingsChange: Sendable, Hashable {
             }
         }
         if let timeZone { settings.timeZone = timeZone }
+        if let deletedTasks { settings.deletedTasks = deletedTasks }
     }
 
     /// The change's own problems, before anything is saved: a time zone that is no IANA name.
@@ -166,6 +177,7 @@ public struct SettingsChange: Sendable, Hashable {
                 after.fieldMapping[property].map(AuditValue.string) ?? .null)
         }
         note("time_zone", .string(before.timeZone), .string(after.timeZone))
+        note("deleted_tasks", .string(before.deletedTasks.rawValue), .string(after.deletedTasks.rawValue))
         for kind in ActivityKind.allCases {
             note(
                 "external_id_fields.\(kind.rawValue)", .string(before.externalIDFields.field(for: kind)),

@@ -106,6 +106,12 @@ extension DocsendSync.Team {
             var isOn: Bool { self == .on }
         }
 
+        /// ``DeletedTaskPolicy`` as an argument.
+        enum DeletedTasks: String, ExpressibleByArgument, CaseIterable {
+            case recreate, leave
+            var policy: DeletedTaskPolicy { self == .recreate ? .recreate : .leave }
+        }
+
         @OptionGroup var options: TeamOptions
 
         @Option(help: "Sync visits into Tasks.") var syncVisits: Toggle?
@@ -114,6 +120,9 @@ extension DocsendSync.Team {
         @Option(help: "Create new leads for unmatched emails.") var createLeads: Toggle?
         @Option(help: "Create open tasks for unmatched records.") var createOpenTasks: Toggle?
         @Option(help: "The IANA time zone of Task dates, e.g. America/Los_Angeles (UTC by default).") var timeZone: String?
+        @Option(
+            help: "When a rep deleted a synced Task in Salesforce, a later write writes it again whole (recreate, the default) or writes nothing (leave)."
+        ) var deletedTasks: DeletedTasks?
 
         @Option(help: "Map a property to a custom Task field, PROPERTY=FIELD (repeatable).")
         var map: [String] = []
@@ -159,6 +168,7 @@ extension DocsendSync.Team {
                         if let createLeads { settings.createLeadsForUnmatchedEmails = createLeads.isOn }
                         if let createOpenTasks { settings.createOpenTasksForUnmatchedRecords = createOpenTasks.isOn }
                         if let timeZone { settings.timeZone = timeZone }
+                        if let deletedTasks { settings.deletedTasks = deletedTasks.policy }
                         for property in unmapped { settings.fieldMapping.fields[property] = nil }
                         for (property, field) in mapped { settings.fieldMapping.fields[property] = field }
                     }
@@ -268,6 +278,7 @@ private func describe(_ settings: TeamSettings) -> String {
         "  create new leads for unmatched emails:   \(onOff(settings.createLeadsForUnmatchedEmails))",
         "  create open tasks for unmatched records: \(onOff(settings.createOpenTasksForUnmatchedRecords))",
         "  time zone (task dates):                  \(settings.timeZone)",
+        "  tasks deleted in salesforce:             \(settings.deletedTasks)",
         "  field mapping:\(settings.fieldMapping.fields.isEmpty ? " none" : "")",
     ]
     for property in SyncedProperty.allCases {

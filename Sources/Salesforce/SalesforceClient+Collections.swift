@@ -31,6 +31,27 @@ extension SalesforceClient {
         return try await collection(.patch, records, allOrNone: allOrNone, operation: "updateRecords", logger: logger)
     }
 
+    /// `PATCH /composite/sobjects`: updates the records of `type` whose ids are `ids` with `records` (field names to
+    /// values, the same count and order), 200 a request, a longer list in consecutive chunks. Returns one
+    /// ``SaveResult`` per record, in order. An update never creates: a record no longer there fails alone
+    /// (`ENTITY_IS_DELETED` once in the recycle bin), where an upsert on an external id would create another.
+    ///
+    /// With `allOrNone` false each record stands alone. An id should appear once per call.
+    public func updateRecords<Fields: Encodable & Sendable>(
+        _ type: String, ids: [String], records: [Fields], allOrNone: Bool = false, logger: Logger? = nil
+    ) async throws -> [SaveResult] {
+        guard ids.count == records.count else {
+            throw SalesforceError.invalidArgument("\(ids.count) ids for \(records.count) records to update")
+        }
+        guard ids.allSatisfy({ !$0.isEmpty }) else {
+            throw SalesforceError.invalidArgument("every record to update needs an Id")
+        }
+        let name = try Self.objectName(type)
+        let identified = zip(ids, records).map { IdentifiedRecord(type: name, id: $0, fields: $1) }
+        return try await collection(
+            .patch, identified, allOrNone: allOrNone, operation: "updateRecords", sobject: type, logger: logger)
+    }
+
     private func collection<Record: Encodable & Sendable>(
         _ method: HTTPMethod, _ records: [Record], path: String = "", allOrNone: Bool, operation: String,
         sobject: String? = nil, logger: Logger?
@@ -87,5 +108,19 @@ private struct TypedRecord<Fields: Encodable & Sendable>: Encodable, Sendable {
         try fields.encode(to: encoder)
         var container = encoder.container(keyedBy: SObjectRecord.DynamicKey.self)
         try container.encode(["type": type], forKey: SObjectRecord.DynamicKey(stringValue: "attributes"))
+    }
+}
+
+/// A record to update in a collection request: its fields, `Id` and `attributes.type` beside them.
+private struct IdentifiedRecord<Fields: Encodable & Sendable>: Encodable, Sendable {
+    var type: String
+    var id: String
+    var fields: Fields
+
+    func encode(to encoder: any Encoder) throws {
+        try fields.encode(to: encoder)
+        var container = encoder.container(keyedBy: SObjectRecord.DynamicKey.self)
+        try container.encode(["type": type], forKey: SObjectRecord.DynamicKey(stringValue: "attributes"))
+        try container.encode(id, forKey: SObjectRecord.DynamicKey(stringValue: "Id"))
     }
 }

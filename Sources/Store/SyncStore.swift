@@ -95,6 +95,17 @@ public protocol SyncStore: Service {
         salesforceType: String,
         salesforceID: String
     ) async throws -> LedgerEntry
+    /// Records `salesforceID` for a DocSend object whose recorded object was `replacing` (a Task a sales rep
+    /// deleted, written again), or that has none, and returns the entry that is stored: the caller's when it
+    /// replaced or inserted, the stored one otherwise (another worker already recorded the object written again).
+    func replaceLedgerEntry(
+        teamID: String,
+        kind: SyncObjectKind,
+        objectID: String,
+        salesforceType: String,
+        salesforceID: String,
+        replacing: String
+    ) async throws -> LedgerEntry
 
     // MARK: Administration (the admin service)
 

@@ -162,6 +162,17 @@ public struct TimeLimitedStore: SyncStore {
         try await limited("deleting a lease") { try await $0.deleteClaim(key: key) }
     }
 
+    public func replaceLedgerEntry(
+        teamID: String, kind: SyncObjectKind, objectID: String, salesforceType: String, salesforceID: String,
+        replacing: String
+    ) async throws -> LedgerEntry {
+        try await limited("replacing a ledger entry") {
+            try await $0.replaceLedgerEntry(
+                teamID: teamID, kind: kind, objectID: objectID, salesforceType: salesforceType,
+                salesforceID: salesforceID, replacing: replacing)
+        }
+    }
+
     public func claim(key: String, owner: String, ttl: Duration) async throws -> Bool {
         try await limited("claiming a lease") { try await $0.claim(key: key, owner: owner, ttl: ttl) }
     }

@@ -18,6 +18,8 @@ import Testing
 @Suite("Fleet defects, provoked", .enabled(if: TestBroker.isAvailable), .timeLimit(.minutes(10)))
 struct FleetDefectTests {
     static let taskUpsertPath = "/services/data/*/composite/sobjects/Task/DocSend_Visit_Id__c"
+    /// Later writes (re-syncs, visitor refreshes) update Tasks by id: sObject Collections `PATCH composite/sobjects`.
+    static let taskUpdatePath = "/services/data/*/composite/sobjects"
 
     @Test("a re-sync tick parked after its retries: the next update of the visit schedules another, and the Task catches up")
     func parkedTick() async throws {
@@ -28,7 +30,7 @@ struct FleetDefectTests {
                 try await harness.publish(started)
                 try await eventually("the Task written") { await harness.visitWrites(visit.visitID) == 1 }
                 // Every Task update fails: tick 1 goes through both retry tiers and is parked.
-                await harness.sandbox.org.setFaults(FaultSettings(rules: [FaultRule(kind: .unableToLockRow, path: Self.taskUpsertPath)]))
+                await harness.sandbox.org.setFaults(FaultSettings(rules: [FaultRule(kind: .unableToLockRow, path: Self.taskUpdatePath)]))
                 try await harness.publish(Events.updated(visit.visitID, duration: 30, percent: 40))
                 try await eventually("tick 1 parked") {
                     try await harness.broker.queueStatus(harness.topology.parkingQueue).messages == 1
@@ -56,8 +58,7 @@ struct FleetDefectTests {
             try await harness.runWorkers([.links]) {
                 try await harness.publish(link)
                 try await eventually("the link Task written") { try await harness.linkState("link_refresh")?.taskID != nil }
-                let linkPath = "/services/data/*/composite/sobjects/Task/DocSend_Link_Id__c"
-                await harness.sandbox.org.setFaults(FaultSettings(rules: [FaultRule(kind: .unableToLockRow, path: linkPath)]))
+                await harness.sandbox.org.setFaults(FaultSettings(rules: [FaultRule(kind: .unableToLockRow, path: Self.taskUpdatePath)]))
                 try await harness.publish(Events.started(email: "bob@acme.example", name: "Bob", link: "link_refresh"))
                 try await eventually("the refresh parked") {
                     try await harness.broker.queueStatus(harness.topology.parkingQueue).messages == 1

@@ -92,15 +92,15 @@ extension FleetHarness {
         }
     }
 
-    /// How many successful upserts reached the Task with this visit id (each sync is one).
+    /// How many successful writes reached the Task with this visit id (each sync is one).
     func visitWrites(_ visitID: String) async -> Int { await taskWrites("DocSend_Visit_Id__c", visitID) }
 
-    /// How many upserts (alone or in a collection) created or updated the Tasks whose `field` is `value`, from the
-    /// sandbox's change feed.
+    /// How many writes (upserts, and updates by id: later writes go so) created or updated the Tasks whose `field` is
+    /// `value`, alone or in a collection, from the sandbox's change feed.
     func taskWrites(_ field: String, _ value: String) async -> Int {
         let ids = Set(await tasks(field, value).map(\.id))
         return await sandbox.org.changes(after: 0, limit: 1_000_000).filter {
-            ids.contains($0.id) && ($0.operation == .upsertCreate || $0.operation == .upsertUpdate)
+            ids.contains($0.id) && [.upsertCreate, .upsertUpdate, .update].contains($0.operation)
         }.count
     }
 

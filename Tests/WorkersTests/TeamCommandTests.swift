@@ -148,4 +148,23 @@ struct TeamCommandTests {
         try await store.close()
         await world.close()
     }
+
+    @Test("set --deleted-tasks: recreate by default, leave when set, anything else refused")
+    func deletedTasks() async throws {
+        let world = try await World()
+        _ = try await world.run(["team", "connect", "--team", "team_x", "--refresh-token-file", "-"], stdin: SandboxSeed.Demo.refreshToken)
+        let shownBefore = try await world.run(["team", "show", "--team", "team_x"])
+        #expect(shownBefore.output.contains("tasks deleted in salesforce:             recreate"), "\(shownBefore.output)")
+        let set = try await world.run(["team", "set", "--team", "team_x", "--deleted-tasks", "leave"])
+        #expect(set.status == 0, "\(set.output)")
+        #expect(set.output.contains("tasks deleted in salesforce:             leave"), "\(set.output)")
+        let refused = try await world.run(["team", "set", "--team", "team_x", "--deleted-tasks", "half"])
+        #expect(refused.status != 0)
+        let store = try await world.store()
+        let settings = try JSONDecoder().decode(
+            TeamSettings.self, from: try #require(try await store.teamSettings(teamID: "team_x")).json)
+        #expect(settings.deletedTasks == .leave)
+        try await store.close()
+        await world.close()
+    }
 }

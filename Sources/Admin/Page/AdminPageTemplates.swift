@@ -166,6 +166,8 @@ enum AdminPageTemplates {
         {{#error}}<p class="error" id="{{id}}-error">{{error}}</p>{{/error}}
         </div>
         {{/timeZone}}
+        <h3 id="deleted-title">Tasks deleted in Salesforce</h3>
+        {{#deletedTasks}}{{>choice}}{{/deletedTasks}}
         </section>
 
         <section id="mapping" aria-labelledby="mapping-title">

@@ -201,6 +201,10 @@ extension AdminPages {
             myDomain: InputView(id: controlID("my_domain"), value: myDomain, error: problems["my_domain"]),
             timeZone: InputView(
                 id: controlID("time_zone"), value: submitted?["time_zone"] ?? settings.timeZone, error: problems["time_zone"]),
+            deletedTasks: SettingsPageText.deletedTasks(
+                id: controlID("deleted_tasks"),
+                selected: submitted?["deleted_tasks"].flatMap(DeletedTaskPolicy.init(rawValue:)) ?? settings.deletedTasks,
+                error: problems["deleted_tasks"]),
             syncs: SettingsPageText.syncs.map(toggle), options: SettingsPageText.options.map(toggle),
             mappingReady: !custom.isEmpty, mappingUnavailable: mappingUnavailable, mapping: mapping,
             externalIDs: externalIDs, hasCurrentMapping: !currentMapping.isEmpty, currentMapping: currentMapping,

@@ -121,6 +121,8 @@ enum AdminPages {
         var myDomain: InputView
         /// The team's time zone (Task dates).
         var timeZone: InputView
+        /// What a later write does with a Task a rep deleted (a select).
+        var deletedTasks: ControlView
         var syncs: [ControlView]
         var options: [ControlView]
         var mappingReady: Bool

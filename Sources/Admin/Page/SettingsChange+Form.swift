@@ -6,7 +6,8 @@ extension SettingsChange {
     /// them (`settings_form=1`; an unchecked box is absent, so absent means off), and only the mapping and key fields
     /// that differ from `current` (a team that is not connected can still switch syncs on and off: an unchanged
     /// mapping is not checked against an org). A mapping select left on "Not mapped" (empty) unmaps the property. The
-    /// time zone changes when the form carries one that differs (trimmed; empty keeps the stored one).
+    /// time zone changes when the form carries one that differs (trimmed; empty keeps the stored one), and so does
+    /// what to do with deleted Tasks (an unknown value keeps the stored one).
     init(form: [String: String], current: TeamSettings) {
         self.init()
         if form["settings_form"] != nil {
@@ -30,6 +31,9 @@ extension SettingsChange {
         }
         if let value = form["time_zone"]?.trimmingCharacters(in: .whitespaces), !value.isEmpty, value != current.timeZone {
             timeZone = value
+        }
+        if let value = form["deleted_tasks"].flatMap(DeletedTaskPolicy.init(rawValue:)), value != current.deletedTasks {
+            deletedTasks = value
         }
     }
 }

@@ -10,6 +10,22 @@ enum SettingsPageText {
         var value: @Sendable (TeamSettings) -> Bool
     }
 
+    /// The select of what a later write does with a Task a rep deleted in Salesforce, `selected` chosen.
+    static func deletedTasks(id: String, selected: DeletedTaskPolicy, error: String?) -> AdminPages.ControlView {
+        AdminPages.ControlView(
+            name: "deleted_tasks", id: id, label: "When a rep deletes a synced Task",
+            help: "A visit's Task is updated every 10 minutes while the visit stays active, and a link's Task when new "
+                + "visitors open the link. If a rep has deleted the Task in Salesforce by then, DocSend either writes it "
+                + "again whole, as it was first written (on the same lead, contact or account, with the same owner, "
+                + "status and subject, and the latest visit data or visitors), or leaves it deleted and stops updating "
+                + "it. Either way, it never writes a partial Task.",
+            options: [
+                .init(value: DeletedTaskPolicy.recreate.rawValue, label: "Write the Task again", selected: selected == .recreate),
+                .init(value: DeletedTaskPolicy.leave.rawValue, label: "Leave it deleted", selected: selected == .leave),
+            ],
+            error: error)
+    }
+
     /// The three syncs.
     static let syncs: [Toggle] = [
         Toggle(
@@ -94,6 +110,7 @@ enum SettingsPageText {
         case "account_search": return "Account name"
         case "my_domain": return "My Domain login URL"
         case "time_zone": return "Time zone"
+        case "deleted_tasks": return "Tasks deleted in Salesforce"
         default: return "Settings"
         }
     }

@@ -308,6 +308,39 @@ extension PostgresStore {
         return existing
     }
 
+    public func replaceLedgerEntry(
+        teamID: String,
+        kind: SyncObjectKind,
+        objectID: String,
+        salesforceType: String,
+        salesforceID: String,
+        replacing: String
+    ) async throws -> LedgerEntry {
+        let stored = try await self.rows(
+            """
+            INSERT INTO ledger (team_id, object_kind, object_id, salesforce_type, salesforce_id, created_at)
+            VALUES (\(teamID), \(kind.rawValue), \(objectID), \(salesforceType), \(salesforceID), now())
+            ON CONFLICT (team_id, object_kind, object_id) DO UPDATE
+            SET salesforce_type = excluded.salesforce_type, salesforce_id = excluded.salesforce_id,
+                created_at = excluded.created_at
+            WHERE ledger.salesforce_id = \(replacing)
+            RETURNING created_at
+            """,
+            "replacing a ledger entry"
+        ) { row in try row.decode(Date.self) }.first
+        if let createdAt = stored {
+            return LedgerEntry(
+                teamID: teamID, kind: kind, objectID: objectID, salesforceType: salesforceType,
+                salesforceID: salesforceID, createdAt: createdAt
+            )
+        }
+        // The stored entry names neither the deleted object nor nothing: another worker recorded the new one.
+        guard let existing = try await self.ledgerEntry(teamID: teamID, kind: kind, objectID: objectID) else {
+            throw StoreError(.backend, "PostgreSQL: the ledger entry for \(kind) \(objectID) vanished after a conflict")
+        }
+        return existing
+    }
+
     // MARK: Claims
 
     public func claim(key: String, owner: String, ttl: Duration) async throws -> Bool {

@@ -305,6 +305,37 @@ extension SQLiteStore {
         }
     }
 
+    public func replaceLedgerEntry(
+        teamID: String,
+        kind: SyncObjectKind,
+        objectID: String,
+        salesforceType: String,
+        salesforceID: String,
+        replacing: String
+    ) async throws -> LedgerEntry {
+        let path = self.connection.path
+        return try await self.connection.run { db in
+            try db.transaction { db in
+                try db.query(
+                    """
+                    INSERT INTO ledger (team_id, object_kind, object_id, salesforce_type, salesforce_id, created_at)
+                    VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                    ON CONFLICT (team_id, object_kind, object_id) DO UPDATE
+                    SET salesforce_type = excluded.salesforce_type, salesforce_id = excluded.salesforce_id,
+                        created_at = excluded.created_at
+                    WHERE ledger.salesforce_id = ?7
+                    """,
+                    [.text(teamID), .text(kind.rawValue), .text(objectID), .text(salesforceType), .text(salesforceID),
+                     .integer(Self.now()), .text(replacing)]
+                )
+                guard let entry = try Self.ledgerRow(&db, teamID: teamID, kind: kind, objectID: objectID) else {
+                    throw StoreError(.backend, "SQLite \(path): the ledger entry vanished right after its upsert")
+                }
+                return entry
+            }
+        }
+    }
+
     private static func ledgerRow(
         _ db: inout SQLiteDatabase,
         teamID: String,

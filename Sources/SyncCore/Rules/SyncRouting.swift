@@ -66,6 +66,9 @@ public enum NotSyncedReason: Sendable, Hashable, CustomStringConvertible {
     case noFollowUpOwner
     /// A link on no DocSend account, or on one not associated with a Salesforce Account.
     case noSalesforceAccount
+    /// A sales rep deleted the Task in Salesforce and the team leaves deleted Tasks deleted
+    /// (``DeletedTaskPolicy/leave``).
+    case taskDeletedInSalesforce
 
     /// A stable snake_case code for metrics and storage, e.g. `unmatched_email_and_no_account`.
     public var code: String {
@@ -77,6 +80,7 @@ public enum NotSyncedReason: Sendable, Hashable, CustomStringConvertible {
         case .leadNotCreatable: "lead_not_creatable"
         case .noFollowUpOwner: "no_follow_up_owner"
         case .noSalesforceAccount: "no_salesforce_account"
+        case .taskDeletedInSalesforce: "task_deleted_in_salesforce"
         }
     }
 
@@ -96,6 +100,8 @@ public enum NotSyncedReason: Sendable, Hashable, CustomStringConvertible {
             "nothing matched, and neither the link owner nor the admin who connected Salesforce is a Salesforce User "
                 + "to assign a follow-up task to"
         case .noSalesforceAccount: "the DocSend account is not associated with a Salesforce Account"
+        case .taskDeletedInSalesforce:
+            "a sales rep deleted the Task in Salesforce, and the team's settings leave deleted Tasks deleted"
         }
     }
 }

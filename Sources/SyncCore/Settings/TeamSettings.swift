@@ -7,7 +7,7 @@ import Foundation
 /// *as well as* to the Task's Comments.
 ///
 /// Defaults (a team that just connected Salesforce): every sync on, both options off, no mapping, the
-/// default external-id fields, Task dates in UTC. Decoding is forward compatible: a missing key takes its default, unknown keys
+/// default external-id fields, Task dates in UTC, a Task a rep deleted written again whole. Decoding is forward compatible: a missing key takes its default, unknown keys
 /// are ignored.
 public struct TeamSettings: Sendable, Hashable, Codable {
     /// Sync visits into Tasks.
@@ -28,13 +28,17 @@ public struct TeamSettings: Sendable, Hashable, Codable {
     /// visit in California is dated that evening's day, not tomorrow's UTC day. `UTC` by default.
     /// ``timeZoneProblem(_:)`` says whether an identifier may be set.
     public var timeZone: String
+    /// What a later write (visit re-sync, link visitor refresh) does when a sales rep deleted the Task in Salesforce:
+    /// write it again whole (``DeletedTaskPolicy/recreate``, the default) or leave it deleted
+    /// (``DeletedTaskPolicy/leave``). Never half a Task either way (``DeletedTaskRule``).
+    public var deletedTasks: DeletedTaskPolicy
 
     /// Creates settings; every argument has the default a newly connected team gets.
     public init(
         syncVisits: Bool = true, syncDocumentLinks: Bool = true, syncSpaceLinks: Bool = true,
         createLeadsForUnmatchedEmails: Bool = false, createOpenTasksForUnmatchedRecords: Bool = false,
         fieldMapping: FieldMapping = [:], externalIDFields: ExternalIDFields = .init(),
-        timeZone: String = TeamSettings.defaultTimeZone
+        timeZone: String = TeamSettings.defaultTimeZone, deletedTasks: DeletedTaskPolicy = .recreate
     ) {
         self.syncVisits = syncVisits
         self.syncDocumentLinks = syncDocumentLinks
@@ -44,6 +48,7 @@ public struct TeamSettings: Sendable, Hashable, Codable {
         self.fieldMapping = fieldMapping
         self.externalIDFields = externalIDFields
         self.timeZone = timeZone
+        self.deletedTasks = deletedTasks
     }
 
     /// The time zone of teams that set none: `UTC`.
@@ -83,6 +88,7 @@ public struct TeamSettings: Sendable, Hashable, Codable {
         case fieldMapping = "field_mapping"
         case externalIDFields = "external_id_fields"
         case timeZone = "time_zone"
+        case deletedTasks = "deleted_tasks"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -101,6 +107,11 @@ public struct TeamSettings: Sendable, Hashable, Codable {
         externalIDFields =
             try c.decodeIfPresent(ExternalIDFields.self, forKey: .externalIDFields) ?? defaults.externalIDFields
         timeZone = try c.decodeIfPresent(String.self, forKey: .timeZone) ?? defaults.timeZone
+        // A value this version does not know (a hand-edited store, a newer writer) takes the default rather than
+        // making the team's every job fail; the CLI and the admin API only store known values.
+        deletedTasks =
+            try c.decodeIfPresent(String.self, forKey: .deletedTasks).flatMap(DeletedTaskPolicy.init(rawValue:))
+            ?? defaults.deletedTasks
     }
 }
 

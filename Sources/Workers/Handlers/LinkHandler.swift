@@ -25,6 +25,9 @@ struct StoredLink: Codable, Sendable, Equatable {
     /// Why the link is not synced, when it is not.
     var notSynced: NotSyncedRecord?
 
+    /// A rep deleted the link's Task and the team leaves deleted Tasks deleted: its visitors are no longer written.
+    var taskLeftDeleted: Bool { notSynced?.code == NotSyncedReason.taskDeletedInSalesforce.code }
+
     /// How many pending visitors are kept at most (the list itself keeps ``LinkVisitorList/maximumCount``).
     static let pendingLimit = LinkVisitorList.maximumCount
 }
@@ -86,6 +89,7 @@ public struct LinkHandler: JobHandler {
         case .visitStarted(let visit):
             guard let email = Matching.normalizedEmail(visit.visitor.email) else { return }
             try await update(kind: .link, objectID: visit.linkID, context) { stored, writes in
+                guard !stored.taskLeftDeleted else { return }
                 let listed = stored.visitors.visitors.first { Matching.emailsMatch($0.email, email) }
                 let addsNothing = listed != nil && (listed?.name != nil || visit.visitor.name == nil)
                 if !addsNothing, stored.pending.count < StoredLink.pendingLimit,
@@ -120,8 +124,11 @@ public struct LinkHandler: JobHandler {
         }
     }
 
-    /// Routes and writes a new link or space link Task (with the visitors already gathered).
-    private func createTask(_ stored: inout StoredLink, activity: LinkActivity, _ writes: RepeatableWrites) async throws {
+    /// Routes and writes a link or space link Task whole (with the visitors already gathered): a new one, or
+    /// (`replacingDeleted`) one written again because a rep deleted it.
+    private func createTask(
+        _ stored: inout StoredLink, activity: LinkActivity, replacingDeleted: Bool = false, _ writes: RepeatableWrites
+    ) async throws {
         let logger = writes.logger
         let org = try await orgs.context(teamID: writes.context.teamID, logger: logger)
         var activity = activity
@@ -138,7 +145,8 @@ public struct LinkHandler: JobHandler {
                 with: Self.visits(stored.pending, linkID: activity.id), linkID: activity.id)
             let task = try activity.task(
                 visitors: refreshed.list, context: try org.taskContext(activity.activityKind, .account(accountID), .logged, ownerID: ownerID))
-            stored.taskID = try await writes.upsertTask(task, kind: activity.kind, in: org)
+            stored.taskID = try await writes.upsertTask(
+                task, kind: activity.kind, replacingDeleted: replacingDeleted, in: org)
             stored.visitors = refreshed.list
             stored.pending = []
             logger.info(
@@ -149,7 +157,7 @@ public struct LinkHandler: JobHandler {
     /// Writes the gathered visitors onto the link's Task, once, when they change its list; nothing while document
     /// link sync is off (the visitors stay gathered for when it is on again).
     private func writeVisitors(_ stored: inout StoredLink, linkID: String, _ writes: RepeatableWrites) async throws {
-        guard stored.taskID != nil, !stored.pending.isEmpty, let creation = stored.creation,
+        guard let taskID = stored.taskID, !stored.taskLeftDeleted, !stored.pending.isEmpty, let creation = stored.creation,
             case .linkCreated(let link) = try Event.decode(from: creation).payload
         else { return }
         if let reason = LinkRouting.visitorRefresh(settings: try await orgs.settings(teamID: writes.context.teamID)) {
@@ -162,9 +170,30 @@ public struct LinkHandler: JobHandler {
             let org = try await orgs.context(teamID: writes.context.teamID, logger: writes.logger)
             let task = try TaskRendering.linkTask(
                 link, visitors: refreshed.list, context: try org.taskContext(.documentLink, .unrelated, .logged, ownerID: nil))
-            try await writes.updateTask(task, in: org)
-            writes.logger.info(
-                "link Task visitors updated", metadata: ["docsend-visitors": "\(refreshed.list.visitors.count)"])
+            switch try await writes.updateTask(task, id: taskID, in: org) {
+            case .updated:
+                writes.logger.info(
+                    "link Task visitors updated", metadata: ["docsend-visitors": "\(refreshed.list.visitors.count)"])
+            case .gone(let createdID):
+                switch DeletedTaskRule.action(settings: org.settings) {
+                case .leave(let reason):
+                    if let createdID { try await writes.deleteTask(id: createdID, in: org) }
+                    stored.notSynced = NotSyncedRecord(reason, at: Date())
+                    stored.pending = []
+                    writes.context.report(.skipped(reason: reason.code))
+                    writes.logger.info(
+                        "link Task deleted in Salesforce; left deleted",
+                        metadata: ["docsend-task": "\(taskID)", "docsend-reason": "\(reason.code)"])
+                case .recreate:
+                    // Routed again (the Account, the owner) and written whole with every visitor, as on creation.
+                    stored.taskID = nil
+                    try await createTask(&stored, activity: .document(link), replacingDeleted: true, writes)
+                    writes.logger.info(
+                        "link Task deleted in Salesforce; written again whole",
+                        metadata: ["docsend-task": "\(stored.taskID ?? "?")", "docsend-deleted-task": "\(taskID)"])
+                }
+                return
+            }
         }
         stored.visitors = refreshed.list
         stored.pending = []

@@ -17,6 +17,13 @@ struct StoredVisit: Codable, Sendable, Equatable {
     var awaitingLead = false
 
     init(visitID: String) { sync = VisitSyncState(visitID: visitID) }
+
+    /// Whether the next write updates the existing Task (its changing content, by its id). Not before the first
+    /// write, nor while a Task a rep deleted waits for its Lead to be written again whole (its id forgotten).
+    var updatesTask: Bool { sync.hasTask && !(awaitingLead && taskID == nil) }
+
+    /// A rep deleted the visit's Task and the team leaves deleted Tasks deleted: nothing is written for it again.
+    var taskLeftDeleted: Bool { notSynced?.code == NotSyncedReason.taskDeletedInSalesforce.code }
 }
 
 /// Why an activity was not synced, kept with its state and shown to operators.
@@ -45,9 +52,11 @@ struct NotSyncedRecord: Codable, Sendable, Equatable {
 /// - An unmatched visitor with the team's lead option on: ask the lead worker for the Lead; its answer
 ///   (`docsend-sync.visit.lead-ready`) writes the Task on it.
 ///
-/// A visit never gets two Tasks: every write is an upsert on the visit's external-id field, so a write
-/// repeated after a crash (SIGKILL between the write and the ack) updates the Task it made. Concurrent
-/// workers on one visit are serialised by the state's version: the loser reloads and re-applies.
+/// A visit never gets two Tasks: the first write is an upsert on the visit's external-id field, so a write
+/// repeated after a crash (SIGKILL between the write and the ack) updates the Task it made; re-syncs update that
+/// Task by its Salesforce id, which never creates one. A Task a sales rep deleted is written again whole, or left
+/// deleted, by the team's `deleted_tasks` setting (``DeletedTaskRule``), never half. Concurrent workers on one
+/// visit are serialised by the state's version: the loser reloads and re-applies.
 public struct VisitHandler: JobHandler {
     let orgs: TeamOrgs
     let policy: VisitTimingPolicy
@@ -75,7 +84,7 @@ public struct VisitHandler: JobHandler {
             }
         case .leadReady(let ready):
             try await update(visitID: ready.visitID, context) { stored, writes in
-                guard stored.awaitingLead, !stored.sync.hasTask, !stored.sync.isFinished else { return }
+                guard stored.awaitingLead, !stored.updatesTask, !stored.sync.isFinished else { return }
                 let person = SalesforcePerson(
                     kind: ready.personKind, id: ready.personID, email: stored.sync.started?.visitor.email,
                     isConverted: false, lastModifiedDate: Date())
@@ -118,6 +127,12 @@ public struct VisitHandler: JobHandler {
     /// comes next.
     private func sync(_ stored: inout StoredVisit, hint: SalesforcePerson? = nil, _ writes: RepeatableWrites) async throws {
         guard let started = stored.sync.started else { return }
+        guard !stored.taskLeftDeleted else {
+            // A late update reopened the visit: its Task stays deleted.
+            stored.sync.finish()
+            writes.context.report(.skipped(reason: NotSyncedReason.taskDeletedInSalesforce.code))
+            return
+        }
         let teamID = writes.context.teamID
         let logger = writes.logger
         let org = try await orgs.context(teamID: teamID, logger: logger)
@@ -129,59 +144,93 @@ public struct VisitHandler: JobHandler {
             return
         }
         let values = stored.sync.currentValues
-        if stored.sync.hasTask {
+        if stored.updatesTask {
             // A re-sync: only the changing content; a rep may have edited status, owner or subject.
             let task = try TaskRendering.visitTask(
                 started, values: values, context: try org.taskContext(.visit, .unrelated, .logged, ownerID: nil))
-            try await writes.updateTask(task, in: org)
-            logger.debug("visit Task updated", metadata: ["docsend-sync": "\(stored.sync.syncCount + 1)"])
-        } else {
-            var visit = started
-            visit.account = try await org.linkedAccount(started.account)
-            // Asked together, so that both join one batch of lookups (one API call).
-            let email = visit.visitor.email
-            let account = visit.account
-            async let foundPeople = org.people(email: email)
-            async let foundAccounts = org.accountCandidates(for: account)
-            var people = try await foundPeople
-            if let hint, !people.contains(where: { $0.id == hint.id }) { people.append(hint) }
-            let accounts = try await foundAccounts
-            let users = try await org.users(email: visit.linkOwnerEmail, logger: logger)
-            switch VisitRouting.route(
-                visit, settings: org.settings, people: people, accounts: accounts, users: users,
-                fallbackOwnerID: org.connectedUserID)
-            {
-            case .task(let relations, let disposition, let ownerID):
-                let task = try TaskRendering.visitTask(
-                    visit, values: values, context: try org.taskContext(.visit, relations, disposition, ownerID: ownerID))
-                stored.taskID = try await writes.upsertTask(task, kind: .visit, in: org)
-                stored.notSynced = nil
-                logger.info(
-                    "visit Task written",
-                    metadata: [
-                        "docsend-task": "\(stored.taskID ?? "?")", "docsend-who": "\(relations.whoID ?? "-")",
-                        "docsend-what": "\(relations.whatID ?? "-")", "docsend-disposition": "\(disposition.rawValue)",
-                    ])
-            case .createLead(_, let ownerID):
-                try await writes.send(
-                    .leadRequest(
-                        LeadRequest(
-                            teamID: teamID, visitID: visit.visitID, visitorEmail: visit.visitor.email ?? "",
-                            visitorName: visit.visitor.name, accountName: visit.account?.name, ownerID: ownerID)))
-                stored.awaitingLead = true
-                logger.info("asked for a Lead for the visitor")
-                return
-            case .notSynced(let reason):
-                stored.sync.finish()
-                stored.notSynced = NotSyncedRecord(reason, at: now)
-                writes.context.report(.skipped(reason: reason.code))
-                logger.info("visit not synced", metadata: ["docsend-reason": "\(reason.code)"])
-                return
+            switch try await writes.updateTask(task, id: stored.taskID, in: org) {
+            case .updated:
+                logger.debug("visit Task updated", metadata: ["docsend-sync": "\(stored.sync.syncCount + 1)"])
+            case .gone(let createdID):
+                switch DeletedTaskRule.action(settings: org.settings) {
+                case .leave(let reason):
+                    if let createdID { try await writes.deleteTask(id: createdID, in: org) }
+                    stored.sync.finish()
+                    stored.notSynced = NotSyncedRecord(reason, at: now)
+                    writes.context.report(.skipped(reason: reason.code))
+                    logger.info(
+                        "visit Task deleted in Salesforce; left deleted",
+                        metadata: ["docsend-task": "\(stored.taskID ?? createdID ?? "?")", "docsend-reason": "\(reason.code)"])
+                    return
+                case .recreate:
+                    let deleted = stored.taskID
+                    stored.taskID = nil
+                    guard try await writeWhole(&stored, started, values: values, hint: hint, org: org, writes) else { return }
+                    logger.info(
+                        "visit Task deleted in Salesforce; written again whole",
+                        metadata: ["docsend-task": "\(stored.taskID ?? "?")", "docsend-deleted-task": "\(deleted ?? "?")"])
+                }
             }
+        } else {
+            guard try await writeWhole(&stored, started, values: values, hint: hint, org: org, writes) else { return }
         }
         stored.awaitingLead = false
         let step = stored.sync.recordSync(values, at: now, policy: policy)
         try await schedule(step, visitID: started.visitID, writes)
+    }
+
+    /// Routes the visit and writes its Task whole (relations, status, owner, subject, content), as its first sync
+    /// does and as a Task a rep deleted is written again; or asks for its Lead, or records why it is not synced.
+    /// Returns whether the Task was written (then the caller records the sync).
+    private func writeWhole(
+        _ stored: inout StoredVisit, _ started: VisitStarted, values: SyncedVisitValues, hint: SalesforcePerson?,
+        org: OrgContext, _ writes: RepeatableWrites
+    ) async throws -> Bool {
+        let logger = writes.logger
+        var visit = started
+        visit.account = try await org.linkedAccount(started.account)
+        // Asked together, so that both join one batch of lookups (one API call).
+        let email = visit.visitor.email
+        let account = visit.account
+        async let foundPeople = org.people(email: email)
+        async let foundAccounts = org.accountCandidates(for: account)
+        var people = try await foundPeople
+        if let hint, !people.contains(where: { $0.id == hint.id }) { people.append(hint) }
+        let accounts = try await foundAccounts
+        let users = try await org.users(email: visit.linkOwnerEmail, logger: logger)
+        switch VisitRouting.route(
+            visit, settings: org.settings, people: people, accounts: accounts, users: users,
+            fallbackOwnerID: org.connectedUserID)
+        {
+        case .task(let relations, let disposition, let ownerID):
+            let task = try TaskRendering.visitTask(
+                visit, values: values, context: try org.taskContext(.visit, relations, disposition, ownerID: ownerID))
+            // A Task existed before: a rep deleted it, and this one replaces it in the ledger.
+            stored.taskID = try await writes.upsertTask(task, kind: .visit, replacingDeleted: stored.sync.hasTask, in: org)
+            stored.notSynced = nil
+            logger.info(
+                "visit Task written",
+                metadata: [
+                    "docsend-task": "\(stored.taskID ?? "?")", "docsend-who": "\(relations.whoID ?? "-")",
+                    "docsend-what": "\(relations.whatID ?? "-")", "docsend-disposition": "\(disposition.rawValue)",
+                ])
+            return true
+        case .createLead(_, let ownerID):
+            try await writes.send(
+                .leadRequest(
+                    LeadRequest(
+                        teamID: writes.context.teamID, visitID: visit.visitID, visitorEmail: visit.visitor.email ?? "",
+                        visitorName: visit.visitor.name, accountName: visit.account?.name, ownerID: ownerID)))
+            stored.awaitingLead = true
+            logger.info("asked for a Lead for the visitor")
+            return false
+        case .notSynced(let reason):
+            stored.sync.finish()
+            stored.notSynced = NotSyncedRecord(reason, at: Date())
+            writes.context.report(.skipped(reason: reason.code))
+            logger.info("visit not synced", metadata: ["docsend-reason": "\(reason.code)"])
+            return false
+        }
     }
 
     /// Sends the next re-sync tick, when there is one.

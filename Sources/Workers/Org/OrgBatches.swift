@@ -6,8 +6,9 @@ import Synchronization
 
 /// One org's Salesforce lookups and Task writes as this process's jobs make them, gathered into few API calls
 /// (``Gatherer``): the people and Accounts many visits need in one composite request of `IN (…)` queries (Contacts
-/// and Leads by `Email`, Accounts by `Name`: one API call), and many Tasks in one sObject Collections upsert on
-/// their external id (200 a call, `allOrNone` false). Each job gets its own rows and its own record's result: one
+/// and Leads by `Email`, Accounts by `Name`: one API call), many first writes of Tasks in one sObject Collections
+/// upsert on their external id, and many later writes of Tasks in one sObject Collections update by their Salesforce
+/// id (200 a call, `allOrNone` false). Each job gets its own rows and its own record's result: one
 /// record's validation error fails that job only.
 ///
 /// People found (or not) are kept for ``lookupLifetime`` (a burst of visits by one person makes one lookup); a
@@ -17,6 +18,12 @@ final class OrgBatches: Sendable {
     struct TaskWrite: Sendable {
         var externalIDField: String
         var externalID: String
+        var record: [String: FieldValue]
+    }
+
+    /// A later write of a Task: its changing fields, updated by its Salesforce id (an update never creates a Task).
+    struct TaskUpdate: Sendable {
+        var id: String
         var record: [String: FieldValue]
     }
 
@@ -44,6 +51,7 @@ final class OrgBatches: Sendable {
     let lookupLifetime: Duration
     private let lookups: Gatherer<Lookup, Found>
     private let taskWrites: Gatherer<TaskWrite, SaveResult>
+    private let taskUpdates: Gatherer<TaskUpdate, SaveResult>
     private let peopleFound: SingleFlightCache<String, Bool, [SalesforcePerson]>
 
     /// Batches of `client`'s org gathered as ``Gatherer`` does with `window` and `maxWait`, people kept for
@@ -58,6 +66,9 @@ final class OrgBatches: Sendable {
         }
         taskWrites = Gatherer(window: window, maxWait: maxWait, limit: limit) { writes in
             await Self.upsert(writes, client: client, logger: logger)
+        }
+        taskUpdates = Gatherer(window: window, maxWait: maxWait, limit: limit) { updates in
+            await Self.update(updates, client: client, logger: logger)
         }
     }
 
@@ -92,6 +103,9 @@ final class OrgBatches: Sendable {
 
     /// Upserts one Task with the others gathered with it; its own record's result.
     func upsert(_ write: TaskWrite) async throws -> SaveResult { try await taskWrites.submit(write) }
+
+    /// Updates one Task by its id with the others gathered with it; its own record's result.
+    func update(_ update: TaskUpdate) async throws -> SaveResult { try await taskUpdates.submit(update) }
 
     // MARK: The calls
 
@@ -254,5 +268,31 @@ final class OrgBatches: Sendable {
             left = later
         }
         return results.map { $0 ?? .failure(GathererError(message: "a Task write was left out of its batch")) }
+    }
+
+    /// Updates `updates` by Task id, 200 a call; an id already in the call waits for the next one (a collection
+    /// names each record once).
+    private static func update(_ updates: [TaskUpdate], client: SalesforceClient, logger: Logger) async
+        -> [Result<SaveResult, any Error>]
+    {
+        var results = [Result<SaveResult, any Error>?](repeating: nil, count: updates.count)
+        var left = Array(updates.indices)
+        while !left.isEmpty {
+            var round: [Int] = []
+            var later: [Int] = []
+            var taken = Set<String>()
+            for index in left {
+                if taken.insert(updates[index].id).inserted { round.append(index) } else { later.append(index) }
+            }
+            do {
+                let saved = try await client.updateRecords(
+                    "Task", ids: round.map { updates[$0].id }, records: round.map { updates[$0].record }, logger: logger)
+                for (index, result) in zip(round, saved) { results[index] = .success(result) }
+            } catch {
+                for index in round { results[index] = .failure(error) }
+            }
+            left = later
+        }
+        return results.map { $0 ?? .failure(GathererError(message: "a Task update was left out of its batch")) }
     }
 }

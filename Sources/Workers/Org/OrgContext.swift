@@ -110,7 +110,10 @@ struct OrgContext: Sendable {
 /// What a state update's body may do besides changing the state (``SyncStateRepository``). The body runs again
 /// when another worker saved the object first, and after a crash between its writes and the save, so every
 /// operation here is repeatable by construction:
-/// - Task writes are upserts on the object's external-id field (a repeat updates the Task it made);
+/// - a Task's first write is an upsert on the object's external-id field (a repeat updates the Task it made);
+/// - later writes update the Task by its Salesforce id, which never creates one: a Task a rep deleted is reported
+///   (``TaskUpdateOutcome/gone(createdID:)``), and written again whole by upsert, or left alone
+///   (``DeletedTaskRule``);
 /// - follow-up jobs are keyed (re-sync ticks numbered, refreshes tokened, lead answers per visit) and their
 ///   receivers ignore the ones their state no longer awaits.
 struct RepeatableWrites: Sendable {
@@ -118,24 +121,70 @@ struct RepeatableWrites: Sendable {
     var logger: Logger
     let context: JobContext
 
-    /// Writes a Task by upsert on its external id and returns its id, recorded in the ledger for `kind`.
-    func upsertTask(_ task: RenderedTask, kind: SyncObjectKind, in org: OrgContext) async throws -> String {
-        let id = try await write(task, record: task.recordWithExternalID, in: org)
-        let entry = try await org.store.recordLedgerEntry(
-            teamID: org.teamID, kind: kind, objectID: task.externalID, salesforceType: "Task", salesforceID: id)
+    /// Writes a Task whole by upsert on its external id and returns its id, recorded in the ledger for `kind`.
+    /// `replacingDeleted`: the Task recorded for the object was deleted in Salesforce, and this write made another
+    /// (or completed the one a later write's upsert made): the ledger records the new id instead of the old.
+    func upsertTask(
+        _ task: RenderedTask, kind: SyncObjectKind, replacingDeleted: Bool = false, in org: OrgContext
+    ) async throws -> String {
+        let id = try savedID(of: try await write(task, record: task.recordWithExternalID, in: org), task)
+        let entry: LedgerEntry
+        if replacingDeleted,
+            let recorded = try await org.store.ledgerEntry(teamID: org.teamID, kind: kind, objectID: task.externalID),
+            recorded.salesforceID != id
+        {
+            entry = try await org.store.replaceLedgerEntry(
+                teamID: org.teamID, kind: kind, objectID: task.externalID, salesforceType: "Task", salesforceID: id,
+                replacing: recorded.salesforceID)
+        } else {
+            entry = try await org.store.recordLedgerEntry(
+                teamID: org.teamID, kind: kind, objectID: task.externalID, salesforceType: "Task", salesforceID: id)
+        }
         context.report(.synced)
         return entry.salesforceID
     }
 
-    /// Updates an existing Task's changing content only (a rep may have edited status, owner or subject).
-    func updateTask(_ task: RenderedTask, in org: OrgContext) async throws {
-        _ = try await write(task, record: task.updateRecordWithExternalID, in: org)
+    /// Writes an existing Task's changing content only (a rep may have edited status, owner or subject): by its
+    /// Salesforce `id`, which never creates a Task. A state without the id (saved before it was kept) goes by
+    /// upsert on the external id as before, and a Task that upsert created tells that the old one was deleted.
+    func updateTask(_ task: RenderedTask, id: String?, in org: OrgContext) async throws -> TaskUpdateOutcome {
+        guard let id else {
+            let result = try await write(task, record: task.updateRecordWithExternalID, in: org)
+            if result.created == true {
+                return .gone(createdID: try savedID(of: result, task))
+            }
+            context.report(.updated)
+            return .updated
+        }
+        let result = try await org.batches.update(OrgBatches.TaskUpdate(id: id, record: task.updateFields))
+        guard result.success else {
+            if let error = result.errors.first(where: { DeletedTaskRule.isGone(errorCode: $0.code.rawValue, fields: $0.fields) }) {
+                logger.debug(
+                    "Salesforce says the Task is gone", metadata: ["docsend-task": "\(id)", "sf-error-code": "\(error.code)"])
+                return .gone(createdID: nil)
+            }
+            throw result.errors.first
+                ?? WorkFailure.retryable(code: "task_not_saved", "Salesforce failed the Task update and said not why")
+        }
         context.report(.updated)
+        return .updated
+    }
+
+    /// Deletes a Task a later write's upsert created (only the changing fields: a rep had deleted the Task, and the
+    /// team leaves deleted Tasks deleted). Repeatable: a Task already deleted counts as done.
+    func deleteTask(id: String, in org: OrgContext) async throws {
+        do {
+            try await org.client.delete("Task", id: id, logger: logger)
+        } catch let error as SalesforceError
+            where DeletedTaskRule.isGone(errorCode: error.code.rawValue, fields: error.fields)
+        {
+            logger.debug("the Task to delete is already gone", metadata: ["docsend-task": "\(id)"])
+        }
     }
 
     /// Upserts `record` on the task's external id, gathered with the org's other Task writes (one sObject
-    /// Collections call for up to 200); the Task's id, or this record's own error.
-    private func write(_ task: RenderedTask, record: [String: FieldValue], in org: OrgContext) async throws -> String {
+    /// Collections call for up to 200); this record's result, or its own error.
+    private func write(_ task: RenderedTask, record: [String: FieldValue], in org: OrgContext) async throws -> SaveResult {
         let write = OrgBatches.TaskWrite(externalIDField: task.externalIDField, externalID: task.externalID, record: record)
         func upsert() async throws -> SaveResult {
             let result = try await org.batches.upsert(write)
@@ -145,16 +194,19 @@ struct RepeatableWrites: Sendable {
             }
             return result
         }
-        let result: SaveResult
         do {
-            result = try await upsert()
+            return try await upsert()
         } catch let error as SalesforceError where error.code == .duplicateValue {
             // Two upserts of one external id at once (another process): both looked, found nothing, and the other
             // inserted first. The Task exists now, so the same upsert updates it.
             logger.debug(
                 "a concurrent upsert created the Task first; upserting again", metadata: ["docsend-task": "\(task.externalID)"])
-            result = try await upsert()
+            return try await upsert()
         }
+    }
+
+    /// The Task id of an upsert's result.
+    private func savedID(of result: SaveResult, _ task: RenderedTask) throws -> String {
         guard let id = result.id else {
             throw WorkFailure.retryable(
                 code: "task_not_found", "Salesforce accepted the Task upsert of \(task.externalID) without its id")
@@ -164,4 +216,13 @@ struct RepeatableWrites: Sendable {
 
     /// Sends a follow-up job (``JobContext/send(_:)``).
     func send(_ job: Job) async throws { try await context.send(job) }
+}
+
+/// What became of a later write of an existing Task.
+enum TaskUpdateOutcome: Sendable, Equatable {
+    /// Written.
+    case updated
+    /// Salesforce no longer has the Task: a sales rep deleted it. `createdID`: the Task the write created instead
+    /// (only an upsert by external id, for a state without the Task's id, can), holding only the changing fields.
+    case gone(createdID: String?)
 }
