@@ -238,6 +238,51 @@ struct VisitRulesTests {
         }
     }
 
+    @Test(
+        "option create open tasks, the admin who connected the org now inactive: no Task assigned to them, the reason kept",
+        arguments: WorldSetup.available)
+    func openTaskFallbackOwnerInactive(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup, settings: TeamSettings(createOpenTasksForUnmatchedRecords: true)) { harness in
+            var seed = SandboxSeed.workerTests
+            seed.users = seed.users?.map { user in
+                guard case .object(var fields) = user, fields["Username"] == "admin@sandbox.example" else { return user }
+                fields["IsActive"] = false
+                return .object(fields)
+            }
+            try await harness.sandbox.org.reset(to: seed)
+            let admin = SalesforceID.normalize("0055g00000Admin") ?? ""
+            try await harness.store.saveConnection(
+                SalesforceConnection(
+                    teamID: FleetHarness.teamID, instanceURL: harness.sandbox.baseURL, loginURL: harness.sandbox.baseURL,
+                    clientID: SandboxSeed.Demo.clientId, refreshToken: SandboxSeed.Demo.refreshToken, connectedUserID: admin))
+            let event = Events.started(email: "stranger@nowhere.example", owner: "nobody@docsend.example")
+            guard case .visitStarted(let visit) = event.payload else { return }
+            try await sync(harness, [event], until: "recorded") { try await harness.visitState(visit.visitID)?.notSynced != nil }
+            #expect(try await harness.visitState(visit.visitID)?.notSynced?.code == "no_follow_up_owner")
+            #expect(await harness.tasks("DocSend_Visit_Id__c", visit.visitID).isEmpty)
+        }
+    }
+
+    @Test("a time zone that is not an IANA name is refused by the administration itself, whoever calls it")
+    func timeZoneCheckedOnUpdate() async throws {
+        try await FleetHarness.with(WorldSetup(backend: .sqlite, transport: .memory), settings: TeamSettings()) { harness in
+            let http = try HTTPClient(logger: FleetHarness.logger)
+            let administration = TeamAdministration(store: harness.store, app: harness.app, http: http, logger: FleetHarness.logger)
+            do {
+                await #expect(throws: TeamAdministration.InvalidSetting.self) {
+                    try await administration.updateSettings(teamID: FleetHarness.teamID) { $0.timeZone = "PST" }
+                }
+                #expect(try await administration.settings(teamID: FleetHarness.teamID).timeZone == TeamSettings.defaultTimeZone)
+                let saved = try await administration.updateSettings(teamID: FleetHarness.teamID) { $0.timeZone = "Europe/Paris" }
+                #expect(saved.timeZone == "Europe/Paris")
+            } catch {
+                await http.shutdown()
+                throw error
+            }
+            await http.shutdown()
+        }
+    }
+
     @Test("the team's time zone dates every Task: a Pacific evening visit and link are dated that day, not UTC's next",
           arguments: WorldSetup.available)
     func activityDateInTeamTimeZone(setup: WorldSetup) async throws {

@@ -198,9 +198,13 @@ public struct VisitHandler: JobHandler {
         if let hint, !people.contains(where: { $0.id == hint.id }) { people.append(hint) }
         let accounts = try await foundAccounts
         let users = try await org.users(email: visit.linkOwnerEmail, logger: logger)
+        // The follow-up owner of last resort, read only when a follow-up Task could need it.
+        let fallbackOwnerID =
+            org.settings.createOpenTasksForUnmatchedRecords && users.isEmpty
+            ? try await org.followUpFallbackOwner(logger: logger) : nil
         switch VisitRouting.route(
             visit, settings: org.settings, people: people, accounts: accounts, users: users,
-            fallbackOwnerID: org.connectedUserID)
+            fallbackOwnerID: fallbackOwnerID)
         {
         case .task(let relations, let disposition, let ownerID):
             let task = try TaskRendering.visitTask(

@@ -117,13 +117,25 @@ public struct TeamAdministration: Sendable {
         try await store.connection(teamID: teamID)
     }
 
-    /// Changes the team's settings. A change to the field mapping or the external-id fields is checked against
-    /// the org's Task fields first (the team must be connected) and refused with every problem found.
+    /// A setting refused whatever the org: its key and why.
+    public struct InvalidSetting: Error, Sendable, Hashable, CustomStringConvertible {
+        /// The setting's JSON key, e.g. `time_zone`.
+        public var key: String
+        public var problem: String
+        public var description: String { "\(key): \(problem)" }
+    }
+
+    /// Changes the team's settings. A new time zone must be an IANA name (``TeamSettings/timeZoneProblem(_:)``),
+    /// whoever sets it; a change to the field mapping or the external-id fields is checked against the org's Task
+    /// fields first (the team must be connected) and refused with every problem found.
     @discardableResult
     public func updateSettings(teamID: String, _ change: (inout TeamSettings) -> Void) async throws -> TeamSettings {
         let current = try await settings(teamID: teamID)
         var updated = current
         change(&updated)
+        if updated.timeZone != current.timeZone, let problem = TeamSettings.timeZoneProblem(updated.timeZone) {
+            throw InvalidSetting(key: "time_zone", problem: problem)
+        }
         if updated.fieldMapping != current.fieldMapping || updated.externalIDFields != current.externalIDFields {
             let fields = try await orgs.client(teamID: teamID).taskFields(logger: logger)
             let problems = Self.problems(updated, fields)
