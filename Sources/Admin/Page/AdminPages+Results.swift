@@ -56,7 +56,9 @@ extension AdminPages {
         view.fact("Org id", result.organizationID)
         view.fact("Instance", result.instanceURL)
         if !result.problems.isEmpty {
-            view.say("Some settings do not fit this org's Task fields; fix them in the settings before syncing:", alert: true)
+            view.say(
+                "The org is not fully set up for this team's settings (see docs/salesforce-setup.md; "
+                    + "docsend-sync team check lists every piece):", alert: true)
             view.list(result.problems)
         }
         return view
