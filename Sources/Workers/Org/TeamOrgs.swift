@@ -27,10 +27,13 @@ public final class TeamOrgs: Sendable {
     /// The gates' pauses and resumes, written to the store in order (``OrgPause``, for `docsend-sync status`).
     private let pauses: AsyncStream<(teamID: String, pause: OrgGate.Pause?, until: Date)>.Continuation
 
+    /// How long a process keeps an org's metadata (Task fields and statuses, Users, Lead Source) unless told otherwise.
+    public static let defaultMetadataLifetime: Duration = .seconds(300)
+
     /// Orgs over `store`'s connections, through `http`; metadata kept for `metadataLifetime`.
     public init(
         store: any SyncStore, app: SalesforceAppSettings, http: HTTPClient, logger: Logger,
-        metadataLifetime: Duration = .seconds(300)
+        metadataLifetime: Duration = TeamOrgs.defaultMetadataLifetime
     ) {
         self.store = store
         self.clients = SalesforceClients(store: store, app: app, http: http, logger: logger)

@@ -57,9 +57,11 @@ public struct PersonErasure: Sendable {
     }
 
     /// How long running workers may still hold what Salesforce answered for an email, in memory only: the Users
-    /// found by email (``OrgMetadataCache``, for the 5 minutes of `TeamOrgs`' default metadata lifetime, which
-    /// worker processes use) and the Contacts and Leads (`salesforce.lookupLifetime`). Nothing of it is persisted.
-    public static func inMemoryBound(lookupLifetime: Duration) -> Duration { max(lookupLifetime, .seconds(300)) }
+    /// found by email (``OrgMetadataCache``, for ``TeamOrgs/defaultMetadataLifetime``, which worker processes use)
+    /// and the Contacts and Leads (`salesforce.lookupLifetime`). Nothing of it is persisted.
+    public static func inMemoryBound(lookupLifetime: Duration) -> Duration {
+        max(lookupLifetime, TeamOrgs.defaultMetadataLifetime)
+    }
 
     /// Erasure over `store`.
     public init(store: any SyncStore, logger: Logger) {
