@@ -138,6 +138,21 @@ struct TeamCheckTests {
         }
     }
 
+    @Test("team connect checks the org at once: a restricted LeadSource without DocSend is reported when the team creates Leads")
+    func connectReportsLeadSource() async throws {
+        let world = try await TeamCommandTests.World()
+        try await world.sandbox.org.reset(
+            to: try Self.seed { $0.picklists = ["Lead.LeadSource": PicklistSeed(values: ["Web"], restricted: true)] })
+        let configured = try await world.run(["team", "set", "--team", "team_x", "--create-leads", "on"])
+        #expect(configured.status == 0, "\(configured.output)")
+        let connected = try await world.run(
+            ["team", "connect", "--team", "team_x", "--refresh-token-file", "-"], stdin: SandboxSeed.Demo.refreshToken)
+        #expect(connected.status == 0, "\(connected.output)")
+        #expect(connected.output.contains("warning: Lead.LeadSource"), "\(connected.output)")
+        #expect(connected.output.contains("team check --team team_x"), "\(connected.output)")
+        await world.close()
+    }
+
     @Test("team check: ready when deploy/salesforce is deployed; each missing piece named, problems exit 1")
     func teamCheckEachPiece() async throws {
         let world = try await TeamCommandTests.World()
