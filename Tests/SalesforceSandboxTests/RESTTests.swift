@@ -142,6 +142,28 @@ struct RESTTests {
         await #expect(throws: (any Error).self) { try await withSandbox(seed) { _ in } }
     }
 
+    @Test("Seeded access: a read-only field or object is described so and refuses writes; a hidden one is not there")
+    func seededAccess() async throws {
+        var seed = SandboxSeed.demo
+        seed.access = ["Task.DocSend_Link_Id__c": .read, "Lead": .read, "Contact": .none, "Task.DocSend_Visit_Id__c": .none]
+        try await withSandbox(seed) { h in
+            let task = try json(try await h.call(.get, "sobjects/Task/describe"))
+            let fields = task["fields"]?.arrayValue ?? []
+            let link = try #require(fields.first { $0["name"]?.stringValue == "DocSend_Link_Id__c" })
+            #expect(link["createable"] == false && link["updateable"] == false)
+            #expect(!fields.contains { $0["name"]?.stringValue == "DocSend_Visit_Id__c" })
+            try expectError(
+                try await h.call(.post, "sobjects/Task", json: #"{"Subject":"s","DocSend_Link_Id__c":"L"}"#), status: 400,
+                code: "INVALID_FIELD_FOR_INSERT_UPDATE")
+            let lead = try json(try await h.call(.get, "sobjects/Lead/describe"))
+            #expect(lead["createable"] == false && lead["queryable"] == true)
+            #expect(try await h.call(.post, "sobjects/Lead", json: #"{"LastName":"l","Company":"c"}"#).status >= 400)
+            #expect(try await h.call(.get, "sobjects/Contact/describe").status == 404)
+        }
+        seed.access = ["Nope": .read]
+        await #expect(throws: (any Error).self) { try await withSandbox(seed) { _ in } }
+    }
+
     @Test("An external id holding an encoded slash is one path segment, as in Salesforce")
     func upsertExternalIdWithSlash() async throws {
         try await withSandbox { h in

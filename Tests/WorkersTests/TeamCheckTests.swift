@@ -189,6 +189,15 @@ struct TeamCheckTests {
              ["WARNING", "Lead.LeadSource", "restricted picklist without \"DocSend\""]),
             ("no closed Task status", { $0.taskStatuses = [TaskStatusSeed("Not Started", isDefault: true)] }, 1,
              ["PROBLEM", "Task status (logged)"]),
+            // The permission set's pieces: field-level security, object access.
+            ("a key field read-only (no field permission)", { $0.access = ["Task.DocSend_Visit_Id__c": .read] }, 1,
+             ["PROBLEM", "DocSend_Visit_Id__c", "field-level security"]),
+            ("a mapped field hidden (no field permission)", { $0.access = ["Task.DocSend_Document__c": .none] }, 1,
+             ["PROBLEM", "DocSend_Document__c"]),
+            ("Tasks read-only (no Edit Tasks)", { $0.access = ["Task": .read] }, 1, ["PROBLEM", "Task object", "Edit Tasks"]),
+            ("no Create on Lead", { $0.access = ["Lead": .read] }, 1, ["PROBLEM", "Lead creation"]),
+            ("Contact not readable", { $0.access = ["Contact": .none] }, 1, ["PROBLEM", "Contact object", "cannot read"]),
+            ("LeadSource not editable", { $0.access = ["Lead.LeadSource": .read] }, 0, ["WARNING", "field-level security"]),
         ]
         for (piece, change, status, expected) in pieces {
             try await world.sandbox.org.reset(to: try Self.seed(change))

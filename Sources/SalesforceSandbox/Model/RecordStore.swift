@@ -73,6 +73,9 @@ struct RecordStore: Sendable {
         }
     }
 
+    /// Forgets an object's schema: its records stay, unreachable (the integration user cannot see the object).
+    mutating func removeSchema(_ name: String) { schemas[name.lowercased()] = nil }
+
     func schema(_ name: String) -> ObjectSchema? { schemas[name.lowercased()] }
 
     /// The object an id's key prefix belongs to.

@@ -180,6 +180,15 @@ public struct ObjectSchema: Sendable {
         }
     }
 
+    /// Removes the field called `name`, if any.
+    mutating func remove(_ name: String) {
+        guard index[name.lowercased()] != nil else { return }
+        let kept = fields.filter { $0.name.caseInsensitiveCompare(name) != .orderedSame }
+        fields = []
+        index = [:]
+        for f in kept { add(f) }
+    }
+
     mutating func setPicklist(_ field: String, values: [String], defaultValue: String?, restricted: Bool? = nil) {
         guard var f = self.field(field) else { return }
         f.picklistValues = values

@@ -66,6 +66,33 @@ struct SeedLoader {
             guard let uid else { throw SalesforceError("INVALID_USER", "access token \(t.token.prefix(6))… names no known user") }
             accessTokens[t.token] = AccessGrant(userId: uid, clientId: nil, issuedAt: now, family: nil)
         }
+        try applyAccess(seed.access ?? [:])
+    }
+
+    /// Narrows what the signed-in user may do (``SandboxSeed/access``), after the seeded records are in.
+    private mutating func applyAccess(_ access: [String: AccessSeed]) throws {
+        for (key, level) in (access).sorted(by: { $0.key < $1.key }) {
+            let parts = key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            guard (1...2).contains(parts.count), var schema = store.schema(parts[0]),
+                parts.count == 1 || schema.field(parts[1]) != nil
+            else { throw SalesforceError("INVALID_FIELD", "access: \(key) names no object or field (Object or Object.Field)") }
+            if parts.count == 1 {
+                guard level != .none else {
+                    store.removeSchema(parts[0])
+                    continue
+                }
+                schema.createable = level == .edit
+                schema.updateable = level == .edit
+                schema.deletable = level == .edit
+            } else if level == .none {
+                schema.remove(parts[1])
+            } else if var field = schema.field(parts[1]) {
+                field.createable = level == .edit
+                field.updateable = level == .edit
+                schema.add(field)
+            }
+            store.setSchema(schema)
+        }
     }
 
     @discardableResult

@@ -17,6 +17,10 @@ public struct SandboxSeed: Sendable, Codable, Equatable {
     /// Picklist fields' values, replaced, by `Object.Field` (e.g. `Lead.LeadSource` restricted to a list without
     /// `DocSend`).
     public var picklists: [String: PicklistSeed]?
+    /// What the signed-in user may do, by `Object` or `Object.Field` (a profile or permission set missing):
+    /// `none` (the object or field is not there for it), `read` (describe says neither createable nor updateable,
+    /// and writes are refused), `edit` (the default).
+    public var access: [String: AccessSeed]?
     /// Connected apps.
     public var oauthClients: [OAuthClientSeed]?
     /// Access tokens valid from the start.
@@ -35,7 +39,7 @@ public struct SandboxSeed: Sendable, Codable, Equatable {
         orgId: String? = nil, users: [JSONValue]? = nil, records: [String: [JSONValue]]? = nil,
         taskStatuses: [TaskStatusSeed]? = nil, customFields: [String: [CustomFieldSeed]]? = nil,
         customTaskFields: [CustomFieldSeed]? = nil, picklists: [String: PicklistSeed]? = nil,
-        oauthClients: [OAuthClientSeed]? = nil, accessTokens: [AccessTokenSeed]? = nil, limits: LimitsSeed? = nil,
+        access: [String: AccessSeed]? = nil, oauthClients: [OAuthClientSeed]? = nil, accessTokens: [AccessTokenSeed]? = nil, limits: LimitsSeed? = nil,
         faults: FaultSettings? = nil, accessTokenLifetimeSeconds: Double? = nil,
         duplicateRules: [DuplicateRuleSeed]? = nil
     ) {
@@ -46,6 +50,7 @@ public struct SandboxSeed: Sendable, Codable, Equatable {
         self.customFields = customFields
         self.customTaskFields = customTaskFields
         self.picklists = picklists
+        self.access = access
         self.oauthClients = oauthClients
         self.accessTokens = accessTokens
         self.limits = limits
@@ -88,6 +93,11 @@ public struct TaskStatusSeed: Sendable, Codable, Equatable {
         .init("Not Started", isDefault: true), .init("In Progress"), .init("Completed", isClosed: true),
         .init("Waiting on someone else"), .init("Deferred"),
     ]
+}
+
+/// What the signed-in user may do with an object or a field (``SandboxSeed/access``).
+public enum AccessSeed: String, Sendable, Codable, Equatable {
+    case none, read, edit
 }
 
 /// A picklist field's values (``SandboxSeed/picklists``).
