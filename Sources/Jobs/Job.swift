@@ -137,18 +137,26 @@ public struct LeadRequest: Codable, Sendable, Hashable {
     public var visitor: VisitorInfo { VisitorInfo(email: visitorEmail, name: visitorName) }
 }
 
-/// The Lead (or, when someone created one meanwhile, the Contact) an unmatched visitor now has.
+/// The Lead (or, when someone created one meanwhile, the Contact) an unmatched visitor now has; or none, when the
+/// team turned *create new leads* off before the request was handled (the visit is then routed again under the
+/// current settings).
 public struct LeadReady: Codable, Sendable, Hashable {
     public var teamID: String
     public var visitID: String
-    public var personID: String
-    public var personKind: SalesforcePerson.Kind
+    /// `nil`: no Lead was made (the option is off now).
+    public var personID: String?
+    public var personKind: SalesforcePerson.Kind?
 
-    public init(teamID: String, visitID: String, personID: String, personKind: SalesforcePerson.Kind) {
+    public init(teamID: String, visitID: String, personID: String?, personKind: SalesforcePerson.Kind?) {
         self.teamID = teamID
         self.visitID = visitID
         self.personID = personID
         self.personKind = personKind
+    }
+
+    /// No Lead was made: the team's lead option is off now.
+    public static func declined(teamID: String, visitID: String) -> LeadReady {
+        LeadReady(teamID: teamID, visitID: visitID, personID: nil, personKind: nil)
     }
 
     enum CodingKeys: String, CodingKey {

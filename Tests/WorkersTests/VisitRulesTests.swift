@@ -186,6 +186,27 @@ struct VisitRulesTests {
         }
     }
 
+    @Test(
+        "option create new leads turned off while the visit's lead request waits: no Lead, the visit routed again without it",
+        arguments: WorldSetup.available)
+    func leadOptionTurnedOff(setup: WorldSetup) async throws {
+        try await FleetHarness.with(setup, settings: TeamSettings(createLeadsForUnmatchedEmails: true)) { harness in
+            let event = Events.started(email: "late@newco.example", name: "Late Comer")
+            guard case .visitStarted(let visit) = event.payload else { return }
+            try await harness.runWorkers([.visits]) {
+                try await harness.publish(event)
+                try await eventually("the lead request sent") { try await harness.visitState(visit.visitID)?.awaitingLead == true }
+            }
+            try await harness.saveSettings(TeamSettings(createLeadsForUnmatchedEmails: false), teamID: FleetHarness.teamID)
+            try await sync(harness, [], until: "routed again") { try await harness.visitState(visit.visitID)?.notSynced != nil }
+            #expect(await harness.leads(email: "late@newco.example").isEmpty)
+            let state = try #require(try await harness.visitState(visit.visitID))
+            #expect(state.notSynced?.code == "unmatched_email_and_no_account")
+            #expect(!state.awaitingLead)
+            #expect(try await harness.parkedCount() == 0)
+        }
+    }
+
     @Test("option create open tasks: an open Task assigned to the link owner", arguments: WorldSetup.available)
     func openTaskForUnmatched(setup: WorldSetup) async throws {
         try await FleetHarness.with(setup, settings: TeamSettings(createOpenTasksForUnmatchedRecords: true)) { harness in

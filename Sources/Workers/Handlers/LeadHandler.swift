@@ -54,6 +54,14 @@ public struct LeadHandler: JobHandler {
         var logger = context.logger
         logger[metadataKey: "docsend-visit"] = .string(request.visitID)
         do {
+            // The option may have been turned off since the visit asked (a request waiting in a retry tier, replayed
+            // from the parking lot): no Lead, and the visit is routed again under the current settings.
+            guard try await orgs.settings(teamID: request.teamID).createLeadsForUnmatchedEmails else {
+                logger.info("the team no longer creates Leads for unmatched emails; no Lead made")
+                context.report(.skipped(reason: "lead_option_off"))
+                try await context.send(.leadReady(.declined(teamID: request.teamID, visitID: request.visitID)))
+                return
+            }
             let person = try await withLease("lead:\(request.teamID):\(email)") { [logger] in
                 try await findOrCreateLead(request, email: email, context: context, logger: logger)
             }

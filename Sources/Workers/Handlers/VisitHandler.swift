@@ -85,9 +85,13 @@ public struct VisitHandler: JobHandler {
         case .leadReady(let ready):
             try await update(visitID: ready.visitID, context) { stored, writes in
                 guard stored.awaitingLead, !stored.updatesTask, !stored.sync.isFinished else { return }
-                let person = SalesforcePerson(
-                    kind: ready.personKind, id: ready.personID, email: stored.sync.started?.visitor.email,
-                    isConverted: false, lastModifiedDate: Date())
+                // No person: the lead option was turned off meanwhile, and the visit is routed again without it.
+                let person = ready.personID.map { id in
+                    SalesforcePerson(
+                        kind: ready.personKind ?? .lead, id: id, email: stored.sync.started?.visitor.email,
+                        isConverted: false, lastModifiedDate: Date())
+                }
+                stored.awaitingLead = false
                 try await sync(&stored, hint: person, writes)
             }
         case .event(let event):
