@@ -35,7 +35,7 @@ struct BrokerRestartDisruptiveTests {
         while held.count < 40, let delivery = try await iterator.next() { held.append(delivery) }
 
         try TestBroker.rabbitmqctl("stop_app")
-        try TestBroker.rabbitmqctl("start_app")
+        try await TestBroker.startApp()
         try await eventually(timeout: .seconds(60), "the connection is back") {
             connection.reconnections >= 1 && connection.isConnected
         }
@@ -73,7 +73,7 @@ struct BrokerRestartDisruptiveTests {
         }
         try await Task.sleep(for: .milliseconds(300))
         try TestBroker.rabbitmqctl("stop_app")
-        try TestBroker.rabbitmqctl("start_app")
+        try await TestBroker.startApp()
         try await published
         // At least once: every message is there; re-sent unconfirmed ones may appear twice.
         let consumer = try await connection.consume(queue: queue, prefetch: 500)
@@ -107,10 +107,10 @@ struct BrokerRestartDisruptiveTests {
             await connection.close()
             #expect(ContinuousClock.now - closing < .seconds(5))
         } catch {
-            try TestBroker.rabbitmqctl("start_app")
+            try await TestBroker.startApp()
             throw error
         }
-        try TestBroker.rabbitmqctl("start_app")
+        try await TestBroker.startApp()
     }
 
     @Test("A broker that stops answering is detected by missed heartbeats; the connection comes back when it answers again")

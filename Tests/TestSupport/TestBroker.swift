@@ -50,6 +50,28 @@ public enum TestBroker {
         return (process.terminationStatus, text)
     }
 
+    /// Starts the node's RabbitMQ application again (after `stop_app`) and waits until it takes new quorum queues:
+    /// right after `start_app` a queue declaration can still fail with `INTERNAL_ERROR` while the quorum-queue
+    /// system comes up, which failed the next test's topology once in CI.
+    public static func startApp(timeout: Duration = .seconds(60)) async throws {
+        try rabbitmqctl("start_app")
+        try rabbitmqctl("await_startup")
+        let probe = uniqueName("startupprobe")
+        try await eventually(timeout: timeout, "the broker taking new quorum queues") {
+            guard let connection = try? await connect(name: "startup probe") else { return false }
+            var declared = true
+            do {
+                try await connection.declare(
+                    Topology(queues: [.init(name: probe, arguments: ["x-queue-type": "quorum"])]), redeclareOnReconnect: false)
+                try await connection.deleteQueue(probe)
+            } catch {
+                declared = false
+            }
+            await connection.close()
+            return declared
+        }
+    }
+
     /// Runs `rabbitmqctl` against the private node; throws with its output when it fails.
     @discardableResult
     public static func rabbitmqctl(_ arguments: String...) throws -> String {

@@ -330,10 +330,10 @@ struct ChaosRun {
         do {
             try await Task.sleep(for: .seconds(2))
         } catch {
-            _ = try? TestBroker.rabbitmqctl("start_app")
+            _ = try? await TestBroker.startApp()
             throw error
         }
-        try TestBroker.rabbitmqctl("start_app")
+        try await TestBroker.startApp()
         try await eventually(timeout: .seconds(60), "the broker back") {
             (try? await harness.broker.queueStatus(harness.topology.queue(.visits))) != nil
         }

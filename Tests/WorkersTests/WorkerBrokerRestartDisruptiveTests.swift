@@ -31,7 +31,7 @@ struct WorkerBrokerRestartDisruptiveTests {
 
             try TestBroker.rabbitmqctl("stop_app")
             try await Task.sleep(for: .seconds(2))
-            try TestBroker.rabbitmqctl("start_app")
+            try await TestBroker.startApp()
             try await eventually(timeout: .seconds(60), "the broker back") {
                 (try? await harness.broker.queueStatus(harness.topology.queue(.visits))) != nil
             }
@@ -63,10 +63,10 @@ struct WorkerBrokerRestartDisruptiveTests {
                 #expect(status == 0, "\(worker.output.suffix(2000))")
                 #expect(ContinuousClock.now - stopping < .seconds(10), "it did not wait for the broker to come back")
             } catch {
-                _ = try? TestBroker.rabbitmqctl("start_app")
+                _ = try? await TestBroker.startApp()
                 throw error
             }
-            try TestBroker.rabbitmqctl("start_app")
+            try await TestBroker.startApp()
             try await eventually(timeout: .seconds(60), "the broker back") {
                 (try? await harness.broker.queueStatus(harness.topology.queue(.visits))) != nil
             }
@@ -88,10 +88,10 @@ struct WorkerBrokerRestartDisruptiveTests {
                 #expect(down.contains("broker connection is down"), "\(down)")
                 #expect(try await Scrape.get(url + "/healthz").status == 200, "alive while not ready")
             } catch {
-                _ = try? TestBroker.rabbitmqctl("start_app")
+                _ = try? await TestBroker.startApp()
                 throw error
             }
-            try TestBroker.rabbitmqctl("start_app")
+            try await TestBroker.startApp()
             try await eventually(timeout: .seconds(60), "/readyz back to 200") {
                 try await Scrape.get(url + "/readyz").status == 200
             }
