@@ -91,7 +91,6 @@ public struct VisitHandler: JobHandler {
                         kind: ready.personKind ?? .lead, id: id, email: stored.sync.started?.visitor.email,
                         isConverted: false, lastModifiedDate: Date())
                 }
-                stored.awaitingLead = false
                 try await sync(&stored, hint: person, writes)
             }
         case .event(let event):
@@ -234,6 +233,7 @@ public struct VisitHandler: JobHandler {
             return false
         case .notSynced(let reason):
             stored.sync.finish()
+            stored.awaitingLead = false
             stored.notSynced = NotSyncedRecord(reason, at: Date())
             writes.context.report(.skipped(reason: reason.code))
             logger.info("visit not synced", metadata: ["docsend-reason": "\(reason.code)"])
