@@ -154,11 +154,6 @@ public struct LeadReady: Codable, Sendable, Hashable {
         self.personKind = personKind
     }
 
-    /// No Lead was made: the team's lead option is off now.
-    public static func declined(teamID: String, visitID: String) -> LeadReady {
-        LeadReady(teamID: teamID, visitID: visitID, personID: nil, personKind: nil)
-    }
-
     enum CodingKeys: String, CodingKey {
         case teamID = "team_id", visitID = "visit_id", personID = "person_id", personKind = "person_kind"
     }

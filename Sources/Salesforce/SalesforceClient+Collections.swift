@@ -47,7 +47,7 @@ extension SalesforceClient {
             throw SalesforceError.invalidArgument("every record to update needs an Id")
         }
         let name = try Self.objectName(type)
-        let identified = zip(ids, records).map { IdentifiedRecord(type: name, id: $0, fields: $1) }
+        let identified = zip(ids, records).map { TypedRecord(type: name, id: $0, fields: $1) }
         return try await collection(
             .patch, identified, allOrNone: allOrNone, operation: "updateRecords", sobject: type, logger: logger)
     }
@@ -99,28 +99,16 @@ private struct CollectionBody<Record: Encodable & Sendable>: Encodable, Sendable
     var records: [Record]
 }
 
-/// A record of a collection request: its fields, and `attributes.type` beside them.
+/// A record of a collection request: its fields, with `attributes.type` and, for an update by id, `Id` beside them.
 private struct TypedRecord<Fields: Encodable & Sendable>: Encodable, Sendable {
     var type: String
+    var id: String? = nil
     var fields: Fields
 
     func encode(to encoder: any Encoder) throws {
         try fields.encode(to: encoder)
         var container = encoder.container(keyedBy: SObjectRecord.DynamicKey.self)
         try container.encode(["type": type], forKey: SObjectRecord.DynamicKey(stringValue: "attributes"))
-    }
-}
-
-/// A record to update in a collection request: its fields, `Id` and `attributes.type` beside them.
-private struct IdentifiedRecord<Fields: Encodable & Sendable>: Encodable, Sendable {
-    var type: String
-    var id: String
-    var fields: Fields
-
-    func encode(to encoder: any Encoder) throws {
-        try fields.encode(to: encoder)
-        var container = encoder.container(keyedBy: SObjectRecord.DynamicKey.self)
-        try container.encode(["type": type], forKey: SObjectRecord.DynamicKey(stringValue: "attributes"))
-        try container.encode(id, forKey: SObjectRecord.DynamicKey(stringValue: "Id"))
+        if let id { try container.encode(id, forKey: SObjectRecord.DynamicKey(stringValue: "Id")) }
     }
 }

@@ -295,17 +295,10 @@ extension PostgresStore {
             """,
             "recording a ledger entry"
         ) { row in try row.decode(Date.self) }.first
-        if let createdAt = inserted {
-            return LedgerEntry(
-                teamID: teamID, kind: kind, objectID: objectID, salesforceType: salesforceType,
-                salesforceID: salesforceID, createdAt: createdAt
-            )
-        }
-        // The conflicting insert has committed (ON CONFLICT waits for it), so this statement's snapshot sees it.
-        guard let existing = try await self.ledgerEntry(teamID: teamID, kind: kind, objectID: objectID) else {
-            throw StoreError(.backend, "PostgreSQL: the ledger entry for \(kind) \(objectID) vanished after a conflict")
-        }
-        return existing
+        // On a conflict, the conflicting insert has committed (ON CONFLICT waits for it), so a new snapshot sees it.
+        return try await ledgerEntry(
+            written: inserted, teamID: teamID, kind: kind, objectID: objectID, salesforceType: salesforceType,
+            salesforceID: salesforceID)
     }
 
     public func replaceLedgerEntry(
@@ -328,13 +321,22 @@ extension PostgresStore {
             """,
             "replacing a ledger entry"
         ) { row in try row.decode(Date.self) }.first
-        if let createdAt = stored {
+        // Nothing written: the stored entry no longer names the deleted object, another worker recorded the new one.
+        return try await ledgerEntry(
+            written: stored, teamID: teamID, kind: kind, objectID: objectID, salesforceType: salesforceType,
+            salesforceID: salesforceID)
+    }
+
+    /// The entry a ledger statement wrote (it returned its `created_at`), or, when it wrote nothing, the one stored.
+    private func ledgerEntry(
+        written createdAt: Date?, teamID: String, kind: SyncObjectKind, objectID: String, salesforceType: String,
+        salesforceID: String
+    ) async throws -> LedgerEntry {
+        if let createdAt {
             return LedgerEntry(
                 teamID: teamID, kind: kind, objectID: objectID, salesforceType: salesforceType,
-                salesforceID: salesforceID, createdAt: createdAt
-            )
+                salesforceID: salesforceID, createdAt: createdAt)
         }
-        // The stored entry names neither the deleted object nor nothing: another worker recorded the new one.
         guard let existing = try await self.ledgerEntry(teamID: teamID, kind: kind, objectID: objectID) else {
             throw StoreError(.backend, "PostgreSQL: the ledger entry for \(kind) \(objectID) vanished after a conflict")
         }

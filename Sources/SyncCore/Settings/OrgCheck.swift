@@ -149,11 +149,12 @@ public enum OrgCheck {
         }
 
         // Mapped properties.
-        for problem in settings.fieldMapping.problems(against: facts.taskFields) {
+        let mappingProblems = settings.fieldMapping.problems(against: facts.taskFields)
+        for problem in mappingProblems {
             findings.append(Finding("Task field \(problem.field)", .problem, problem.description))
         }
         let mapped = settings.fieldMapping.fields.count
-        if mapped > 0, settings.fieldMapping.problems(against: facts.taskFields).isEmpty {
+        if mapped > 0, mappingProblems.isEmpty {
             findings.append(Finding("Field mapping", .ok, "\(mapped) mapped propert\(mapped == 1 ? "y" : "ies") fit the Task's fields"))
         }
 

@@ -54,28 +54,21 @@ public struct LeadHandler: JobHandler {
         var logger = context.logger
         logger[metadataKey: "docsend-visit"] = .string(request.visitID)
         do {
-            // The option may have been turned off since the visit asked (a request waiting in a retry tier, replayed
-            // from the parking lot): no Lead, and the visit is routed again under the current settings.
-            guard try await orgs.settings(teamID: request.teamID).createLeadsForUnmatchedEmails else {
-                logger.info("the team no longer creates Leads for unmatched emails; no Lead made")
-                context.report(.skipped(reason: "lead_option_off"))
-                try await context.send(.leadReady(.declined(teamID: request.teamID, visitID: request.visitID)))
-                return
-            }
             let person = try await withLease("lead:\(request.teamID):\(email)") { [logger] in
                 try await findOrCreateLead(request, email: email, context: context, logger: logger)
             }
             try await context.send(
                 .leadReady(
-                    LeadReady(teamID: request.teamID, visitID: request.visitID, personID: person.id, personKind: person.kind)))
+                    LeadReady(teamID: request.teamID, visitID: request.visitID, personID: person?.id, personKind: person?.kind)))
         } catch {
             await orgs.noteFailure(error, teamID: request.teamID)
             throw WorkFailure.classify(error, teamID: request.teamID)
         }
     }
 
+    /// The visitor's Lead (or Contact), made if need be; `nil` when none exists and the team no longer creates Leads.
     private func findOrCreateLead(_ request: LeadRequest, email: String, context: JobContext, logger: Logger) async throws
-        -> SalesforcePerson
+        -> SalesforcePerson?
     {
         let store = orgs.store
         if let entry = try await store.ledgerEntry(teamID: request.teamID, kind: .lead, objectID: email) {
@@ -86,6 +79,13 @@ public struct LeadHandler: JobHandler {
         if let existing = Matching.person(forEmail: email, among: try await org.people(email: email, fresh: true)) {
             logger.info("the visitor is in Salesforce by now", metadata: ["docsend-person": "\(existing.id)"])
             return existing
+        }
+        // The option may have been turned off since the visit asked (a request waiting in a retry tier, replayed from
+        // the parking lot): no Lead, and the visit is routed again under the current settings.
+        guard org.settings.createLeadsForUnmatchedEmails else {
+            logger.info("the team no longer creates Leads for unmatched emails; no Lead made")
+            context.report(.skipped(reason: "lead_option_off"))
+            return nil
         }
         func makeDraft() async throws -> LeadDraft {
             let source = try await org.leadSource(logger: logger)
