@@ -39,7 +39,8 @@ struct SandboxTokenTests {
             let rotations = Mutex<[String]>([])
             let client = makeClient(
                 sandbox, http, credentials: .refreshToken(initial), clientID: "rotating", clientSecret: "rotating-secret",
-                maxInFlight: 50, rotated: { token in rotations.withLock { $0.append(token) } })
+                // A loaded machine (the whole suite in CI) can hold 50 requests past the default 5 s: counts matter here.
+                timeout: .seconds(30), maxInFlight: 50, rotated: { token in rotations.withLock { $0.append(token) } })
             let lead = SOQL.select(["Id"], from: "Lead")
             _ = try await client.query(lead)
             #expect(await sandbox.tokenRequests() == 1)
